@@ -1,0 +1,1 @@
+"""The `archc` command line: argument parsing, rendering, exit codes only."""

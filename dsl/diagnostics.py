@@ -1,0 +1,102 @@
+"""The one diagnostic type and its one renderer.
+
+Library code never prints: it raises `ArchError` holding one or more
+`Diagnostic`s, and `render` turns them into the text a user reads:
+
+    path:line:col: error: message
+       12 |     let y = x -> cnov(16)
+          |                  ^^^^
+    hint: did you mean `conv`?
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from archc.dsl.span import Span
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Note:
+    """A secondary location ("defined here", "this shape came from")."""
+
+    message: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One user-facing problem: code, message, where, and what might fix it."""
+
+    code: str
+    message: str
+    span: Span | None
+    severity: Severity = Severity.ERROR
+    notes: tuple[Note, ...] = field(default=())
+    hint: str | None = None
+
+    def with_note(self, message: str, span: Span | None = None) -> Diagnostic:
+        return Diagnostic(self.code, self.message, self.span, self.severity,
+                          self.notes + (Note(message, span),), self.hint)
+
+
+class ArchError(Exception):
+    """Raised by every stage for user mistakes; carries all diagnostics found."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(d.message for d in self.diagnostics))
+
+
+def fail(code: str, message: str, span: Span | None, hint: str | None = None) -> ArchError:
+    """Build the exception for a single diagnostic (``raise fail(...)``)."""
+    return ArchError([Diagnostic(code, message, span, hint=hint)])
+
+
+def suggest(name: str, known: Iterable[str], what: str = "") -> str | None:
+    """A 'did you mean' hint naming the nearest known names, or None."""
+    close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
+    if not close:
+        return None
+    quoted = ", ".join(f"`{c}`" for c in close)
+    return f"did you mean {quoted}?" if not what else f"did you mean {what} {quoted}?"
+
+
+def render(diags: Iterable[Diagnostic], sources: Mapping[str, str] | None = None) -> str:
+    """Render diagnostics as text; `sources` maps file names to their text."""
+    return "\n".join(_render_one(d, sources or {}) for d in diags)
+
+
+def _render_one(d: Diagnostic, sources: Mapping[str, str]) -> str:
+    where = f"{d.span}: " if d.span else ""
+    lines = [f"{where}{d.severity.value}: {d.message}"]
+    lines += _excerpt(d.span, sources)
+    for note in d.notes:
+        lines.append(f"{note.span}: note: {note.message}" if note.span else f"note: {note.message}")
+        lines += _excerpt(note.span, sources)
+    if d.hint:
+        lines.append(f"hint: {d.hint}")
+    return "\n".join(lines)
+
+
+def _excerpt(span: Span | None, sources: Mapping[str, str]) -> list[str]:
+    """The source line of `span` with carets under it (first line only)."""
+    if span is None or span.file not in sources or span.line < 1:
+        return []
+    text_lines = sources[span.file].splitlines()
+    if span.line > len(text_lines):
+        return []
+    line = text_lines[span.line - 1].expandtabs(1)
+    end = span.end_column if span.end_line == span.line else len(line) + 1
+    width = max(1, min(end, len(line) + 1) - span.column)
+    gutter = f"{span.line:>5} | "
+    return [gutter + line, " " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" * width]

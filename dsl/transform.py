@@ -1,0 +1,254 @@
+"""Lark parse tree -> AST, with explicit keyword construction of every node.
+
+Lark's automatic AST builder passes children positionally, which pydantic
+models reject; each method here names its fields. Spans come from lark's
+`propagate_positions` metadata.
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+
+from lark import Token, Transformer, v_args
+from lark.tree import Meta
+
+from archc.dsl import ast
+from archc.dsl.diagnostics import fail
+from archc.dsl.span import Span
+
+_SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_UNITS = ("ms", "us", "s")
+
+
+def parse_number(text: str) -> tuple[int | float, str | None]:
+    """`700M` -> 700000000, `1.5G` -> 1500000000, `30ms` -> (30, "ms")."""
+    for unit in _UNITS:
+        if text.endswith(unit):
+            return _plain(text[: -len(unit)]), unit
+    if text[-1] in _SCALE:
+        value = _plain(text[:-1]) * _SCALE[text[-1]]
+        return (int(value) if float(value).is_integer() else value), None
+    return _plain(text), None
+
+
+def _plain(text: str) -> int | float:
+    return int(text) if text.isdigit() else float(text)
+
+
+@v_args(meta=True)
+class ToAst(Transformer):
+    """Builds `archc.dsl.ast` nodes; one method per grammar rule or alias."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta: Meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span.point(self.path, 1, 1)
+        return Span(file=self.path, line=meta.line, column=meta.column,
+                    end_line=meta.end_line, end_column=meta.end_column)
+
+    def _tok(self, tok: Token) -> Span:
+        return Span(file=self.path, line=tok.line, column=tok.column,
+                    end_line=tok.end_line, end_column=tok.end_column)
+
+    # ---- module and declarations
+    def start(self, meta, items):
+        return list(items)
+
+    def import_decl(self, meta, c):
+        module, alias = c[0], (str(c[1]) if len(c) > 1 else None)
+        is_path = isinstance(module, ast.String)
+        name = module.value if is_path else module
+        return ast.Import(span=self._span(meta), module=name, is_path=is_path, alias=alias)
+
+    def dotted_name(self, meta, c):
+        return ".".join(str(t) for t in c)
+
+    def const_decl(self, meta, c):
+        return ast.ConstDecl(span=self._span(meta), name=str(c[0]), value=c[1])
+
+    def op_decl(self, meta, c):
+        name, params, returns, doc = c
+        return ast.OpDecl(span=self._span(meta), name=str(name), params=tuple(params or ()),
+                          returns=returns, doc=doc.value)
+
+    def block_decl(self, meta, c):
+        name, params, returns, doc, *body = c
+        return ast.BlockDecl(span=self._span(meta), name=str(name), params=tuple(params or ()),
+                             returns=returns, doc=doc.value if doc else None, body=tuple(body))
+
+    def space_decl(self, meta, c):
+        kind, name, doc, *body = c
+        return ast.SpaceDecl(span=self._span(meta), is_net=str(kind) == "net", name=str(name),
+                             doc=doc.value if doc else None, body=tuple(body))
+
+    def params(self, meta, c):
+        return tuple(c)
+
+    def param(self, meta, c):
+        return ast.Param(span=self._span(meta), name=str(c[0]), type=c[1], default=c[2])
+
+    def type_ref(self, meta, c):
+        args = tuple(a for a in c[1:] if a is not None)
+        return ast.TypeRef(span=self._span(meta), name=str(c[0]), args=args)
+
+    # ---- statements
+    def let_stmt(self, meta, c):
+        return ast.Let(span=self._span(meta), name=str(c[0]), value=c[1])
+
+    def return_stmt(self, meta, c):
+        return ast.Return(span=self._span(meta), value=c[0])
+
+    def assert_stmt(self, meta, c):
+        return ast.Assert(span=self._span(meta), test=c[0], message=c[1])
+
+    def scope_stmt(self, meta, c):
+        return ast.Scope(span=self._span(meta), label=c[0], shares=c[1], body=tuple(c[2:]))
+
+    def input_stmt(self, meta, c):
+        return ast.Input(span=self._span(meta), name=str(c[0]), shape=c[1])
+
+    def output_stmt(self, meta, c):
+        return ast.Output(span=self._span(meta), name=str(c[0]), value=c[1])
+
+    def constraint_stmt(self, meta, c):
+        return ast.Constraint(span=self._span(meta), metric=c[0], op=str(c[1]), bound=c[2])
+
+    def metric(self, meta, c):
+        return ast.Metric(span=self._span(meta), name=str(c[0]),
+                          arg=str(c[1]) if c[1] is not None else None, scope=c[2])
+
+    def label(self, meta, c):
+        return ast.Label(span=self._span(meta), name=str(c[0]),
+                         indices=tuple(x for x in c[1:] if x is not None))
+
+    # ---- expressions
+    def pipe_expr(self, meta, c):
+        return ast.Pipe(span=self._span(meta), source=c[0], stage=c[1])
+
+    def if_expr(self, meta, c):
+        return ast.IfExpr(span=self._span(meta), body=c[0], test=c[1], orelse=c[2])
+
+    def _bin(self, meta, op, left, right):
+        return ast.BinOp(span=self._span(meta), op=op, left=left, right=right)
+
+    def or_op(self, meta, c):
+        return self._bin(meta, "or", c[0], c[1])
+
+    def and_op(self, meta, c):
+        return self._bin(meta, "and", c[0], c[1])
+
+    def not_op(self, meta, c):
+        return ast.UnaryOp(span=self._span(meta), op="not", operand=c[0])
+
+    def compare(self, meta, c):
+        return self._bin(meta, str(c[1]), c[0], c[2])
+
+    def in_op(self, meta, c):
+        return self._bin(meta, "in", c[0], c[1])
+
+    def not_in_op(self, meta, c):
+        return self._bin(meta, "not in", c[0], c[1])
+
+    def binary(self, meta, c):
+        return self._bin(meta, str(c[1]), c[0], c[2])
+
+    def pow_op(self, meta, c):
+        return self._bin(meta, "**", c[0], c[1])
+
+    def neg(self, meta, c):
+        return ast.UnaryOp(span=self._span(meta), op="-", operand=c[0])
+
+    def range_lit(self, meta, c):
+        return ast.RangeLit(span=self._span(meta), start=c[0], stop=c[1], step=c[2])
+
+    def call(self, meta, c):
+        func, arglist, label = c
+        args, keywords = _split_args(arglist or ())
+        return ast.Call(span=self._span(meta), func=func, args=args, keywords=keywords, label=label)
+
+    def index(self, meta, c):
+        return ast.Index(span=self._span(meta), value=c[0], index=c[1])
+
+    def attribute(self, meta, c):
+        return ast.Attribute(span=self._span(meta), value=c[0], attr=str(c[1]))
+
+    def args(self, meta, c):
+        return tuple(c)
+
+    def keyword(self, meta, c):
+        return ast.Keyword(span=self._span(meta), name=str(c[0]), value=c[1])
+
+    def name(self, meta, c):
+        return ast.Name(span=self._span(meta), id=str(c[0]))
+
+    def true(self, meta, c):
+        return ast.Bool(span=self._span(meta), value=True)
+
+    def false(self, meta, c):
+        return ast.Bool(span=self._span(meta), value=False)
+
+    def none(self, meta, c):
+        return ast.NoneLit(span=self._span(meta))
+
+    def number(self, meta, c):
+        value, unit = parse_number(str(c[0]))
+        return ast.Number(span=self._span(meta), value=value, unit=unit, text=str(c[0]))
+
+    def string(self, meta, c):
+        return ast.String(span=self._span(meta), value=pyast.literal_eval(str(c[0])))
+
+    def list_lit(self, meta, c):
+        return ast.ListLit(span=self._span(meta), items=tuple(x for x in c if x is not None))
+
+    def comprehension(self, meta, c):
+        return ast.Comprehension(span=self._span(meta), element=c[0], clauses=tuple(c[1:]))
+
+    def comp_for(self, meta, c):
+        return ast.CompFor(span=self._span(meta), targets=tuple(str(t) for t in c[:-1]), iter=c[-1])
+
+    def comp_if(self, meta, c):
+        return ast.CompIf(span=self._span(meta), test=c[0])
+
+    def choice_expr(self, meta, c):
+        args, keywords = _split_args(c[0])
+        return ast.ChoiceExpr(span=self._span(meta), options=args, keywords=keywords, label=c[1])
+
+    def oneof_expr(self, meta, c):
+        *cands, label = c
+        keywords = tuple(k for k in cands if isinstance(k, ast.Keyword))
+        candidates = tuple(self._candidate(x) for x in cands if not isinstance(x, ast.Keyword))
+        return ast.OneOf(span=self._span(meta), candidates=candidates, keywords=keywords,
+                         label=label)
+
+    def _candidate(self, x):
+        if isinstance(x, ast.Candidate):
+            return x
+        return ast.Candidate(span=x.span, name=None, stage=x)
+
+    def labelled(self, meta, c):
+        return ast.Candidate(span=self._span(meta), name=str(c[0]), stage=c[1])
+
+    def repeat_expr(self, meta, c):
+        count, label, index_var, stages = c
+        return ast.Repeat(span=self._span(meta), count=count, label=label,
+                          index_var=str(index_var) if index_var is not None else None,
+                          stages=stages)
+
+    def stage_chain(self, meta, c):
+        return tuple(c)
+
+
+def _split_args(items) -> tuple[tuple, tuple]:
+    seen_keyword = None
+    for item in items:
+        if isinstance(item, ast.Keyword):
+            seen_keyword = item
+        elif seen_keyword is not None:
+            raise fail("E103", "positional argument after keyword argument", item.span,
+                       hint=f"move it before `{seen_keyword.name}=...` or give it a name")
+    args = tuple(a for a in items if not isinstance(a, ast.Keyword))
+    keywords = tuple(a for a in items if isinstance(a, ast.Keyword))
+    return args, keywords
