@@ -1,2 +1,60 @@
-def main(argv=None):
-    return 0
+"""`archc` entry point: parse arguments, dispatch, render diagnostics, exit code.
+
+Subcommands live in `archc.cli.<name>` modules, each with `register(subparsers)`
+and a `run(args) -> int`. User mistakes arrive as `ArchError` and are rendered;
+anything else is a bug in archc: one line asking for a report, and the
+traceback only with `--debug`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+import archc
+from archc.cli import check, fmt
+
+COMMANDS = (check, fmt)
+BUG_URL = "https://github.com/archc/archc/issues"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archc",
+        description="archc: a declarative architecture compiler for neural architecture "
+                    "search. Write networks and search spaces in .arch files; check, format "
+                    "and compile them.",
+        epilog="Run `archc COMMAND --help` for the options of a command.")
+    parser.add_argument("--version", action="version", version=f"archc {archc.__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show Python tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("archc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks
+        if args.debug:
+            traceback.print_exc()
+        print(f"archc: internal error ({type(err).__name__}: {err}); this is a bug in archc, "
+              f"please report it at {BUG_URL} with the file that caused it "
+              "(run with --debug for the traceback)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from archc.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,257 @@
+"""Choices: `choice(...)`, `oneof(...)` and elastic `repeat(n)`.
+
+A choice evaluates to a `ChoiceRef` (or, over tensors, to the output of a
+`choose` node) and registers a `ChoiceSpec` under its hierarchical name. A
+domain that depends on other choices (`choice(divisors(24 * e))`) is kept
+symbolic and checked for emptiness over every value of its parents, so such
+dependencies are expressed directly rather than by rejecting samples.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from archc.dsl import ast
+from archc.dsl.calls import CallEvaluator
+from archc.dsl.diagnostics import fail, suggest
+from archc.dsl.evaluate import Env
+from archc.dsl.program import REALISATIONS, ChoiceSpec
+from archc.dsl.symbolic import ChoiceRef, Sym, apply, evaluate, is_symbolic, type_of
+from archc.dsl.values import POISON, OpChoice, Poison, Template, Tensor, describe, is_callable
+
+MAX_ENUMERATION = 10_000
+_DEFAULT_REALISE = {"int": "elastic", "float": "elastic", "bool": "elastic", "str": "sampled",
+                    "op": "sampled", "input": "sampled"}
+_CHOICE_KEYWORDS = ("realise", "default")
+
+
+class ChoiceEvaluator(CallEvaluator):
+    # ---- choice(...)
+    def _eval_choice(self, e: ast.ChoiceExpr, env: Env, hint: str | None = None) -> Any:
+        options = tuple(self.eval(o, env) for o in e.options)
+        if any(isinstance(o, Poison) for o in options):
+            return POISON
+        if len(options) == 1 and (isinstance(options[0], tuple) or is_symbolic(options[0])):
+            options = options[0]
+        if isinstance(options, tuple) and any(isinstance(o, Tensor) for o in options):
+            return self._input_choice(e, options, env, hint)
+        kind = self._domain_kind(e, options)
+        name = self._choice_name(e, env, hint, "choice")
+        realise, default = self._choice_options(e, env, kind, options)
+        spec = ChoiceSpec(name=name, kind=kind, domain=options, realise=realise,
+                          default=default, span=e.span)
+        self.ctx.add_choice(spec)
+        return ChoiceRef(name=name, type=kind)
+
+    def _domain_kind(self, e: ast.ChoiceExpr, options: Any) -> str:
+        if isinstance(options, Sym):
+            return self._sampled_kind(e, options)
+        if any(is_callable(o) for o in options):
+            raise fail("E240", "a choice between ops is written `oneof(...)`", e.span,
+                       hint="e.g. `x -> oneof(conv(16, k=3), conv(16, k=5), skip)`")
+        if len(options) < 2 and not is_symbolic(options):
+            raise fail("E241", "a choice needs at least two candidates", e.span,
+                       hint="write the value itself when there is nothing to choose")
+        kinds = {type_of(o) for o in options}
+        if kinds <= {"int", "float"} and kinds:
+            kind = "float" if "float" in kinds else "int"
+        elif len(kinds) == 1 and kinds <= {"bool", "str"}:
+            kind = kinds.pop()
+        else:
+            raise fail("E242", "choice candidates must all be numbers, all bools or all "
+                       f"strings; got {', '.join(describe(o) for o in options)}", e.span)
+        concrete = [o for o in options if not is_symbolic(o)]
+        duplicates = sorted({repr(o) for o in concrete if concrete.count(o) > 1})
+        if duplicates:
+            raise fail("E243", f"choice lists {', '.join(duplicates)} more than once", e.span)
+        return kind
+
+    def _sampled_kind(self, e: ast.ChoiceExpr, domain: Sym) -> str:
+        """Kind of a dependent domain, from its values under every parent config."""
+        values = [v for _, dom in self._domains_over_parents(domain, e) for v in dom]
+        kinds = {type_of(v) for v in values}
+        return "float" if kinds == {"int", "float"} else kinds.pop() if len(kinds) == 1 else "int"
+
+    def _domains_over_parents(self, domain: Any, e: ast.Node):
+        """Yield (parent config, concrete domain) for every config of the parents."""
+        parents = sorted(domain.deps() if isinstance(domain, Sym) else
+                         set().union(*(o.deps() for o in domain if isinstance(o, Sym))))
+        spaces = [self._concrete_domain(p, e) for p in parents]
+        for combo in itertools.islice(itertools.product(*spaces), MAX_ENUMERATION):
+            config = dict(zip(parents, combo))
+            try:
+                values = evaluate(domain, config)
+            except Exception as err:  # a user expression failing for some parent value
+                raise fail("E244", f"this domain cannot be computed when "
+                           f"{_describe_config(config)}: {err}", e.span) from None
+            values = tuple(values) if isinstance(values, (tuple, list)) else (values,)
+            if not values:
+                raise fail("E244", f"this choice has no candidates when "
+                           f"{_describe_config(config)}", e.span)
+            yield config, values
+
+    def _concrete_domain(self, name: str, e: ast.Node) -> tuple:
+        spec = self.ctx.choices.get(name)
+        if spec is None or spec.dependent:
+            raise fail("E245", f"a domain may depend only on choices with fixed candidates; "
+                       f"`{name}` has none", e.span)
+        return spec.domain
+
+    def _choice_options(self, e, env: Env, kind: str, options: Any) -> tuple[str, Any]:
+        kw = {k.name: k for k in e.keywords}
+        for k in e.keywords:
+            if k.name not in _CHOICE_KEYWORDS:
+                raise fail("E246", f"`choice` has no option `{k.name}`", k.span,
+                           hint=suggest(k.name, _CHOICE_KEYWORDS) or
+                           "options are `realise=` and `default=`")
+        realise = self._realisation(kw.get("realise"), kind)
+        if "default" not in kw:
+            first = next(iter(self._domains_over_parents(options, e)))[1] \
+                if is_symbolic(options) else options
+            return realise, first[0]
+        default = self.eval(kw["default"].value, env)
+        if not is_symbolic(options) and default not in options:
+            raise fail("E247", f"default {describe(default)} is not one of the candidates",
+                       kw["default"].value.span)
+        return realise, default
+
+    def _realisation(self, kw: ast.Keyword | None, kind: str) -> str:
+        if kw is None:
+            return _DEFAULT_REALISE[kind]
+        value = kw.value
+        word = value.id if isinstance(value, ast.Name) else \
+            value.value if isinstance(value, ast.String) else None
+        if word not in REALISATIONS:
+            raise fail("E248", f"unknown realisation `{word or '?'}`", value.span,
+                       hint=suggest(word or "", REALISATIONS) or
+                       f"realisations are {', '.join(REALISATIONS)}")
+        if word == "elastic" and kind in ("str", "op", "input"):
+            raise fail("E249", "`elastic` slices shared weights, so it applies to numbers "
+                       "and on/off switches only", value.span,
+                       hint="use `sampled`, `weighted`, `gumbel` or `policy`")
+        return word
+
+    def _choice_name(self, e, env: Env, hint: str | None, base: str) -> str:
+        if e.label is not None:
+            return self.ctx.path(self.label_text(e.label, env))
+        return self.ctx.path(hint) if hint else self.ctx.path(self.ctx.auto_label(base))
+
+    # ---- choices over tensors
+    def _input_choice(self, e: ast.ChoiceExpr, options: tuple, env: Env, hint) -> Any:
+        if not all(isinstance(o, Tensor) for o in options):
+            raise fail("E242", "a choice over tensors must list only tensors", e.span)
+        names = [o.id for o in e.options if isinstance(o, ast.Name)]
+        labels = tuple(names) if len(names) == len(options) == len(set(names)) \
+            else tuple(range(len(options)))
+        name = self._choice_name(e, env, hint, "choice")
+        realise, default = self._choice_options(e, env, "input", labels)
+        self.ctx.add_choice(ChoiceSpec(name=name, kind="input", domain=labels,
+                                       realise=realise, default=default, span=e.span))
+        label = name.rsplit(".", 1)[-1]
+        attrs = {"choice": name, "labels": labels, "realise": realise}
+        return self.ctx.add_node("choose", None, self.ctx.auto_label(label), attrs,
+                                 tuple(o.node for o in options), e.span)
+
+    # ---- oneof(...)
+    def _eval_oneof(self, e: ast.OneOf, env: Env, hint: str | None = None) -> Any:
+        candidates = tuple((self._candidate_label(c), Template((c.stage,), env,
+                            self._candidate_label(c))) for c in e.candidates)
+        labels = [label for label, _ in candidates]
+        for label in labels:
+            if labels.count(label) > 1:
+                raise fail("E250", f"two candidates are called `{label}`", e.span,
+                           hint="label them: `oneof(c3: conv(16, k=3), c5: conv(16, k=5))`")
+        if len(candidates) < 2:
+            raise fail("E241", "`oneof` needs at least two candidates", e.span)
+        name = self._choice_name(e, env, hint, "oneof")
+        realise, default = self._choice_options(e, env, "op", tuple(labels))
+        self.ctx.add_choice(ChoiceSpec(name=name, kind="op", domain=tuple(labels),
+                                       realise=realise, default=default, span=e.span))
+        return OpChoice(choice=name, candidates=candidates)
+
+    def _candidate_label(self, c: ast.Candidate) -> str:
+        if c.name:
+            return c.name
+        func = c.stage.func if isinstance(c.stage, ast.Call) else c.stage
+        if isinstance(func, ast.Name):
+            return func.id
+        if isinstance(func, ast.Attribute):
+            return func.attr
+        raise fail("E251", "give this candidate a label: `name: stage`", c.span)
+
+    def apply_op_choice(self, oc: OpChoice, value: Any, site: ast.Node, label) -> Any:
+        ctx = self.ctx
+        segment = ctx.auto_label(oc.choice.rsplit(".", 1)[-1])
+        outputs = []
+        spec = ctx.choices.get(oc.choice)
+        with ctx.enter(segment, site.span):
+            for cand_label, fn in oc.candidates:
+                with ctx.guarded(apply("eq", ChoiceRef(oc.choice, "str"), cand_label)), \
+                        ctx.enter(cand_label, site.span):
+                    out = self.apply_chain(fn.stages, value, fn.env)
+                if isinstance(out, Poison):
+                    return POISON
+                if not isinstance(out, Tensor):
+                    raise fail("E252", f"candidate `{cand_label}` must give a tensor, "
+                               f"got {describe(out)}", site.span)
+                outputs.append(out.node)
+        attrs = {"choice": oc.choice, "labels": tuple(c for c, _ in oc.candidates),
+                 "realise": spec.realise if spec else "sampled"}
+        return ctx.add_node("choose", None, segment, attrs, tuple(outputs), site.span)
+
+    # ---- repeat(n) { i => ... }
+    def _eval_repeat(self, e: ast.Repeat, env: Env, hint: str | None = None) -> Any:
+        raise fail("E253", "`repeat` is a stage: write `x -> repeat(n) { ... }`", e.span)
+
+    def apply_repeat(self, e: ast.Repeat, value: Any, env: Env) -> Any:
+        count = self.eval(e.count, env)
+        if isinstance(count, Poison):
+            return POISON
+        counts = self._repeat_counts(e, count)
+        label = self.label_text(e.label, env) if e.label else None
+        label = self.ctx.claim_label(label, e.label.span) if label \
+            else self.ctx.auto_label("repeat")
+        for i in range(max(counts)):
+            body_env = env.child({e.index_var: i} if e.index_var else {})
+            if i < min(counts):
+                with self.ctx.enter(f"{label}[{i}]", e.span):
+                    value = self.apply_chain(e.stages, value, body_env)
+                continue
+            cond = apply("gt", count, i)
+            with self.ctx.guarded(cond), self.ctx.enter(f"{label}[{i}]", e.span):
+                out = self.apply_chain(e.stages, value, body_env)
+            value = self._bypass(cond, out, value, e)
+        return value
+
+    def _bypass(self, cond: Sym, out: Any, value: Any, e: ast.Repeat) -> Any:
+        if not (isinstance(out, Tensor) or (isinstance(out, tuple) and out and
+                                            all(isinstance(t, Tensor) for t in out))):
+            if isinstance(out, Poison):
+                return POISON
+            raise fail("E254", f"a `repeat` whose count is a choice must produce tensors, "
+                       f"got {describe(out)}", e.span)
+        return self.select(cond, out, value, e)
+
+    def _repeat_counts(self, e: ast.Repeat, count: Any) -> list[int]:
+        if isinstance(count, bool) or (not isinstance(count, int) and not is_symbolic(count)):
+            raise fail("E255", f"repeat count must be an integer, got {describe(count)}",
+                       e.count.span)
+        if isinstance(count, int):
+            if count < 0:
+                raise fail("E255", f"repeat count must not be negative, got {count}",
+                           e.count.span)
+            return [count] if count else [0]
+        if count.type != "int":
+            raise fail("E255", f"repeat count must be an integer, got {describe(count)}",
+                       e.count.span)
+        values = sorted({v for _, dom in self._domains_over_parents((count,), e.count)
+                         for v in dom})
+        if values[0] < 0:
+            raise fail("E255", "repeat count can be negative for some choices", e.count.span)
+        return values
+
+
+def _describe_config(config: dict[str, Any]) -> str:
+    return ", ".join(f"`{k}` = {v!r}" for k, v in config.items()) or "nothing is chosen"
+

@@ -1,0 +1,320 @@
+"""Compile-time evaluation of expressions.
+
+`ExprEvaluator` turns AST expressions into values (see `archc.dsl.values`).
+Arithmetic, comparisons and conditionals on choice-dependent values build
+`Sym`s; conditionals whose branches are tensors become `select` nodes. Calls,
+pipes and choices live in `calls.py` and `choices.py`; statements in
+`elaborate.py`. Errors raise `ArchError`; the statement loop reports them and
+binds `POISON`, which absorbs everything, so each mistake is reported once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from archc.dsl import ast
+from archc.dsl.diagnostics import ArchError, fail, suggest
+from archc.dsl.symbolic import Dim, Sym, apply, deferred, is_symbolic, type_of
+from archc.dsl.values import POISON, Namespace, Poison, Tensor, describe
+
+_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod",
+          "**": "pow"}
+_COMPARE = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
+            "in": "in", "not in": "not in"}
+_TENSOR_DIMS = {"channels": 0, "height": 1, "width": 2}
+
+
+class Env:
+    """A lexical environment: a dict of bindings and a parent."""
+
+    def __init__(self, bindings: Mapping[str, Any] | None = None, parent: Env | None = None,
+                 module: str = ""):
+        self.vars: dict[str, Any] = dict(bindings or {})
+        self.parent = parent
+        self.module = module or (parent.module if parent else "")
+
+    def lookup(self, name: str) -> Any:
+        env: Env | None = self
+        while env is not None:
+            if name in env.vars:
+                return env.vars[name]
+            env = env.parent
+        raise KeyError(name)
+
+    def names(self) -> set[str]:
+        out: set[str] = set()
+        env: Env | None = self
+        while env is not None:
+            out |= set(env.vars)
+            env = env.parent
+        return out
+
+    def child(self, bindings: Mapping[str, Any] | None = None) -> Env:
+        return Env(bindings, self)
+
+
+def evaluate_closed(expr: ast.Node, env: Mapping[str, Any]) -> Any:
+    """Evaluate a pure expression with concrete bindings (used for `Deferred` syms)."""
+    from archc.dsl.builtins import BUILTINS
+
+    evaluator = ExprEvaluator()
+    return evaluator.eval(expr, Env(env, Env(dict(BUILTINS))))
+
+
+class ExprEvaluator:
+    """Pure expression evaluation; subclasses add calls, choices and the graph."""
+
+    def eval(self, expr: ast.Node, env: Env, hint: str | None = None) -> Any:
+        method = getattr(self, f"_eval_{expr.kind}")
+        return method(expr, env, hint) if expr.kind in _HINTED else method(expr, env)
+
+    # ---- literals and names
+    def _eval_number(self, e: ast.Number, env: Env) -> Any:
+        if e.unit is not None:
+            raise fail("E201", f"`{e.text}` is a duration; durations are only allowed as the "
+                       "bound of a latency constraint", e.span)
+        return e.value
+
+    def _eval_string(self, e: ast.String, env: Env) -> str:
+        return e.value
+
+    def _eval_bool(self, e: ast.Bool, env: Env) -> bool:
+        return e.value
+
+    def _eval_none(self, e: ast.NoneLit, env: Env) -> None:
+        return None
+
+    def _eval_name(self, e: ast.Name, env: Env) -> Any:
+        try:
+            return env.lookup(e.id)
+        except KeyError:
+            raise fail("E202", f"unknown name `{e.id}`", e.span,
+                       hint=suggest(e.id, env.names())) from None
+
+    def _eval_attribute(self, e: ast.Attribute, env: Env) -> Any:
+        value = self.eval(e.value, env)
+        if isinstance(value, Poison):
+            return POISON
+        if isinstance(value, Namespace):
+            if e.attr not in value.members:
+                raise fail("E203", f"module `{value.name}` has no `{e.attr}`", e.span,
+                           hint=suggest(e.attr, value.members))
+            return value.members[e.attr]
+        if isinstance(value, Tensor):
+            if e.attr == "shape":
+                return tuple(Dim(value.node, axis) for axis in range(3))
+            if e.attr in _TENSOR_DIMS:
+                return Dim(value.node, _TENSOR_DIMS[e.attr])
+            raise fail("E203", f"a tensor has no attribute `{e.attr}`", e.span,
+                       hint=suggest(e.attr, [*_TENSOR_DIMS, "shape"]) or
+                       "tensors have `channels`, `height`, `width` and `shape`")
+        raise fail("E203", f"{describe(value)} has no attribute `{e.attr}`", e.span)
+
+    def _eval_index(self, e: ast.Index, env: Env) -> Any:
+        value, index = self.eval(e.value, env), self.eval(e.index, env)
+        if isinstance(value, Poison) or isinstance(index, Poison):
+            return POISON
+        if not isinstance(value, tuple) and not is_symbolic(value):
+            raise fail("E204", f"cannot index {describe(value)}", e.value.span)
+        if isinstance(index, bool) or not isinstance(index, int):
+            if is_symbolic(index) and isinstance(value, tuple) and index.type == "int":
+                return self._select_item(value, index, e)
+            raise fail("E204", f"list index must be an integer, got {describe(index)}",
+                       e.index.span)
+        if isinstance(value, tuple) and not -len(value) <= index < len(value):
+            raise fail("E205", f"index {index} is out of range for a list of {len(value)}",
+                       e.index.span)
+        return apply("index", value, index)
+
+    def _select_item(self, items: tuple, index: Sym, e: ast.Index) -> Any:
+        if any(isinstance(x, Tensor) for x in items):
+            raise fail("E204", "a list of tensors cannot be indexed by a choice; use "
+                       "`choice(a, b, ...)` to choose between tensors", e.index.span)
+        return apply("index", items, index)
+
+    # ---- collections
+    def _eval_list(self, e: ast.ListLit, env: Env) -> tuple:
+        return tuple(self.eval(item, env) for item in e.items)
+
+    def _eval_range(self, e: ast.RangeLit, env: Env) -> Any:
+        start, stop = self.eval(e.start, env), self.eval(e.stop, env)
+        step = self.eval(e.step, env) if e.step is not None else 1
+        for part, node in ((start, e.start), (stop, e.stop), (step, e.step or e)):
+            if isinstance(part, Poison):
+                return POISON
+            if isinstance(part, bool) or type_of(part) != "int":
+                raise fail("E206", f"range bounds must be integers, got {describe(part)}",
+                           node.span)
+        if step == 0:
+            raise fail("E206", "range step must not be 0", e.step.span if e.step else e.span)
+        result = apply("range", start, stop, step)
+        if isinstance(result, tuple) and not result:
+            raise fail("E206", f"range {start}..{stop} step {step} is empty", e.span,
+                       hint="ranges include both ends and count upwards unless the step "
+                            "is negative")
+        return result
+
+    def _eval_comprehension(self, e: ast.Comprehension, env: Env) -> Any:
+        free = self._symbolic_iterables(e, env)
+        if free is not None:
+            return deferred(e, free, "list")
+        return tuple(self._comprehend(e, list(e.clauses), env))
+
+    def _symbolic_iterables(self, e: ast.Comprehension, env: Env) -> dict[str, Any] | None:
+        """Bindings to close over when the first iterable depends on choices."""
+        first = e.clauses[0]
+        if not isinstance(first, ast.CompFor):
+            return None
+        iterable = self.eval(first.iter, env)
+        if not is_symbolic(iterable):
+            return None
+        return {n: env.lookup(n) for n in _free_names(e) if _bound(env, n)}
+
+    def _comprehend(self, e: ast.Comprehension, clauses: list, env: Env) -> Iterator[Any]:
+        if not clauses:
+            yield self.eval(e.element, env)
+            return
+        clause, rest = clauses[0], clauses[1:]
+        if isinstance(clause, ast.CompIf):
+            test = self.eval(clause.test, env)
+            if is_symbolic(test):
+                raise fail("E207", "a comprehension filter cannot depend on a choice here",
+                           clause.test.span)
+            if test:
+                yield from self._comprehend(e, rest, env)
+            return
+        iterable = self.eval(clause.iter, env)
+        if not isinstance(iterable, tuple):
+            raise fail("E207", f"cannot loop over {describe(iterable)}", clause.iter.span,
+                       hint="loops need a list or a range known at compile time")
+        for item in iterable:
+            yield from self._comprehend(e, rest, env.child(self._unpack(clause, item)))
+
+    def _unpack(self, clause: ast.CompFor, item: Any) -> dict[str, Any]:
+        if len(clause.targets) == 1:
+            return {clause.targets[0]: item}
+        if not isinstance(item, tuple) or len(item) != len(clause.targets):
+            raise fail("E207", f"cannot unpack {describe(item)} into {len(clause.targets)} "
+                       "names", clause.span)
+        return dict(zip(clause.targets, item))
+
+    def _eval_call(self, e: ast.Call, env: Env, hint: str | None = None) -> Any:
+        """Pure evaluation knows builtins only; `CallEvaluator` adds blocks and ops."""
+        from archc.dsl.builtins import BuiltinError
+        from archc.dsl.values import BuiltinFn
+
+        fn = self.eval(e.func, env)
+        if not isinstance(fn, BuiltinFn) or e.keywords:
+            raise fail("E223", "only builtin functions can be called here", e.span)
+        try:
+            return fn.fn(*(self.eval(a, env) for a in e.args))
+        except BuiltinError as err:
+            raise fail("E224", str(err), e.span) from None
+
+    # ---- operators
+    def _eval_unary(self, e: ast.UnaryOp, env: Env) -> Any:
+        value = self.eval(e.operand, env)
+        if isinstance(value, Poison):
+            return POISON
+        if e.op == "not":
+            return apply("not", self._truth(value, e.operand))
+        if type_of(value) not in ("int", "float", "any") or isinstance(value, bool):
+            raise fail("E208", f"cannot negate {describe(value)}", e.operand.span)
+        return apply("neg", value)
+
+    def _eval_binop(self, e: ast.BinOp, env: Env) -> Any:
+        if e.op in ("and", "or"):
+            return self._logic(e, env)
+        left, right = self.eval(e.left, env), self.eval(e.right, env)
+        if isinstance(left, Poison) or isinstance(right, Poison):
+            return POISON
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            return self.tensor_binop(e, left, right)
+        if e.op in _COMPARE:
+            return self._compare(e, left, right)
+        return self._arith(e, left, right)
+
+    def _logic(self, e: ast.BinOp, env: Env) -> Any:
+        left = self._truth(self.eval(e.left, env), e.left)
+        if not is_symbolic(left) and not isinstance(left, Poison):
+            if (e.op == "and") != bool(left):
+                return left
+            return self._truth(self.eval(e.right, env), e.right)
+        return apply(e.op, left, self._truth(self.eval(e.right, env), e.right))
+
+    def _truth(self, value: Any, node: ast.Node) -> Any:
+        if isinstance(value, (bool, Poison)) or (is_symbolic(value) and value.type == "bool"):
+            return value
+        raise fail("E209", f"expected a bool, got {describe(value)}", node.span,
+                   hint="write a comparison, e.g. `x == 0`")
+
+    def _compare(self, e: ast.BinOp, left: Any, right: Any) -> Any:
+        if e.op in ("in", "not in"):
+            if not isinstance(right, tuple) and not is_symbolic(right):
+                raise fail("E210", f"`{e.op}` needs a list on the right, got {describe(right)}",
+                           e.right.span)
+        elif e.op not in ("==", "!=") and not (_numeric(left) and _numeric(right)):
+            raise fail("E210", f"cannot compare {describe(left)} with {describe(right)} "
+                       f"using `{e.op}`", e.span)
+        return apply(_COMPARE[e.op], left, right)
+
+    def _arith(self, e: ast.BinOp, left: Any, right: Any) -> Any:
+        fn = _ARITH[e.op]
+        if e.op == "+" and isinstance(left, tuple) and isinstance(right, tuple):
+            return left + right
+        if e.op == "+" and isinstance(left, str) and isinstance(right, str):
+            return left + right
+        if not (_numeric(left) and _numeric(right)):
+            raise fail("E211", f"cannot apply `{e.op}` to {describe(left)} and "
+                       f"{describe(right)}", e.span)
+        if e.op in ("/", "//", "%") and not is_symbolic(right) and right == 0:
+            raise fail("E212", "division by zero", e.right.span)
+        return apply(fn, left, right)
+
+    def tensor_binop(self, e: ast.BinOp, left: Any, right: Any) -> Any:
+        raise fail("E211", f"cannot apply `{e.op}` to tensors here", e.span)
+
+    def _eval_if(self, e: ast.IfExpr, env: Env, hint: str | None = None) -> Any:
+        test = self._truth(self.eval(e.test, env), e.test)
+        if isinstance(test, Poison):
+            return POISON
+        if not is_symbolic(test):
+            return self.eval(e.body if test else e.orelse, env, hint)
+        return self.conditional(e, test, env, hint)
+
+    def conditional(self, e: ast.IfExpr, test: Sym, env: Env, hint: str | None) -> Any:
+        body, orelse = self.eval(e.body, env, hint), self.eval(e.orelse, env, hint)
+        return apply("if", test, body, orelse)
+
+
+_HINTED = {"if", "choice", "oneof", "pipe", "call", "repeat"}
+
+
+def _numeric(value: Any) -> bool:
+    return type_of(value) in ("int", "float", "bool", "any") and not isinstance(value, str)
+
+
+def _bound(env: Env, name: str) -> bool:
+    try:
+        env.lookup(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _free_names(node: Any) -> set[str]:
+    """Every `Name` mentioned under `node` (a superset of its free variables)."""
+    if isinstance(node, ast.Name):
+        return {node.id}
+    out: set[str] = set()
+    if isinstance(node, ast.Node):
+        for field in type(node).model_fields:
+            out |= _free_names(getattr(node, field))
+    elif isinstance(node, tuple):
+        for item in node:
+            out |= _free_names(item)
+    return out
+
+
+__all__ = ["ArchError", "Env", "ExprEvaluator", "evaluate_closed"]

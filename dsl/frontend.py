@@ -1,0 +1,61 @@
+"""The front end's facade: file -> loaded modules -> elaborated spaces + diagnostics.
+
+This composes the stages (load and parse, module globals, elaboration) and
+gathers every diagnostic they produce, so a caller gets all independent errors
+of a file from one call. It never prints.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from archc.dsl import ast
+from archc.dsl.diagnostics import Diagnostic, Severity
+from archc.dsl.elaborate import elaborate_space
+from archc.dsl.loader import Loader
+from archc.dsl.modules import Modules
+from archc.dsl.program import Elaborated
+
+
+@dataclass
+class CheckResult:
+    path: str
+    spaces: list[Elaborated] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def check_file(path: str | os.PathLike, text: str | None = None) -> CheckResult:
+    """Parse, resolve and elaborate every `space`/`net` of one file."""
+    loader = Loader()
+    root = loader.load_root(path, text)
+    result = CheckResult(str(path))
+    modules = Modules(loader)
+    if root is not None:
+        for key in loader.files:
+            modules.globals_of(key)
+        for item in root.module.items:
+            if isinstance(item, ast.SpaceDecl):
+                space, diags = elaborate_space(item, modules)
+                result.spaces.append(space)
+                result.diagnostics.extend(diags)
+    result.diagnostics[:0] = _unique(loader.diagnostics + modules.diagnostics)
+    result.diagnostics = _unique(result.diagnostics)
+    result.sources = loader.sources()
+    return result
+
+
+def _unique(diags: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple] = set()
+    out = []
+    for d in diags:
+        key = (d.code, d.message, d.span)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out

@@ -1,0 +1,128 @@
+"""Global names of each loaded module: its definitions, its imports, the prelude.
+
+Resolution order, innermost first: the module's own consts/blocks/ops, then
+what it imports (unqualified, or under `as` aliases), then the prelude's ops
+and the builtin functions. Two imports defining the same name is an error at
+the second import; a module's own definition may shadow an import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from archc.dsl import ast
+from archc.dsl.builtins import BUILTINS
+from archc.dsl.context import Context
+from archc.dsl.diagnostics import ArchError, Diagnostic, fail
+from archc.dsl.evaluate import Env
+from archc.dsl.loader import PRELUDE, Loader
+from archc.dsl.symbolic import is_symbolic
+from archc.dsl.types import check_type_ref
+from archc.dsl.values import BlockFn, Namespace, OpFn, Tensor
+
+
+class Modules:
+    def __init__(self, loader: Loader):
+        self.loader = loader
+        self.diagnostics: list[Diagnostic] = []
+        self._globals: dict[str, Env] = {}
+        self._builtins = Env(dict(BUILTINS))
+
+    def prelude_ops(self) -> dict[str, OpFn]:
+        prelude = self.loader.files.get(PRELUDE)
+        if prelude is None:
+            return {}
+        return {i.name: OpFn(i) for i in prelude.module.items if isinstance(i, ast.OpDecl)}
+
+    def base_env(self) -> Env:
+        return Env(dict(self.prelude_ops()), self._builtins)
+
+    def globals_of(self, key: str) -> Env:
+        if key not in self._globals:
+            self._globals[key] = self._build(key)
+        return self._globals[key]
+
+    def _build(self, key: str) -> Env:
+        source = self.loader.files.get(key)
+        parent = self._builtins if key == PRELUDE else self.base_env()
+        imported = Env({}, parent, module=key)
+        env = Env({}, imported, module=key)
+        if source is None:
+            return env
+        self._add_imports(source, imported)
+        self._add_definitions(source.module, env, key)
+        return env
+
+    def _add_imports(self, source, imported: Env) -> None:
+        origin: dict[str, str] = {}
+        for item, keys in source.imports:
+            members: dict[str, Any] = {}
+            for k in keys:
+                members.update(self.public(k))
+            if item.alias:
+                imported.vars[item.alias] = Namespace(item.alias, members)
+                continue
+            for name, value in members.items():
+                if name in origin and imported.vars[name] is not value:
+                    self.diagnostics.append(Diagnostic(
+                        "E019", f"`{name}` is defined by both `{origin[name]}` and "
+                        f"`{_where(value)}`", item.span,
+                        hint="import one of them under a name: `import \"x.arch\" as x`"))
+                origin[name] = _where(value)
+                imported.vars[name] = value
+
+    def public(self, key: str) -> dict[str, Any]:
+        """What `import` of module `key` brings in: its own definitions."""
+        env = self.globals_of(key)
+        return dict(env.vars)
+
+    def _add_definitions(self, module: ast.Module, env: Env, key: str) -> None:
+        seen: dict[str, ast.Node] = {}
+        for item in module.items:
+            if not isinstance(item, (ast.ConstDecl, ast.OpDecl, ast.BlockDecl)):
+                continue
+            if item.name in seen:
+                self.diagnostics.append(Diagnostic(
+                    "E020", f"`{item.name}` is defined twice in this file", item.span,
+                ).with_note("first definition", seen[item.name].span))
+                continue
+            seen[item.name] = item
+            try:
+                env.vars[item.name] = self._define(item, env)
+            except ArchError as err:
+                self.diagnostics.extend(err.diagnostics)
+
+    def _define(self, item: ast.Node, env: Env) -> Any:
+        if isinstance(item, (ast.OpDecl, ast.BlockDecl)):
+            _check_signature(item)
+            return OpFn(item) if isinstance(item, ast.OpDecl) else BlockFn(item, item.span.file)
+        return self._const(item, env)
+
+    def _const(self, item: ast.ConstDecl, env: Env) -> Any:
+        from archc.dsl.elaborate import Evaluator  # elaborate imports this module's users
+
+        ctx = Context(f"const {item.name}", is_net=False)
+        value = Evaluator(ctx, self).eval(item.value, env)
+        if ctx.nodes or ctx.choices or is_symbolic(value) or isinstance(value, Tensor):
+            raise fail("E021", f"const `{item.name}` must be known at compile time; it cannot "
+                       "hold tensors or choices", item.value.span,
+                       hint="use `let` inside a space or block for choices")
+        return value
+
+
+def _check_signature(decl: ast.OpDecl | ast.BlockDecl) -> None:
+    seen: set[str] = set()
+    for p in decl.params:
+        if p.name in seen:
+            raise fail("E022", f"parameter `{p.name}` is declared twice", p.span)
+        seen.add(p.name)
+        check_type_ref(p.type)
+    if decl.returns is not None:
+        check_type_ref(decl.returns)
+
+
+def _where(value: Any) -> str:
+    decl = getattr(value, "decl", None)
+    return decl.span.file if decl is not None else "a const"
+
+

@@ -1,0 +1,235 @@
+"""Symbolic values: expressions over choices and tensor dimensions.
+
+When an expression depends on a choice (`s2.w * 4`) or on a tensor shape the
+front end does not compute (`x.channels`), evaluation builds a `Sym` instead of
+a number. Syms are small frozen trees with a static type; the compiler
+evaluates them per config (`evaluate`) once shapes are known. `apply` folds
+constants, so a Sym only exists where something really is unknown.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from archc.dsl import ast
+
+
+class Sym:
+    """Base of symbolic values. `type` is one of int, float, bool, str, list, any."""
+
+    type: str
+
+    def deps(self) -> frozenset[str]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ChoiceRef(Sym):
+    name: str
+    type: str
+
+    def deps(self) -> frozenset[str]:
+        return frozenset([self.name])
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Dim(Sym):
+    """Dimension `axis` (0 = channels, 1 = height, 2 = width) of node `node`'s output."""
+
+    node: int
+    axis: int
+    type: str = "int"
+
+    def deps(self) -> frozenset[str]:
+        return frozenset()
+
+    def __str__(self) -> str:
+        return f"%{self.node}.{('channels', 'height', 'width')[self.axis]}"
+
+
+@dataclass(frozen=True)
+class Apply(Sym):
+    fn: str
+    args: tuple[Any, ...]
+    type: str
+    _deps: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    def deps(self) -> frozenset[str]:
+        return self._deps
+
+    def __str__(self) -> str:
+        parts = [str(a) if not isinstance(a, str) else f'"{a}"' for a in self.args]
+        if self.fn in _INFIX and len(parts) == 2:
+            return f"({parts[0]} {_INFIX[self.fn]} {parts[1]})"
+        if self.fn == "neg":
+            return f"-{parts[0]}"
+        if self.fn == "not":
+            return f"not {parts[0]}"
+        if self.fn == "if":
+            return f"({parts[1]} if {parts[0]} else {parts[2]})"
+        return f"{self.fn}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class Deferred(Sym):
+    """An AST expression kept for later, with the environment it closes over.
+
+    Used where an operation cannot be written as an `Apply` (a comprehension
+    over a list that depends on a choice).
+    """
+
+    expr: Any  # ast.Expr
+    env: tuple[tuple[str, Any], ...]
+    type: str
+    _deps: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    def deps(self) -> frozenset[str]:
+        return self._deps
+
+    def __str__(self) -> str:
+        return "<expression>"
+
+
+def divisors(n: int) -> tuple[int, ...]:
+    if n <= 0:
+        return ()
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return tuple(sorted(set(small + [n // d for d in small])))
+
+
+def inclusive_range(start: int, stop: int, step: int = 1) -> tuple[int, ...]:
+    if step == 0:
+        raise ValueError("range step must not be 0")
+    return tuple(range(start, stop + (1 if step > 0 else -1), step))
+
+
+def _truediv(a, b):
+    return a / b
+
+
+def _if(cond, then, orelse):
+    return then if cond else orelse
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": _truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
+    "neg": operator.neg, "not": operator.not_, "eq": operator.eq, "ne": operator.ne,
+    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+    "and": lambda a, b: a and b, "or": lambda a, b: a or b,
+    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
+    "if": _if, "index": lambda xs, i: xs[i], "len": len, "min": min, "max": max,
+    "sum": sum, "abs": abs, "divisors": divisors, "range": inclusive_range,
+    "int": int, "float": float, "round": round,
+}
+_INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+          "pow": "**", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+          "and": "and", "or": "or", "in": "in", "not in": "not in"}
+_BOOL_RESULT = {"eq", "ne", "lt", "le", "gt", "ge", "and", "or", "in", "not in", "not"}
+
+
+def type_of(value: Any) -> str:
+    if isinstance(value, Sym):
+        return value.type
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, tuple):
+        return "list"
+    return "any"
+
+
+def _result_type(fn: str, args: tuple[Any, ...]) -> str:
+    if fn in _BOOL_RESULT:
+        return "bool"
+    types = [type_of(a) for a in args]
+    if fn == "truediv" or fn == "float":
+        return "float"
+    if fn in ("int", "round", "len"):
+        return "int"
+    if fn in ("divisors", "range"):
+        return "list"
+    if fn == "if":
+        return types[1] if types[1] == types[2] else "any"
+    if fn == "index":
+        return "any"
+    if fn in ("add", "sub", "mul", "floordiv", "mod", "pow", "neg", "abs", "min", "max", "sum"):
+        if "float" in types:
+            return "float"
+        return "int" if all(t in ("int", "bool") for t in types) else "any"
+    return "any"
+
+
+def deps_of(value: Any) -> frozenset[str]:
+    if isinstance(value, Sym):
+        return value.deps()
+    if isinstance(value, tuple):
+        return frozenset().union(*(deps_of(v) for v in value)) if value else frozenset()
+    return frozenset()
+
+
+def is_symbolic(value: Any) -> bool:
+    if isinstance(value, Sym):
+        return True
+    return isinstance(value, tuple) and any(is_symbolic(v) for v in value)
+
+
+def apply(fn: str, *args: Any) -> Any:
+    """`FUNCTIONS[fn](*args)`, or an `Apply` when an argument is symbolic."""
+    if not any(is_symbolic(a) for a in args):
+        return FUNCTIONS[fn](*args)
+    if fn in ("eq", "ne") and _same(args[0], args[1]):
+        return fn == "eq"
+    deps = frozenset().union(*(deps_of(a) for a in args))
+    return Apply(fn=fn, args=tuple(args), type=_result_type(fn, args), _deps=deps)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return isinstance(a, Sym) and a == b
+
+
+def deferred(expr: ast.Node, env: Mapping[str, Any], type_: str) -> Deferred:
+    deps = frozenset().union(*(deps_of(v) for v in env.values())) if env else frozenset()
+    return Deferred(expr=expr, env=tuple(sorted(env.items())), type=type_, _deps=deps)
+
+
+def evaluate(value: Any, config: Mapping[str, Any],
+             dims: Callable[[int, int], Any] | None = None) -> Any:
+    """The concrete value of `value` under `config` (choice name -> value).
+
+    `dims(node, axis)` supplies tensor dimensions; it is required only when
+    `value` mentions a `Dim`.
+    """
+    if isinstance(value, tuple):
+        return tuple(evaluate(v, config, dims) for v in value)
+    if not isinstance(value, Sym):
+        return value
+    if isinstance(value, ChoiceRef):
+        return config[value.name]
+    if isinstance(value, Dim):
+        if dims is None:
+            raise LookupError(f"dimension {value} is needed but no shapes were given")
+        return dims(value.node, value.axis)
+    if isinstance(value, Apply):
+        if value.fn == "if":
+            cond = evaluate(value.args[0], config, dims)
+            return evaluate(value.args[1] if cond else value.args[2], config, dims)
+        return FUNCTIONS[value.fn](*(evaluate(a, config, dims) for a in value.args))
+    if isinstance(value, Deferred):
+        from archc.dsl.evaluate import evaluate_closed  # the evaluator imports this module
+
+        env = {k: evaluate(v, config, dims) for k, v in value.env}
+        return evaluate_closed(value.expr, env)
+    raise TypeError(f"unknown symbolic value {value!r}")
