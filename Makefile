@@ -1,0 +1,68 @@
+# archc: set-up, demo, tests, lint and benchmarks.
+#
+#   make demo       set up, then check every example under examples/
+#   make test       set up, then run the test suite (tests marked `slow` excluded)
+#   make test-slow  only the tests marked `slow`
+#   make lint       ruff over the whole repository
+#   make bench      every benchmark script in bench/
+#   make clean      remove build outputs and caches (keeps .venv)
+#
+# `make setup` creates .venv, installs torch $(TORCH_VERSION) (CPU) first so that
+# nothing can pull a CUDA build, then the package in editable mode with its dev
+# extras, then tries to install graphviz's `dot` binary. A stamp file records a
+# finished set-up; it is redone only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.archc-setup
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# pip prints a harmless "Location '...' is ignored" warning per package with the
+# local index configuration of these machines; hide those lines only.
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+PIP_FILTER := { grep -v -E "^WARNING: Location '.*' is ignored" || true; }
+
+.PHONY: help setup demo test test-slow lint bench clean
+
+help:
+	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
+
+setup: $(STAMP)
+
+# torch is named again with the package so that no dependency can move it to another build.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing torch $(TORCH_VERSION) (CPU)"
+	@$(PIP) install -q torch==$(TORCH_VERSION) 2>&1 | $(PIP_FILTER)
+	@echo "installing archc (editable) with its dev tools"
+	@$(PIP) install -q torch==$(TORCH_VERSION) -e '.[dev]' 2>&1 | $(PIP_FILTER)
+	@scripts/install-graphviz.sh
+	@touch $@
+
+demo: setup
+	@ARCHC=$(BIN)/archc scripts/demo.sh
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+# pytest exits 5 when no test is selected: no slow tests yet is not a failure.
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow || [ $$? -eq 5 ]
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	@shopt -s nullglob; scripts=(bench/*.py); \
+	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks in bench/ yet"; exit 0; fi; \
+	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python "$$script"; done
+
+clean:
+	rm -rf build dist out .pytest_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
