@@ -81,7 +81,7 @@ def _enumerate(xs: Any) -> tuple:
 
 def _zip(*lists: Any) -> tuple:
     _need_concrete("zip", *lists)
-    return tuple(zip(*lists))
+    return tuple(zip(*lists, strict=False))
 
 
 def _numeric(name: str, fn):

@@ -16,8 +16,19 @@ from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.evaluate import Env, ExprEvaluator
 from archc.dsl.symbolic import Sym, apply, is_symbolic
 from archc.dsl.types import matches
-from archc.dsl.values import (POISON, BlockFn, BuiltinFn, OpChoice, OpFn, Poison, Template,
-                              Tensor, callable_name, describe, is_callable)
+from archc.dsl.values import (
+    POISON,
+    BlockFn,
+    BuiltinFn,
+    OpChoice,
+    OpFn,
+    Poison,
+    Template,
+    Tensor,
+    callable_name,
+    describe,
+    is_callable,
+)
 
 _MISSING = object()
 
@@ -100,7 +111,7 @@ class CallEvaluator(ExprEvaluator):
                                      (then.node, orelse.node), node.span)
         if isinstance(then, tuple) and isinstance(orelse, tuple) and len(then) == len(orelse) \
                 and any(isinstance(v, Tensor) for v in then + orelse):
-            return tuple(self.select(test, a, b, node) for a, b in zip(then, orelse))
+            return tuple(self.select(test, a, b, node) for a, b in zip(then, orelse, strict=False))
         if isinstance(then, Tensor) or isinstance(orelse, Tensor):
             raise fail("E221", f"both branches must give tensors when the condition depends "
                        f"on a choice; got {describe(then)} and {describe(orelse)}", node.span)
@@ -163,7 +174,7 @@ class CallEvaluator(ExprEvaluator):
                        f"{'s' if len(order) != 1 else ''} but {len(args) + len(given)} "
                        "were given", args[len(positional)].span,
                        hint=_signature_hint(decl))
-        for name, arg in zip(positional, args):
+        for name, arg in zip(positional, args, strict=False):
             given[name] = (self.eval(arg, env, f"{inst}.{name}"), arg)
         for kw in keywords:
             if kw.name not in params:

@@ -79,7 +79,7 @@ class ChoiceEvaluator(CallEvaluator):
                          set().union(*(o.deps() for o in domain if isinstance(o, Sym))))
         spaces = [self._concrete_domain(p, e) for p in parents]
         for combo in itertools.islice(itertools.product(*spaces), MAX_ENUMERATION):
-            config = dict(zip(parents, combo))
+            config = dict(zip(parents, combo, strict=False))
             try:
                 values = evaluate(domain, config)
             except Exception as err:  # a user expression failing for some parent value

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from archc.dsl.diagnostics import ArchError, Diagnostic, fail
-from archc.dsl.program import ChoiceSpec, CheckSpec, ConstraintSpec, GraphNode
+from archc.dsl.program import CheckSpec, ChoiceSpec, ConstraintSpec, GraphNode
 from archc.dsl.span import Span
 from archc.dsl.symbolic import apply
 from archc.dsl.values import Tensor

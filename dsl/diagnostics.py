@@ -46,7 +46,7 @@ class Diagnostic:
 
     def with_note(self, message: str, span: Span | None = None) -> Diagnostic:
         return Diagnostic(self.code, self.message, self.span, self.severity,
-                          self.notes + (Note(message, span),), self.hint)
+                          (*self.notes, Note(message, span)), self.hint)
 
 
 class ArchError(Exception):

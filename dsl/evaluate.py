@@ -197,7 +197,7 @@ class ExprEvaluator:
         if not isinstance(item, tuple) or len(item) != len(clause.targets):
             raise fail("E207", f"cannot unpack {describe(item)} into {len(clause.targets)} "
                        "names", clause.span)
-        return dict(zip(clause.targets, item))
+        return dict(zip(clause.targets, item, strict=False))
 
     def _eval_call(self, e: ast.Call, env: Env, hint: str | None = None) -> Any:
         """Pure evaluation knows builtins only; `CallEvaluator` adds blocks and ops."""

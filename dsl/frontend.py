@@ -16,6 +16,7 @@ from archc.dsl.elaborate import elaborate_space
 from archc.dsl.loader import Loader
 from archc.dsl.modules import Modules
 from archc.dsl.program import Elaborated
+from archc.dsl.resolve import resolve_module
 
 
 @dataclass
@@ -37,8 +38,10 @@ def check_file(path: str | os.PathLike, text: str | None = None) -> CheckResult:
     result = CheckResult(str(path))
     modules = Modules(loader)
     if root is not None:
-        for key in loader.files:
-            modules.globals_of(key)
+        for key, source in loader.files.items():
+            env = modules.globals_of(key)
+            if not key.startswith("std/"):
+                result.diagnostics.extend(resolve_module(source.module, _all_names(env)))
         for item in root.module.items:
             if isinstance(item, ast.SpaceDecl):
                 space, diags = elaborate_space(item, modules)
@@ -48,6 +51,14 @@ def check_file(path: str | os.PathLike, text: str | None = None) -> CheckResult:
     result.diagnostics = _unique(result.diagnostics)
     result.sources = loader.sources()
     return result
+
+
+def _all_names(env) -> dict:
+    names: dict = {}
+    while env is not None:
+        names = {**env.vars, **names}
+        env = env.parent
+    return names
 
 
 def _unique(diags: list[Diagnostic]) -> list[Diagnostic]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
 from archc.dsl import ast
 from archc.dsl.diagnostics import ArchError, Diagnostic, fail, suggest
 from archc.dsl.parser import parse

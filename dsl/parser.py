@@ -10,8 +10,14 @@ from __future__ import annotations
 from functools import lru_cache
 
 from lark import Lark, Token
-from lark.exceptions import (LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput,
-                             UnexpectedToken, VisitError)
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from archc.dsl import ast
 from archc.dsl.diagnostics import ArchError, Diagnostic
@@ -147,8 +153,8 @@ def _unexpected_token(err: UnexpectedToken, path: str) -> Diagnostic:
 
 
 def _expects_statement(expected: set[str]) -> bool:
-    return any(w.upper() in expected for w in _STATEMENT_WORDS) or "RBRACE" in expected and \
-        any(w.upper() in expected for w in _ITEM_WORDS + _STATEMENT_WORDS)
+    return any(w.upper() in expected for w in _STATEMENT_WORDS) or ("RBRACE" in expected and \
+        any(w.upper() in expected for w in _ITEM_WORDS + _STATEMENT_WORDS))
 
 
 _EXPR_START = {"NAME", "NUMBER", "STRING", "LSQB", "LPAR"}
@@ -156,16 +162,16 @@ _EXPR_START = {"NAME", "NUMBER", "STRING", "LSQB", "LPAR"}
 
 def _expected_text(expected) -> str | None:
     expected = set(expected)
-    if _EXPR_START <= expected:
+    if expected >= _EXPR_START:
         rest = expected - _EXPR_START - {"MINUS", "CHOICE", "ONEOF", "REPEAT", "TRUE", "FALSE",
                                          "NONE", "NOT"}
-        return "expected " + ", ".join(["an expression"] + sorted(
-            _READABLE.get(e, f"`{e.lower()}`") for e in rest))
+        others = sorted(_READABLE.get(e, f"`{e.lower()}`") for e in rest)
+        return "expected " + ", ".join(["an expression", *others])
     names = sorted({_READABLE.get(e, f"`{e.lower()}`") for e in expected if e != "COMMENT"})
     if not names:
         return None
     if len(names) > 6:
-        names = names[:6] + ["..."]
+        names = [*names[:6], "..."]
     return "expected " + ", ".join(names)
 
 

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archc: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as err:
         if args.debug:
             traceback.print_exc()
         print(f"archc: internal error ({type(err).__name__}: {err}); this is a bug in archc, "
