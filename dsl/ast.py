@@ -16,7 +16,7 @@ from archc.dsl.span import Span
 
 
 class Node(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     span: Span
 
@@ -323,9 +323,6 @@ class Module(Node):
     comments: tuple[Comment, ...] = ()
 
 
-for _cls in list(globals().values()):
-    if isinstance(_cls, type) and issubclass(_cls, Node) and _cls is not Node:
-        _cls.model_rebuild()
 
 
 def same_tree(a: Node, b: Node) -> bool:

@@ -7,8 +7,12 @@ a lark exception and no user ever sees a traceback.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from functools import lru_cache
+from pathlib import Path
 
+import lark
 from lark import Lark, Token
 from lark.exceptions import (
     LarkError,
@@ -38,8 +42,27 @@ _ITEM_WORDS = ("import", "const", "op", "block", "space", "net")
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=True)
+    grammar = GRAMMAR_PATH.read_text()
+    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
+                maybe_placeholders=True, cache=_cache_file(grammar))
+
+
+def _cache_file(grammar: str) -> str | bool:
+    """A private per-user file for lark's parse tables (building them costs ~150 ms).
+
+    The tables are a pickle, so they are only ever read from a directory that
+    belongs to this user and nobody else can write; otherwise nothing is cached.
+    """
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "archc"
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = root.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            return False
+    except OSError:
+        return False
+    digest = hashlib.sha256(f"{grammar}{lark.__version__}".encode()).hexdigest()[:16]
+    return str(root / f"grammar-{digest}.lark")
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
