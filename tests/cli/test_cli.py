@@ -44,9 +44,9 @@ def test_check_ok_and_error_exit_codes(files, capsys, monkeypatch):
     assert cli.main(["check", "ok.arch", "bad.arch"]) == 1
     captured = capsys.readouterr()
     assert captured.err == (
-        "bad.arch:3:35: error: unknown name `rleu`\n"
+        "bad.arch:3:36: error: unknown name `rleu`\n"
         "    3 |     output h = image -> conv(8) -> rleu\n"
-        "      |                                   ^^^^\n"
+        "      |                                    ^^^^\n"
         "hint: did you mean `relu`, `relu6`?\n"
         "1 of 2 files have errors\n")
 
