@@ -110,7 +110,10 @@ class ChoiceEvaluator(CallEvaluator):
             first = next(iter(self._domains_over_parents(options, e)))[1] \
                 if is_symbolic(options) else options
             return realise, first[0]
-        default = self.eval(kw["default"].value, env)
+        node = kw["default"].value
+        # `default=skip` names a candidate of a oneof or an input choice, not a variable
+        default = node.id if isinstance(node, ast.Name) and kind in ("op", "input") \
+            else self.eval(node, env)
         if not is_symbolic(options) and default not in options:
             raise fail("E247", f"default {describe(default)} is not one of the candidates",
                        kw["default"].value.span)

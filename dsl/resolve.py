@@ -118,8 +118,9 @@ def _children(node: ast.Node) -> Iterable[ast.Node]:
         items = value if isinstance(value, tuple) else (value,)
         for item in items:
             if isinstance(item, ast.Keyword):
-                if not (item.name == "realise" and isinstance(node, (ast.ChoiceExpr, ast.OneOf))):
-                    yield item.value  # `realise=weighted` names a realisation, not a value
+                if not (item.name in ("realise", "default") and isinstance(item.value, ast.Name)
+                        and isinstance(node, (ast.ChoiceExpr, ast.OneOf))):
+                    yield item.value  # `realise=weighted`, `default=skip` name things
             elif isinstance(item, ast.Candidate):
                 yield item.stage
             elif isinstance(item, ast.Node) and not isinstance(item, (ast.TypeRef, ast.Label)):

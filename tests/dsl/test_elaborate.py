@@ -180,3 +180,10 @@ def test_compile_time_values(expr, value):
     modules = Modules(loader)
     assert modules.globals_of("mem.arch").lookup("V") == value
     assert not loader.diagnostics and not modules.diagnostics
+
+
+def test_defaults_of_oneof_and_input_choices_name_candidates():
+    s = elaborate("    let a = image -> conv(8)\n    let b = image -> conv(8, k=3)\n"
+                  "    let c = choice(a, b, default=b)\n"
+                  "    output h = c -> oneof(c3: conv(8, k=3), skip, default=skip)")
+    assert [(c.name, c.default) for c in s.choices] == [("c", "b"), ("oneof", "skip")]
