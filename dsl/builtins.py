@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from archc.dsl.symbolic import apply, is_symbolic
+from archc.dsl.symbolic import MAX_ITEMS, apply, is_symbolic, make_divisible
 from archc.dsl.values import BuiltinFn
 
 
@@ -30,7 +30,11 @@ def _range(*args: Any) -> tuple[int, ...]:
         raise BuiltinError("`range` takes 1 to 3 integers: range(stop), range(start, stop[, step])")
     if len(args) == 3 and args[2] == 0:
         raise BuiltinError("`range` step must not be 0")
-    return tuple(range(*args))
+    items = range(*args)
+    if len(items) > MAX_ITEMS:
+        raise BuiltinError(f"a range of {len(items)} items is longer than the limit of "
+                           f"{MAX_ITEMS}")
+    return tuple(items)
 
 
 def _divisors(n: Any) -> Any:
@@ -66,12 +70,12 @@ def _sum(xs: Any) -> Any:
     return total
 
 
-def _make_divisible(value: Any, divisor: int = 8, min_value: int | None = None) -> int:
-    """MobileNet's channel rounding: nearest multiple of `divisor`, never 10% below."""
-    _need_concrete("make_divisible", value, divisor)
-    min_value = min_value or divisor
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
+def _make_divisible(value: Any, divisor: int = 8, min_value: int | None = None) -> Any:
+    """MobileNet's channel rounding; `value` may depend on choices or shapes."""
+    _need_concrete("make_divisible", divisor, min_value)
+    if is_symbolic(value):
+        return apply("make_divisible", value, divisor, min_value)
+    return make_divisible(value, divisor, min_value)
 
 
 def _enumerate(xs: Any) -> tuple:

@@ -15,7 +15,7 @@ from typing import Any
 
 from archc.dsl import ast
 from archc.dsl.diagnostics import ArchError, fail, suggest
-from archc.dsl.symbolic import Dim, Sym, apply, deferred, is_symbolic, type_of
+from archc.dsl.symbolic import MAX_ITEMS, Dim, Sym, apply, deferred, is_symbolic, type_of
 from archc.dsl.values import POISON, Namespace, Poison, Tensor, describe
 
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod",
@@ -124,7 +124,10 @@ class ExprEvaluator:
                        e.index.span)
         if isinstance(value, tuple) and not -len(value) <= index < len(value):
             raise fail("E205", f"index {index} is out of range for a list of {len(value)}",
-                       e.index.span)
+                       e.index.span, hint=f"valid indices are 0 to {len(value) - 1}, or "
+                       f"-{len(value)} to -1 from the end" if value else "the list is empty")
+        if isinstance(value, tuple):  # a known position: the item itself, even a choice
+            return value[index]
         return apply("index", value, index)
 
     def _select_item(self, items: tuple, index: Sym, e: ast.Index) -> Any:
@@ -148,7 +151,10 @@ class ExprEvaluator:
                            node.span)
         if step == 0:
             raise fail("E206", "range step must not be 0", e.step.span if e.step else e.span)
-        result = apply("range", start, stop, step)
+        try:
+            result = apply("range", start, stop, step)
+        except ValueError as err:  # longer than symbolic.MAX_ITEMS
+            raise fail("E206", str(err), e.span) from None
         if isinstance(result, tuple) and not result:
             raise fail("E206", f"range {start}..{stop} step {step} is empty", e.span,
                        hint="ranges include both ends and count upwards unless the step "
@@ -159,7 +165,13 @@ class ExprEvaluator:
         free = self._symbolic_iterables(e, env)
         if free is not None:
             return deferred(e, free, "list")
-        return tuple(self._comprehend(e, list(e.clauses), env))
+        items = []
+        for item in self._comprehend(e, list(e.clauses), env):
+            items.append(item)
+            if len(items) > MAX_ITEMS:
+                raise fail("E207", f"this list has more than {MAX_ITEMS} items", e.span,
+                           hint="is a loop bound much larger than intended?")
+        return tuple(items)
 
     def _symbolic_iterables(self, e: ast.Comprehension, env: Env) -> dict[str, Any] | None:
         """Bindings to close over when the first iterable depends on choices."""
@@ -211,6 +223,8 @@ class ExprEvaluator:
             return fn.fn(*(self.eval(a, env) for a in e.args))
         except BuiltinError as err:
             raise fail("E224", str(err), e.span) from None
+        except (TypeError, ArithmeticError, ValueError) as err:
+            raise fail("E224", f"bad arguments to `{fn.name}`: {err}", e.span) from None
 
     # ---- operators
     def _eval_unary(self, e: ast.UnaryOp, env: Env) -> Any:
@@ -219,7 +233,7 @@ class ExprEvaluator:
             return POISON
         if e.op == "not":
             return apply("not", self._truth(value, e.operand))
-        if type_of(value) not in ("int", "float", "any") or isinstance(value, bool):
+        if not _numeric(value) or isinstance(value, bool):  # not tensors, ops or none
             raise fail("E208", f"cannot negate {describe(value)}", e.operand.span)
         return apply("neg", value)
 
@@ -269,8 +283,16 @@ class ExprEvaluator:
             raise fail("E211", f"cannot apply `{e.op}` to {describe(left)} and "
                        f"{describe(right)}", e.span)
         if e.op in ("/", "//", "%") and not is_symbolic(right) and right == 0:
-            raise fail("E212", "division by zero", e.right.span)
-        return apply(fn, left, right)
+            what = f": `{e.right.id}` is 0" if isinstance(e.right, ast.Name) else ""
+            raise fail("E212", f"division by zero{what}", e.right.span)
+        if e.op == "**" and _too_big_power(left, right):
+            raise fail("E213", f"`{e.op}` gives a number too large to compute here", e.span)
+        try:
+            return apply(fn, left, right)
+        except (ArithmeticError, ValueError) as err:  # 0 ** -1, 2.0 ** 10000, ...
+            reason = "the result is too large" if isinstance(err, OverflowError) else err
+            raise fail("E213", f"cannot compute `{e.op}` of {describe(left)} and "
+                       f"{describe(right)}: {reason}", e.span) from None
 
     def tensor_binop(self, e: ast.BinOp, left: Any, right: Any) -> Any:
         raise fail("E211", f"cannot apply `{e.op}` to tensors here", e.span)
@@ -292,7 +314,17 @@ _HINTED = {"if", "choice", "oneof", "pipe", "call", "repeat"}
 
 
 def _numeric(value: Any) -> bool:
-    return type_of(value) in ("int", "float", "bool", "any") and not isinstance(value, str)
+    # `any` only for symbolic values: none, blocks and ops have type_of "any" too
+    kind = type_of(value)
+    return kind in ("int", "float", "bool") or (kind == "any" and is_symbolic(value))
+
+
+def _too_big_power(base: Any, exponent: Any) -> bool:
+    """Whether an integer power would have more than ~3000 digits (or take long)."""
+    if is_symbolic(base) or is_symbolic(exponent) or not isinstance(exponent, int) \
+            or not isinstance(base, int) or abs(base) < 2:
+        return False
+    return exponent * base.bit_length() > 10_000
 
 
 def _bound(env: Env, name: str) -> bool:

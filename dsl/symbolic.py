@@ -97,9 +97,15 @@ class Deferred(Sym):
         return "<expression>"
 
 
+MAX_ITEMS = 100_000  # the longest list a range may make: a search space, not a dataset
+MAX_DIVISORS_OF = 10**12  # divisors() tries every number up to the square root
+
+
 def divisors(n: int) -> tuple[int, ...]:
     if n <= 0:
         return ()
+    if n > MAX_DIVISORS_OF:
+        raise ValueError(f"`divisors` of a number above 10**12 is not supported, got {n}")
     small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
     return tuple(sorted(set(small + [n // d for d in small])))
 
@@ -107,7 +113,18 @@ def divisors(n: int) -> tuple[int, ...]:
 def inclusive_range(start: int, stop: int, step: int = 1) -> tuple[int, ...]:
     if step == 0:
         raise ValueError("range step must not be 0")
-    return tuple(range(start, stop + (1 if step > 0 else -1), step))
+    items = range(start, stop + (1 if step > 0 else -1), step)
+    if len(items) > MAX_ITEMS:
+        raise ValueError(f"a range of {len(items)} items is longer than the limit of "
+                         f"{MAX_ITEMS}")
+    return tuple(items)
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """MobileNet's channel rounding: nearest multiple of `divisor`, never 10% below."""
+    min_value = min_value or divisor
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 def _truediv(a, b):
@@ -127,7 +144,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
     "if": _if, "index": lambda xs, i: xs[i], "len": len, "min": min, "max": max,
     "sum": sum, "abs": abs, "divisors": divisors, "range": inclusive_range,
-    "int": int, "float": float, "round": round,
+    "int": int, "float": float, "round": round, "make_divisible": make_divisible,
 }
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
           "pow": "**", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
@@ -157,7 +174,7 @@ def _result_type(fn: str, args: tuple[Any, ...]) -> str:
     types = [type_of(a) for a in args]
     if fn == "truediv" or fn == "float":
         return "float"
-    if fn in ("int", "round", "len"):
+    if fn in ("int", "round", "len", "make_divisible"):
         return "int"
     if fn in ("divisors", "range"):
         return "list"
