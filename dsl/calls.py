@@ -14,7 +14,7 @@ from archc.dsl import ast
 from archc.dsl.builtins import BuiltinError
 from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.evaluate import Env, ExprEvaluator
-from archc.dsl.symbolic import Sym, apply, is_symbolic
+from archc.dsl.symbolic import Sym, apply, is_symbolic, type_of
 from archc.dsl.types import matches
 from archc.dsl.values import (
     POISON,
@@ -68,6 +68,9 @@ class CallEvaluator(ExprEvaluator):
             return self.call(self.eval(stage.func, env), stage, env, piped=value)
         if isinstance(stage, ast.IfExpr):
             return self._conditional_stage(stage, value, env, hint)
+        if isinstance(stage, ast.Pipe):  # `x -> (a -> b)`: a parenthesised chain is a stage
+            value = self.apply_stage(stage.source, value, env, None)
+            return self.apply_stage(stage.stage, value, env, hint)
         if isinstance(stage, ast.Repeat):
             return self.apply_repeat(stage, value, env)
         if isinstance(stage, (ast.Name, ast.Attribute, ast.Index, ast.OneOf)):
@@ -134,8 +137,13 @@ class CallEvaluator(ExprEvaluator):
                 return self.apply_chain(fn.stages, piped, fn.env)
             return self.apply_op_choice(fn, piped, site, label)
         if not isinstance(fn, (BlockFn, OpFn)):
-            raise fail("E223", f"{describe(fn)} is not callable", site.span,
-                       hint="only blocks, ops and builtins can be called")
+            func = site.func if isinstance(site, ast.Call) else site
+            desc = "a tensor" if isinstance(fn, Tensor) else describe(fn)
+            what = f"`{func.id}` is {desc}" if isinstance(func, ast.Name) else desc
+            raise fail("E223", f"{what}, which cannot be called", site.span,
+                       hint=f"to apply an op to `{func.id}`, pipe it: `{func.id} -> conv(...)`"
+                       if isinstance(fn, Tensor) and isinstance(func, ast.Name)
+                       else "only blocks, ops and builtins can be called")
         label_text = self.label_text(label, env) if label else None
         inst = self.ctx.claim_label(label_text, label.span) if label_text \
             else self.ctx.auto_label(fn.decl.name)
@@ -157,6 +165,10 @@ class CallEvaluator(ExprEvaluator):
             raise fail("E224", str(err), site.span) from None
         except TypeError as err:
             raise fail("E224", f"bad arguments to `{fn.name}`: {fn.doc}", site.span) from err
+        except (ArithmeticError, ValueError) as err:  # int(1e400), float(10 ** 400), ...
+            reason = "the number is too large" if isinstance(err, OverflowError) else err
+            raise fail("E224", f"`{fn.name}` cannot compute this: {reason}", site.span) \
+                from None
 
     def bind(self, decl, args, keywords, env: Env, piped: Any, site: ast.Node,
              inst: str) -> dict[str, Any]:
@@ -166,13 +178,15 @@ class CallEvaluator(ExprEvaluator):
         given: dict[str, tuple[Any, ast.Node]] = {}
         if piped is not _MISSING:
             if not order:
-                raise fail("E225", f"`{decl.name}` takes no input to pipe into", site.span)
+                raise fail("E225", f"`{decl.name}` takes no input to pipe into", site.span,
+                           hint=f"call it on its own: `{decl.name}()`")
             given[order[0]] = (piped, site)
         positional = order[len(given):]
         if len(args) > len(positional):
             raise fail("E225", f"`{decl.name}` takes {len(order)} argument"
                        f"{'s' if len(order) != 1 else ''} but {len(args) + len(given)} "
-                       "were given", args[len(positional)].span,
+                       f"were given{' (counting the piped input)' if given else ''}",
+                       args[len(positional)].span,
                        hint=_signature_hint(decl))
         for name, arg in zip(positional, args, strict=False):
             given[name] = (self.eval(arg, env, f"{inst}.{name}"), arg)
@@ -201,7 +215,7 @@ class CallEvaluator(ExprEvaluator):
                 value, node = self.eval(p.default, module_env, f"{inst}.{p.name}"), site
             if not matches(value, p.type):
                 raise fail("E229", f"argument `{p.name}` of `{decl.name}` must be {p.type}, "
-                           f"got {describe(value)}", node.span)
+                           f"got {describe(value)}", node.span, hint=_int_hint(value, p.type))
             bound[p.name] = value
         return bound
 
@@ -236,7 +250,8 @@ class CallEvaluator(ExprEvaluator):
             result = self.run_block_body(fn.decl, env)
         if fn.decl.returns is not None and not matches(result, fn.decl.returns):
             raise fail("E231", f"block `{fn.decl.name}` must return {fn.decl.returns}, but "
-                       f"returned {describe(result)}", fn.decl.returns.span)
+                       f"returned {describe(result)}", fn.decl.returns.span,
+                       hint=_int_hint(result, fn.decl.returns))
         return result
 
     def run_block_body(self, decl: ast.BlockDecl, env: Env) -> Any:
@@ -252,6 +267,13 @@ class CallEvaluator(ExprEvaluator):
                            f"time, got {describe(value)}", idx.span)
             parts.append(str(value))
         return f"{label.name}[{','.join(parts)}]" if parts else label.name
+
+
+def _int_hint(value: Any, expected: ast.TypeRef) -> str | None:
+    """The usual cause of a float where an int belongs: `/`."""
+    if expected.name == "int" and type_of(value) == "float":
+        return "`/` always gives a float; use `//` for integer division, or `int(...)`"
+    return None
 
 
 def _signature_hint(decl) -> str:

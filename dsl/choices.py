@@ -10,6 +10,8 @@ dependencies are expressed directly rather than by rejecting samples.
 from __future__ import annotations
 
 import itertools
+import math
+from collections import Counter
 from typing import Any
 
 from archc.dsl import ast
@@ -21,12 +23,45 @@ from archc.dsl.symbolic import ChoiceRef, Sym, apply, evaluate, is_symbolic, typ
 from archc.dsl.values import POISON, OpChoice, Poison, Template, Tensor, describe, is_callable
 
 MAX_ENUMERATION = 10_000
+MAX_FOLD = 4_096  # configs tried when folding a condition
+MAX_REPEAT = 1_000  # iterations of one `repeat`; more is a typo, and would take minutes
 _DEFAULT_REALISE = {"int": "elastic", "float": "elastic", "bool": "elastic", "str": "sampled",
                     "op": "sampled", "input": "sampled"}
 _CHOICE_KEYWORDS = ("realise", "default")
 
 
 class ChoiceEvaluator(CallEvaluator):
+    def fold(self, value: Any) -> Any:
+        """A condition that has the same value for every config of its choices is that value.
+
+        `e != 1` with `e` in {3, 4, 6} is `true`: folding it here keeps guards,
+        selects and never-taken branches out of the graph. Only conditions over
+        few choices with fixed candidates are tried; shapes are left to the compiler.
+        """
+        if not isinstance(value, Sym) or value.type != "bool":
+            return value
+        outcomes = self.outcomes(value)
+        if outcomes is None or len({bool(r) for _, r in outcomes}) != 1:
+            return value
+        return bool(outcomes[0][1])
+
+    def outcomes(self, value: Sym) -> list[tuple[dict[str, Any], Any]] | None:
+        """`value` under every config of the choices it depends on, or None when that
+        is not possible here (shapes needed, dependent domains, too many configs)."""
+        names = sorted(value.deps())
+        specs = [self.ctx.choices.get(n) for n in names]
+        if not names or any(s is None or s.dependent for s in specs) or \
+                math.prod(len(s.domain) for s in specs) > MAX_FOLD:
+            return None
+        results = []
+        for combo in itertools.product(*(s.domain for s in specs)):
+            config = dict(zip(names, combo, strict=True))
+            try:
+                results.append((config, evaluate(value, config)))
+            except Exception:  # needs shapes, or fails for some config: leave it
+                return None
+        return results
+
     # ---- choice(...)
     def _eval_choice(self, e: ast.ChoiceExpr, env: Env, hint: str | None = None) -> Any:
         options = tuple(self.eval(o, env) for o in e.options)
@@ -62,7 +97,7 @@ class ChoiceEvaluator(CallEvaluator):
             raise fail("E242", "choice candidates must all be numbers, all bools or all "
                        f"strings; got {', '.join(describe(o) for o in options)}", e.span)
         concrete = [o for o in options if not is_symbolic(o)]
-        duplicates = sorted({repr(o) for o in concrete if concrete.count(o) > 1})
+        duplicates = sorted({repr(o) for o, n in Counter(concrete).items() if n > 1})
         if duplicates:
             raise fail("E243", f"choice lists {', '.join(duplicates)} more than once", e.span)
         return kind
@@ -71,12 +106,15 @@ class ChoiceEvaluator(CallEvaluator):
         """Kind of a dependent domain, from its values under every parent config."""
         values = [v for _, dom in self._domains_over_parents(domain, e) for v in dom]
         kinds = {type_of(v) for v in values}
+        if not kinds <= {"int", "float"} and not (len(kinds) == 1 and kinds <= {"bool", "str"}):
+            shown = ", ".join(describe(v) for v in values[:4])
+            raise fail("E242", "choice candidates must all be numbers, all bools or all "
+                       f"strings; this domain gives {shown}", e.span)
         return "float" if kinds == {"int", "float"} else kinds.pop() if len(kinds) == 1 else "int"
 
     def _domains_over_parents(self, domain: Any, e: ast.Node):
         """Yield (parent config, concrete domain) for every config of the parents."""
-        parents = sorted(domain.deps() if isinstance(domain, Sym) else
-                         set().union(*(o.deps() for o in domain if isinstance(o, Sym))))
+        parents = sorted(_deps(domain))
         spaces = [self._concrete_domain(p, e) for p in parents]
         for combo in itertools.islice(itertools.product(*spaces), MAX_ENUMERATION):
             config = dict(zip(parents, combo, strict=False))
@@ -106,18 +144,28 @@ class ChoiceEvaluator(CallEvaluator):
                            hint=suggest(k.name, _CHOICE_KEYWORDS) or
                            "options are `realise=` and `default=`")
         realise = self._realisation(kw.get("realise"), kind)
+        domain = self._default_domain(options)
         if "default" not in kw:
-            first = next(iter(self._domains_over_parents(options, e)))[1] \
-                if is_symbolic(options) else options
-            return realise, first[0]
+            return realise, domain[0]
         node = kw["default"].value
         # `default=skip` names a candidate of a oneof or an input choice, not a variable
         default = node.id if isinstance(node, ast.Name) and kind in ("op", "input") \
             else self.eval(node, env)
-        if not is_symbolic(options) and default not in options:
-            raise fail("E247", f"default {describe(default)} is not one of the candidates",
-                       kw["default"].value.span)
+        if default not in domain:
+            where = " when the other choices take their defaults" if is_symbolic(options) else ""
+            raise fail("E247", f"default {describe(default)} is not one of the candidates"
+                       f"{where}", kw["default"].value.span,
+                       hint="candidates: " + ", ".join(_shown(o) for o in domain[:20])
+                       + (", ..." if len(domain) > 20 else ""))
         return realise, default
+
+    def _default_domain(self, options: Any) -> tuple:
+        """The candidates when every choice this domain depends on has its default."""
+        if not is_symbolic(options):
+            return options
+        config = {name: self.ctx.choices[name].default for name in _deps(options)}
+        values = evaluate(options, config)
+        return tuple(values) if isinstance(values, (tuple, list)) else (values,)
 
     def _realisation(self, kw: ast.Keyword | None, kind: str) -> str:
         if kw is None:
@@ -144,6 +192,9 @@ class ChoiceEvaluator(CallEvaluator):
     def _input_choice(self, e: ast.ChoiceExpr, options: tuple, env: Env, hint) -> Any:
         if not all(isinstance(o, Tensor) for o in options):
             raise fail("E242", "a choice over tensors must list only tensors", e.span)
+        if len(options) < 2:
+            raise fail("E241", "a choice needs at least two candidates", e.span,
+                       hint="write the tensor itself when there is nothing to choose")
         names = [o.id for o in e.options if isinstance(o, ast.Name)]
         labels = tuple(names) if len(names) == len(options) == len(set(names)) \
             else tuple(range(len(options)))
@@ -244,6 +295,9 @@ class ChoiceEvaluator(CallEvaluator):
             if count < 0:
                 raise fail("E255", f"repeat count must not be negative, got {count}",
                            e.count.span)
+            if count > MAX_REPEAT:
+                raise fail("E255", f"repeat count {count} is above the limit of {MAX_REPEAT}",
+                           e.count.span)
             return [count] if count else [0]
         if count.type != "int":
             raise fail("E255", f"repeat count must be an integer, got {describe(count)}",
@@ -252,7 +306,21 @@ class ChoiceEvaluator(CallEvaluator):
                          for v in dom})
         if values[0] < 0:
             raise fail("E255", "repeat count can be negative for some choices", e.count.span)
+        if values[-1] > MAX_REPEAT:
+            raise fail("E255", f"repeat count can be {values[-1]}, above the limit of "
+                       f"{MAX_REPEAT}", e.count.span)
         return values
+
+
+def _deps(options: Any) -> set[str]:
+    if isinstance(options, Sym):
+        return set(options.deps())
+    return set().union(*(o.deps() for o in options if isinstance(o, Sym)))
+
+
+def _shown(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value).lower() \
+        if isinstance(value, bool) else str(value)
 
 
 def _describe_config(config: dict[str, Any]) -> str:

@@ -26,6 +26,8 @@ from archc.dsl.symbolic import apply
 from archc.dsl.values import Tensor
 
 MAX_DEPTH = 48
+MAX_NODES = 100_000  # per space: far above real networks; stops runaway loops early
+MAX_CHOICES = 10_000
 
 
 class Context:
@@ -85,6 +87,10 @@ class Context:
         taken[label] = span
         return label
 
+    def has_label(self, label: str) -> bool:
+        """Whether `label` names something already created in the current scope."""
+        return label in self._labels.get(tuple(self.scope), {})
+
     @contextlib.contextmanager
     def enter(self, segment: str, span: Span, shares: str | None = None,
               call: bool = False) -> Iterator[None]:
@@ -122,6 +128,9 @@ class Context:
     # ---- graph
     def add_node(self, kind: str, op: str | None, label: str, attrs: dict[str, Any],
                  inputs: tuple[int, ...], span: Span) -> Tensor:
+        if len(self.nodes) >= MAX_NODES:
+            raise fail("E305", f"`{self.space_name}` has more than {MAX_NODES} nodes; is a "
+                       "loop or repeat count much larger than intended?", span)
         node = GraphNode(id=len(self.nodes), kind=kind, op=op, name=self.path(label),
                          weight_name=self.weight_path(label), attrs=attrs, inputs=inputs,
                          guard=self.guard, span=span, trace=tuple(self.trace))
@@ -135,6 +144,9 @@ class Context:
                 "E303", f"two choices are named `{spec.name}`", spec.span,
                 hint="label one of them: `choice(...) as other_name`",
             ).with_note("the first one is here", first)])
+        if len(self.choices) >= MAX_CHOICES:
+            raise fail("E305", f"`{self.space_name}` has more than {MAX_CHOICES} choices; is a "
+                       "loop much larger than intended?", spec.span)
         if self.is_net:
             raise fail("E304", f"`net {self.space_name}` is a fixed network, but this is a "
                        "choice", spec.span,

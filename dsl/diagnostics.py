@@ -92,10 +92,13 @@ def _excerpt(span: Span | None, sources: Mapping[str, str]) -> list[str]:
     """The source line of `span` with carets under it (first line only)."""
     if span is None or span.file not in sources or span.line < 1:
         return []
-    text_lines = sources[span.file].splitlines()
+    # lines as the parser counts them (only \n ends a line, unlike str.splitlines), with
+    # control characters shown as one placeholder each so the caret stays aligned
+    text_lines = sources[span.file].split("\n")
     if span.line > len(text_lines):
         return []
-    line = text_lines[span.line - 1].expandtabs(1)
+    line = text_lines[span.line - 1].removesuffix("\r").expandtabs(1)
+    line = "".join(c if c.isprintable() else "\ufffd" for c in line)
     end = span.end_column if span.end_line == span.line else len(line) + 1
     width = max(1, min(end, len(line) + 1) - span.column)
     gutter = f"{span.line:>5} | "

@@ -41,14 +41,20 @@ class Evaluator(ChoiceEvaluator):
         result: Any = _NO_RETURN
         for stmt in decl.body:
             if result is not _NO_RETURN:
-                raise fail("E260", "statements after `return` are never used", stmt.span)
+                raise fail("E260", "statements after `return` are never used", stmt.span,
+                           hint="`return` must be the last statement of a block; move this "
+                                "before it or delete it")
             if isinstance(stmt, ast.Return):
                 result = self._guarded_eval(stmt.value, env)
             else:
                 self.run(stmt, env, in_block=True)
         if result is _NO_RETURN:
+            if any(isinstance(s, ast.Output) for s in decl.body):
+                return POISON  # the misplaced `output` was reported, with the fix
+            last = decl.body[-1] if decl.body else None
             raise fail("E261", f"block `{decl.name}` does not return a value", decl.span,
-                       hint="end the block with `return ...`")
+                       hint=f"end the block with `return {last.name}`"
+                       if isinstance(last, ast.Let) else "end the block with `return ...`")
         return result
 
     def run_all(self, stmts: tuple, env: Env, in_block: bool) -> None:
@@ -61,13 +67,19 @@ class Evaluator(ChoiceEvaluator):
             where = "a block" if in_block else "a space"
             self.ctx.report(fail("E262", f"`{stmt.kind}` is not allowed in {where}", stmt.span,
                                  hint=misplaced))
+            if isinstance(stmt, ast.Input):
+                env.vars[stmt.name] = POISON  # uses of it would only repeat the mistake
             return
         try:
-            getattr(self, f"_run_{stmt.kind}")(stmt, env, in_block)
+            try:
+                getattr(self, f"_run_{stmt.kind}")(stmt, env, in_block)
+            except RecursionError:  # before MAX_DEPTH: deep expressions, long block chains
+                raise fail("E306", "this statement nests blocks or expressions too deeply",
+                           stmt.span, hint="is a block calling itself?") from None
         except ArchError as err:
             self.ctx.report(_with_trace(err, self.ctx))
-            if isinstance(stmt, (ast.Let, ast.Input)):
-                env.vars[stmt.name] = POISON
+            for name in _bound_names(stmt):
+                env.vars[name] = POISON  # later uses would only repeat the mistake
 
     def _guarded_eval(self, expr: ast.Node, env: Env, hint: str | None = None) -> Any:
         try:
@@ -89,15 +101,35 @@ class Evaluator(ChoiceEvaluator):
             raise fail("E263", f"assert message must be a string, got {describe(message)}",
                        s.message.span)
         if is_symbolic(test):
-            self.ctx.checks.append(CheckSpec(cond=test, message=message, span=s.span))
+            self._assert_for_every_config(test, message, s)
         elif not test:
-            raise fail("E264", message, s.span)
+            raise fail("E264", f"assertion failed: {message}" if s.message else message,
+                       s.span)
+
+    def _assert_for_every_config(self, test: Any, message: str, s: ast.Assert) -> None:
+        """Check now over all configs when possible; else leave it to the compiler."""
+        outcomes = self.outcomes(test)
+        if outcomes is None:
+            self.ctx.checks.append(CheckSpec(cond=test, message=message, span=s.span))
+            return
+        failing = next((config for config, ok in outcomes if not ok), None)
+        if failing is not None:
+            when = ", ".join(f"`{k}` = {v!r}" for k, v in failing.items())
+            raise fail("E264", f"assertion failed when {when}: {message}", s.span,
+                       hint="restrict the choices so that every config is valid, e.g. a "
+                            "domain computed from the other choice")
 
     def _run_scope(self, s: ast.Scope, env: Env, in_block: bool) -> None:
         label = self.ctx.claim_label(self.label_text(s.label, env), s.label.span)
         shares = None
         if s.shares is not None:
-            shares = ".".join([*self.ctx.scope, self.label_text(s.shares, env)])
+            target = self.label_text(s.shares, env)
+            if not self.ctx.has_label(target) or target == label:
+                raise fail("E273", f"`shares weights with {target}`: no scope `{target}` was "
+                           "created before this one", s.shares.span,
+                           hint="weights are shared with an earlier sibling scope, e.g. "
+                                "`scope f[1] shares weights with f[0] { ... }`")
+            shares = ".".join([*self.ctx.scope, target])
         with self.ctx.enter(label, s.span, shares=shares):
             self.run_all(s.body, env, in_block)
 
@@ -127,10 +159,17 @@ class Evaluator(ChoiceEvaluator):
         m = s.metric
         if m.name not in METRICS:
             raise fail("E268", f"unknown metric `{m.name}`", m.span,
-                       hint=suggest(m.name, METRICS) or f"metrics are {', '.join(METRICS)}")
-        if (m.name == "latency") != (m.arg is not None):
-            raise fail("E269", "write `latency(cpu)`: latency needs a device; `macs` and "
-                       "`params` take none", m.span)
+                       hint=_METRIC_HINTS.get(m.name.lower()) or suggest(m.name, METRICS)
+                       or f"metrics are {', '.join(METRICS)}")
+        if m.name == "latency" and m.arg is None:
+            raise fail("E269", "`latency` needs a device", m.span,
+                       hint="write `latency(cpu)` (or the device the budget is for)")
+        if m.name != "latency" and m.arg is not None:
+            raise fail("E269", f"`{m.name}` takes no device; only `latency` does", m.span,
+                       hint=f"write `constraint {m.name} <= ...`")
+        if s.op not in _BOUND_OPS:
+            raise fail("E272", f"a constraint is a bound: `{s.op}` is not allowed", s.span,
+                       hint="use `<=`, `<`, `>=` or `>`")
         bound = self._bound(s, env)
         scope = ".".join([*self.ctx.scope, self.label_text(m.scope, env)]) if m.scope else None
         self.ctx.constraints.append(ConstraintSpec(metric=m.name, device=m.arg, scope=scope,
@@ -142,7 +181,8 @@ class Evaluator(ChoiceEvaluator):
         if isinstance(b, ast.Number) and b.unit is not None:
             if not is_time:
                 raise fail("E270", f"`{s.metric.name}` is a count; `{b.text}` is a duration",
-                           b.span)
+                           b.span, hint="bound it by a count such as `300M`; a time budget "
+                           "is `constraint latency(cpu) <= 30ms`")
             return b.value * _TIME_UNITS_MS[b.unit]
         if is_time:
             raise fail("E270", "a latency bound needs a unit: `ms`, `us` or `s`", b.span,
@@ -155,6 +195,10 @@ class Evaluator(ChoiceEvaluator):
 
 
 _NO_RETURN = object()
+_BOUND_OPS = ("<=", "<", ">=", ">")
+_METRIC_HINTS = {"flops": "archc counts multiply-accumulates: use `macs` (1 MAC is 2 FLOPs)",
+                 "gflops": "archc counts multiply-accumulates: use `macs` (1 MAC is 2 FLOPs)",
+                 "time": "write `latency(cpu)`"}
 
 
 def _with_trace(err: ArchError, ctx: Context) -> ArchError:
@@ -166,13 +210,37 @@ def _with_trace(err: ArchError, ctx: Context) -> ArchError:
                       if not d.notes else d for d in err.diagnostics])
 
 
+def _has_output(stmts: tuple) -> bool:
+    """Whether an `output` is written (one whose value failed was reported already)."""
+    return any(isinstance(s, ast.Output) or (isinstance(s, ast.Scope) and _has_output(s.body))
+               for s in stmts)
+
+
+def _bound_names(stmt: ast.Node) -> list[str]:
+    """Names a statement binds: a `let`/`input`, or everything inside a `scope`."""
+    if isinstance(stmt, (ast.Let, ast.Input)):
+        return [stmt.name]
+    if isinstance(stmt, ast.Scope):
+        return [n for s in stmt.body for n in _bound_names(s)]
+    return []
+
+
+def _check_constraint_scopes(ctx: Context) -> None:
+    """`constraint macs in frame[1]` must name a scope that holds part of the network."""
+    for c in ctx.constraints:
+        if c.scope and not any(n.name.startswith(c.scope + ".") for n in ctx.nodes):
+            ctx.report(fail("E274", f"no part of the network is in scope `{c.scope}`", c.span,
+                            hint="name a `scope` or block instance that holds ops"))
+
+
 def elaborate_space(decl: ast.SpaceDecl, modules: Any) -> tuple[Elaborated, list]:
     """Run one `space`/`net`; returns the graph and the diagnostics found."""
     ctx = Context(decl.name, decl.is_net)
     evaluator = Evaluator(ctx, modules)
     env = modules.globals_of(decl.span.file).child()
     evaluator.run_all(decl.body, env, in_block=False)
-    if not ctx.outputs and not ctx.diagnostics:
+    _check_constraint_scopes(ctx)
+    if not ctx.outputs and not ctx.diagnostics and not _has_output(decl.body):
         ctx.report(fail("E271", f"`{decl.name}` has no `output`", decl.span,
                         hint="name the result: `output heatmaps = x`"))
     result = Elaborated(name=decl.name, is_net=decl.is_net, doc=decl.doc,

@@ -232,7 +232,7 @@ class ExprEvaluator:
         if isinstance(value, Poison):
             return POISON
         if e.op == "not":
-            return apply("not", self._truth(value, e.operand))
+            return self.fold(apply("not", self._truth(value, e.operand)))
         if not _numeric(value) or isinstance(value, bool):  # not tensors, ops or none
             raise fail("E208", f"cannot negate {describe(value)}", e.operand.span)
         return apply("neg", value)
@@ -255,7 +255,7 @@ class ExprEvaluator:
             if (e.op == "and") != bool(left):
                 return left
             return self._truth(self.eval(e.right, env), e.right)
-        return apply(e.op, left, self._truth(self.eval(e.right, env), e.right))
+        return self.fold(apply(e.op, left, self._truth(self.eval(e.right, env), e.right)))
 
     def _truth(self, value: Any, node: ast.Node) -> Any:
         if isinstance(value, (bool, Poison)) or (is_symbolic(value) and value.type == "bool"):
@@ -271,7 +271,7 @@ class ExprEvaluator:
         elif e.op not in ("==", "!=") and not (_numeric(left) and _numeric(right)):
             raise fail("E210", f"cannot compare {describe(left)} with {describe(right)} "
                        f"using `{e.op}`", e.span)
-        return apply(_COMPARE[e.op], left, right)
+        return self.fold(apply(_COMPARE[e.op], left, right))
 
     def _arith(self, e: ast.BinOp, left: Any, right: Any) -> Any:
         fn = _ARITH[e.op]
@@ -293,6 +293,10 @@ class ExprEvaluator:
             reason = "the result is too large" if isinstance(err, OverflowError) else err
             raise fail("E213", f"cannot compute `{e.op}` of {describe(left)} and "
                        f"{describe(right)}: {reason}", e.span) from None
+
+    def fold(self, value: Any) -> Any:
+        """Simplify a condition using what is known of the choices (see ChoiceEvaluator)."""
+        return value
 
     def tensor_binop(self, e: ast.BinOp, left: Any, right: Any) -> Any:
         raise fail("E211", f"cannot apply `{e.op}` to tensors here", e.span)

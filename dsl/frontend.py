@@ -7,6 +7,7 @@ of a file from one call. It never prints.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 
@@ -41,7 +42,8 @@ def check_file(path: str | os.PathLike, text: str | None = None) -> CheckResult:
         for key, source in loader.files.items():
             env = modules.globals_of(key)
             if not key.startswith("std/"):
-                result.diagnostics.extend(resolve_module(source.module, _all_names(env)))
+                with contextlib.suppress(RecursionError):  # elaboration reports it, located
+                    result.diagnostics.extend(resolve_module(source.module, _all_names(env)))
         for item in root.module.items:
             if isinstance(item, ast.SpaceDecl):
                 space, diags = elaborate_space(item, modules)

@@ -40,9 +40,12 @@ def read_source(path: Path, key: str, span: Span | None = None) -> str:
     """Read a user file, turning every OS-level problem into a located diagnostic."""
     where = span or Span.point(key, 1, 1)
     if path.suffix != ".arch":
-        raise fail("E010", f"`{key}` is not an .arch file", where)
+        raise fail("E010", f"`{key}` is not an .arch file", where,
+                   hint="`import` loads .arch files only" if span else None)
     if not path.exists():
-        raise fail("E011", f"no such file `{key}`", where)
+        raise fail("E011", f"no such file `{key}`", where,
+                   hint="an import path is relative to the folder of the importing file"
+                   if span else None)
     if not path.is_file():
         raise fail("E012", f"`{key}` is not a regular file", where)
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -74,7 +77,9 @@ class Loader:
               text: str | None = None) -> SourceFile | None:
         if key in stack:
             chain = " -> ".join([*stack[stack.index(key):], key])
-            self.diagnostics.append(Diagnostic("E016", f"import cycle: {chain}", span))
+            self.diagnostics.append(Diagnostic(
+                "E016", f"import cycle: {chain}", span,
+                hint="move what both files need into a third file that each imports"))
             return None
         if key in self.files:
             return self.files[key]
@@ -118,7 +123,8 @@ class Loader:
         if parts[1:] and parts[1] not in std_modules():
             raise fail("E018", f"the standard library has no module `{parts[1]}`", item.span,
                        hint=suggest(parts[1], std_modules()) or
-                       f"modules: {', '.join(std_modules())}")
+                       (f"modules: {', '.join(std_modules())}" if std_modules() else
+                        "it has only the prelude, whose ops are visible without an import"))
         return [(f"std/{n}.arch", STD_DIR / f"{n}.arch") for n in names]
 
 

@@ -18,7 +18,7 @@ from archc.dsl.evaluate import Env
 from archc.dsl.loader import PRELUDE, Loader
 from archc.dsl.symbolic import is_symbolic
 from archc.dsl.types import check_type_ref
-from archc.dsl.values import BlockFn, Namespace, OpFn, Tensor
+from archc.dsl.values import POISON, BlockFn, Namespace, OpFn, Tensor
 
 
 class Modules:
@@ -54,22 +54,21 @@ class Modules:
         return env
 
     def _add_imports(self, source, imported: Env) -> None:
-        origin: dict[str, str] = {}
+        origin: dict[str, str] = {}  # name -> the module it was imported from
         for item, keys in source.imports:
-            members: dict[str, Any] = {}
-            for k in keys:
-                members.update(self.public(k))
             if item.alias:
+                members = {n: v for k in keys for n, v in self.public(k).items()}
                 imported.vars[item.alias] = Namespace(item.alias, members)
                 continue
-            for name, value in members.items():
-                if name in origin and imported.vars[name] is not value:
-                    self.diagnostics.append(Diagnostic(
-                        "E019", f"`{name}` is defined by both `{origin[name]}` and "
-                        f"`{_where(value)}`", item.span,
-                        hint="import one of them under a name: `import \"x.arch\" as x`"))
-                origin[name] = _where(value)
-                imported.vars[name] = value
+            for key in keys:
+                for name, value in self.public(key).items():
+                    if name in origin and imported.vars[name] is not value:
+                        self.diagnostics.append(Diagnostic(
+                            "E019", f"`{name}` is defined by both `{origin[name]}` and "
+                            f"`{key}`", item.span,
+                            hint="import one of them under a name: `import \"x.arch\" as x`"))
+                    origin[name] = key
+                    imported.vars[name] = value
 
     def public(self, key: str) -> dict[str, Any]:
         """What `import` of module `key` brings in: its own definitions."""
@@ -88,11 +87,20 @@ class Modules:
                 continue
             seen[item.name] = item
             try:
-                env.vars[item.name] = self._define(item, env)
+                try:
+                    env.vars[item.name] = self._define(item, env)
+                except RecursionError:
+                    raise fail("E023", f"`{item.name}` is nested too deeply to evaluate",
+                               item.span) from None
             except ArchError as err:
                 self.diagnostics.extend(err.diagnostics)
+                env.vars[item.name] = POISON  # defined, but broken: uses report nothing more
 
     def _define(self, item: ast.Node, env: Env) -> Any:
+        if isinstance(item, ast.OpDecl) and item.span.file != PRELUDE:
+            raise fail("E023", f"`op {item.name}` declares a primitive op, but primitive ops "
+                       "come only from the standard prelude", item.span,
+                       hint=f"write `block {item.name}(...)` in terms of existing ops")
         if isinstance(item, (ast.OpDecl, ast.BlockDecl)):
             _check_signature(item)
             return OpFn(item) if isinstance(item, ast.OpDecl) else BlockFn(item, item.span.file)
@@ -119,10 +127,3 @@ def _check_signature(decl: ast.OpDecl | ast.BlockDecl) -> None:
         check_type_ref(p.type)
     if decl.returns is not None:
         check_type_ref(decl.returns)
-
-
-def _where(value: Any) -> str:
-    decl = getattr(value, "decl", None)
-    return decl.span.file if decl is not None else "a const"
-
-

@@ -85,6 +85,10 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
                                     where)]) from None
     except UnexpectedInput as err:
         raise ArchError([_syntax_error(err, text, path)]) from None
+    except RecursionError:  # hundreds of nested brackets or operators
+        raise ArchError([Diagnostic("E007", "expressions are nested too deeply to read",
+                                    Span.point(path, 1, 1),
+                                    hint="split the expression with `let`")]) from None
     except LarkError as err:  # grammar-level surprises are still reported, located at 1:1
         raise ArchError([Diagnostic("E001", f"cannot parse: {err}", Span.point(path, 1, 1))]) \
             from None
@@ -157,7 +161,7 @@ _CHAR_HINTS = {
 
 def _unexpected_end(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
     open_at = _unclosed_bracket(text)
-    lines = text.split("\n") or [""]
+    lines = text.rstrip().split("\n")  # point just after the last thing written
     span = Span.point(path, len(lines), len(lines[-1]) + 1)
     if open_at is not None:
         char, line, col = open_at
@@ -210,6 +214,12 @@ def _unexpected_token(err: UnexpectedToken, text: str, path: str) -> Diagnostic:
     if "ELSE" in expected and "RPAR" not in expected and "RSQB" not in expected:
         return Diagnostic("E003", f"unexpected {found}: the conditional has no `else`", span,
                           hint="write `a if condition else b`")
+    if tok.value == "as" and "LPAR" in expected:
+        before = text[:tok.start_pos].rstrip() if isinstance(tok.start_pos, int) else ""
+        callee = before[len(before.rstrip("_0123456789abcdefghijklmnopqrstuvwxyz"
+                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ")):] or "f"
+        return Diagnostic("E003", "unexpected `as`: a label follows the `)` of a call", span,
+                          hint=f"write `{callee}() as ...`, with the parentheses")
     if "COMMA" in expected and tok.type in _EXPR_START:
         return Diagnostic("E003", f"unexpected {found}; is a `,` missing before it?", span,
                           hint="separate arguments and list items with `,`")

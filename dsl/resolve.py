@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from archc.dsl import ast
+from archc.dsl.calls import _signature_hint
 from archc.dsl.diagnostics import Diagnostic, suggest
 from archc.dsl.values import BlockFn, OpFn
 
@@ -100,7 +101,7 @@ class Resolver:
                 if kw.name not in params:
                     self.diagnostics.append(Diagnostic(
                         "E226", f"`{callee.decl.name}` has no parameter `{kw.name}`", kw.span,
-                        hint=suggest(kw.name, params)))
+                        hint=suggest(kw.name, params) or _signature_hint(callee.decl)))
 
 
 def _exprs_of(stmt: ast.Node) -> list[ast.Node]:

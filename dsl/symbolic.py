@@ -207,6 +207,8 @@ def apply(fn: str, *args: Any) -> Any:
     """`FUNCTIONS[fn](*args)`, or an `Apply` when an argument is symbolic."""
     if not any(is_symbolic(a) for a in args):
         return FUNCTIONS[fn](*args)
+    if fn == "if" and not is_symbolic(args[0]):
+        return args[1] if args[0] else args[2]
     if fn in ("eq", "ne") and _same(args[0], args[1]):
         return fn == "eq"
     deps = frozenset().union(*(deps_of(a) for a in args))

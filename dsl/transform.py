@@ -8,6 +8,7 @@ models reject; each method here names its fields. Spans come from lark's
 from __future__ import annotations
 
 import ast as pyast
+import warnings
 
 from lark import Token, Transformer, v_args
 from lark.tree import Meta
@@ -198,7 +199,18 @@ class ToAst(Transformer):
         return ast.Number(span=self._span(meta), value=value, unit=unit, text=str(c[0]))
 
     def string(self, meta, c):
-        return ast.String(span=self._span(meta), value=pyast.literal_eval(str(c[0])))
+        try:
+            with warnings.catch_warnings():  # `"\d"`: Python warns, the text stays as written
+                warnings.simplefilter("ignore")
+                value = pyast.literal_eval(str(c[0]))
+        except (SyntaxError, ValueError) as err:  # `"\x"`, a carriage return inside, ...
+            reason = err.msg if isinstance(err, SyntaxError) else err
+            if "\r" in str(c[0]):
+                reason = "it holds a carriage return; a string stays on one line"
+            raise fail("E006", f"invalid string: {reason}", self._span(meta),
+                       hint="escapes are \\\\, \\\", \\n and \\t; a string stays on one "
+                       "line") from None
+        return ast.String(span=self._span(meta), value=value)
 
     def list_lit(self, meta, c):
         return ast.ListLit(span=self._span(meta), items=tuple(x for x in c if x is not None))

@@ -144,11 +144,21 @@ def test_constraints_are_normalised():
         ("params", None, "<=", 3_000_000)]
 
 
-def test_asserts_on_choices_are_kept_for_per_config_checks():
-    s = elaborate("    let w = choice(8, 12)\n"
-                  "    assert w % 4 == 0, \"w must be a multiple of 4\"\n"
-                  "    output h = image -> conv(w)")
+def test_asserts_on_shapes_are_kept_for_the_compiler():
+    s = elaborate("    let w = choice(8, 12)\n    let x = image -> conv(w)\n"
+                  "    assert x.channels % 4 == 0, \"w must be a multiple of 4\"\n"
+                  "    output h = x")
     assert len(s.checks) == 1 and s.checks[0].message == "w must be a multiple of 4"
+
+
+def test_asserts_on_choices_are_checked_for_every_config():
+    assert errors("    let w = choice(8, 10, 12)\n    let e = choice(1, 2)\n"
+                  "    assert w * e % 4 == 0, \"w must be a multiple of 4\"\n"
+                  "    output h = image -> conv(w)") == [
+        "assertion failed when `e` = 1, `w` = 10: w must be a multiple of 4"]
+    s = elaborate("    let w = choice(8, 12)\n    assert w % 4 == 0\n"
+                  "    output h = image -> conv(w)")
+    assert not s.checks  # always true: folded away
 
 
 def test_a_net_rejects_choices():
@@ -187,3 +197,48 @@ def test_defaults_of_oneof_and_input_choices_name_candidates():
                   "    let c = choice(a, b, default=b)\n"
                   "    output h = c -> oneof(c3: conv(8, k=3), skip, default=skip)")
     assert [(c.name, c.default) for c in s.choices] == [("c", "b"), ("oneof", "skip")]
+
+
+def test_conditions_decided_by_the_domains_are_folded():
+    s = elaborate("    let e = choice(3, 4, 6)\n"
+                  "    output h = image -> ((conv(8) -> relu) if e != 1 else skip)")
+    assert names(s) == ["conv", "relu"] and not names(s, "select")
+
+
+def test_conditions_not_decided_by_the_domains_stay_symbolic():
+    s = elaborate("    let e = choice(1, 4)\n"
+                  "    output h = image -> ((conv(8) -> relu) if e != 1 else skip)")
+    assert names(s, "select") == ["select"]
+
+
+def test_dependent_default_follows_the_parents_defaults():
+    s = elaborate("    let w = choice(9, 16, default=16)\n"
+                  "    let g = choice([d for d in divisors(w) if d > 1])\n"
+                  "    output h = image -> conv(w, groups=g)")
+    assert s.choice("g").default == 2
+    assert errors("    let w = choice(9, 16, default=16)\n"
+                  "    let g = choice(divisors(w), default=3)\n"
+                  "    output h = image -> conv(w, groups=g)") == [
+        "default int 3 is not one of the candidates when the other choices take their "
+        "defaults"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("    output h = choice(image)", "a choice needs at least two candidates"),
+    ("    scope f[1] shares weights with f[0] { let a = image -> conv(8) }\n"
+     "    output h = a", "`shares weights with f[0]`: no scope `f[0]` was created before "
+     "this one"),
+    ("    output h = image -> conv(8)\n    constraint macs in nowhere <= 3M",
+     "no part of the network is in scope `nowhere`"),
+    ("    output h = image -> conv(8)\n    constraint macs != 3M",
+     "a constraint is a bound: `!=` is not allowed"),
+])
+def test_scope_and_constraint_mistakes(body, message):
+    assert errors(body) == [message]
+
+
+def test_ops_are_declared_only_in_the_prelude():
+    msgs = errors("    output h = image -> conv(8)",
+                  'op myconv(x: tensor) -> tensor { "mine" }')
+    assert msgs == ["`op myconv` declares a primitive op, but primitive ops come only from "
+                    "the standard prelude"]
