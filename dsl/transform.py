@@ -17,6 +17,10 @@ from archc.dsl import ast
 from archc.dsl.diagnostics import fail
 from archc.dsl.span import Span
 
+RESERVED = frozenset({
+    "let", "const", "block", "op", "space", "net", "import", "as", "return", "assert", "scope",
+    "input", "output", "constraint", "choice", "oneof", "repeat", "if", "else", "for", "in",
+    "not", "and", "or", "true", "false", "none"})
 _SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _UNITS = ("ms", "us", "s")
 
@@ -54,12 +58,20 @@ class ToAst(Transformer):
         return Span(file=self.path, line=tok.line, column=tok.column,
                     end_line=tok.end_line, end_column=tok.end_column)
 
+    def _ident(self, tok: Token) -> str:
+        """A name being bound or used; keywords are reserved even where lark's contextual
+        lexer would let them through (`let none = 3` could never be referred to)."""
+        if str(tok) in RESERVED:
+            raise fail("E006", f"`{tok}` is a keyword and cannot be used as a name",
+                       self._tok(tok), hint=f"choose another name, e.g. `{tok}_`")
+        return str(tok)
+
     # ---- module and declarations
     def start(self, meta, items):
         return list(items)
 
     def import_decl(self, meta, c):
-        module, alias = c[0], (str(c[1]) if len(c) > 1 else None)
+        module, alias = c[0], (self._ident(c[1]) if len(c) > 1 else None)
         is_path = isinstance(module, ast.String)
         name = module.value if is_path else module
         return ast.Import(span=self._span(meta), module=name, is_path=is_path, alias=alias)
@@ -68,28 +80,30 @@ class ToAst(Transformer):
         return ".".join(str(t) for t in c)
 
     def const_decl(self, meta, c):
-        return ast.ConstDecl(span=self._span(meta), name=str(c[0]), value=c[1])
+        return ast.ConstDecl(span=self._span(meta), name=self._ident(c[0]), value=c[1])
 
     def op_decl(self, meta, c):
         name, params, returns, doc = c
-        return ast.OpDecl(span=self._span(meta), name=str(name), params=tuple(params or ()),
+        return ast.OpDecl(span=self._span(meta), name=self._ident(name), params=tuple(params or ()),
                           returns=returns, doc=doc.value)
 
     def block_decl(self, meta, c):
         name, params, returns, doc, *body = c
-        return ast.BlockDecl(span=self._span(meta), name=str(name), params=tuple(params or ()),
-                             returns=returns, doc=doc.value if doc else None, body=tuple(body))
+        return ast.BlockDecl(span=self._span(meta), name=self._ident(name),
+                             params=tuple(params or ()), returns=returns,
+                             doc=doc.value if doc else None, body=tuple(body))
 
     def space_decl(self, meta, c):
         kind, name, doc, *body = c
-        return ast.SpaceDecl(span=self._span(meta), is_net=str(kind) == "net", name=str(name),
-                             doc=doc.value if doc else None, body=tuple(body))
+        return ast.SpaceDecl(span=self._span(meta), is_net=str(kind) == "net",
+                             name=self._ident(name), doc=doc.value if doc else None,
+                             body=tuple(body))
 
     def params(self, meta, c):
         return tuple(c)
 
     def param(self, meta, c):
-        return ast.Param(span=self._span(meta), name=str(c[0]), type=c[1], default=c[2])
+        return ast.Param(span=self._span(meta), name=self._ident(c[0]), type=c[1], default=c[2])
 
     def type_ref(self, meta, c):
         args = tuple(a for a in c[1:] if a is not None)
@@ -97,7 +111,7 @@ class ToAst(Transformer):
 
     # ---- statements
     def let_stmt(self, meta, c):
-        return ast.Let(span=self._span(meta), name=str(c[0]), value=c[1])
+        return ast.Let(span=self._span(meta), name=self._ident(c[0]), value=c[1])
 
     def return_stmt(self, meta, c):
         return ast.Return(span=self._span(meta), value=c[0])
@@ -109,10 +123,10 @@ class ToAst(Transformer):
         return ast.Scope(span=self._span(meta), label=c[0], shares=c[1], body=tuple(c[2:]))
 
     def input_stmt(self, meta, c):
-        return ast.Input(span=self._span(meta), name=str(c[0]), shape=c[1])
+        return ast.Input(span=self._span(meta), name=self._ident(c[0]), shape=c[1])
 
     def output_stmt(self, meta, c):
-        return ast.Output(span=self._span(meta), name=str(c[0]), value=c[1])
+        return ast.Output(span=self._span(meta), name=self._ident(c[0]), value=c[1])
 
     def constraint_stmt(self, meta, c):
         return ast.Constraint(span=self._span(meta), metric=c[0], op=str(c[1]), bound=c[2])
@@ -183,7 +197,7 @@ class ToAst(Transformer):
         return ast.Keyword(span=self._span(meta), name=str(c[0]), value=c[1])
 
     def name(self, meta, c):
-        return ast.Name(span=self._span(meta), id=str(c[0]))
+        return ast.Name(span=self._span(meta), id=self._ident(c[0]))
 
     def true(self, meta, c):
         return ast.Bool(span=self._span(meta), value=True)
@@ -219,7 +233,8 @@ class ToAst(Transformer):
         return ast.Comprehension(span=self._span(meta), element=c[0], clauses=tuple(c[1:]))
 
     def comp_for(self, meta, c):
-        return ast.CompFor(span=self._span(meta), targets=tuple(str(t) for t in c[:-1]), iter=c[-1])
+        targets = tuple(self._ident(t) for t in c[:-1])
+        return ast.CompFor(span=self._span(meta), targets=targets, iter=c[-1])
 
     def comp_if(self, meta, c):
         return ast.CompIf(span=self._span(meta), test=c[0])
@@ -246,7 +261,7 @@ class ToAst(Transformer):
     def repeat_expr(self, meta, c):
         count, label, index_var, stages = c
         return ast.Repeat(span=self._span(meta), count=count, label=label,
-                          index_var=str(index_var) if index_var is not None else None,
+                          index_var=self._ident(index_var) if index_var is not None else None,
                           stages=stages)
 
     def stage_chain(self, meta, c):
