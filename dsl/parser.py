@@ -184,6 +184,10 @@ def _unexpected_token(err: UnexpectedToken, text: str, path: str) -> Diagnostic:
     unclosed = _unclosed_before(tok, expected, text, path, span)
     if unclosed is not None:
         return unclosed
+    if tok.type == "IF" and "->" in _line(text, tok.line)[:tok.column - 1]:
+        return Diagnostic("E003", "unexpected `if` after a pipe stage", span,
+                          hint="`->` binds loosest: write `x -> (f() if cond else g())` for a "
+                          "conditional stage, or `(x -> f()) if cond else y`")
     if tok.type != "NAME" and tok.value in _STATEMENT_WORDS and "CONST" in expected \
             and not _expects_statement(expected):
         return Diagnostic("E003", f"`{tok.value}` is a statement; statements belong inside a "
