@@ -1,4 +1,4 @@
-"""Every ```arch example in docs/*.md behaves as its info string says.
+"""Every ```arch example in docs/*.md and README.md behaves as its info string says.
 
 Info strings of example blocks:
 
@@ -101,7 +101,7 @@ def extract(markdown: str, doc: str = "<doc>") -> list[Example]:
 
 def _all_examples() -> list[Example]:
     out: list[Example] = []
-    for path in sorted(DOCS.glob("*.md")):
+    for path in [*sorted(DOCS.glob("*.md")), DOCS.parent / "README.md"]:
         out.extend(extract(path.read_text(encoding="utf-8"), path.name))
     return out
 
