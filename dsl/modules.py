@@ -98,7 +98,7 @@ class Modules:
 
     def _define(self, item: ast.Node, env: Env) -> Any:
         if isinstance(item, ast.OpDecl) and item.span.file != PRELUDE:
-            raise fail("E023", f"`op {item.name}` declares a primitive op, but primitive ops "
+            raise fail("E024", f"`op {item.name}` declares a primitive op, but primitive ops "
                        "come only from the standard prelude", item.span,
                        hint=f"write `block {item.name}(...)` in terms of existing ops")
         if isinstance(item, (ast.OpDecl, ast.BlockDecl)):

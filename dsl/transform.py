@@ -62,7 +62,7 @@ class ToAst(Transformer):
         """A name being bound or used; keywords are reserved even where lark's contextual
         lexer would let them through (`let none = 3` could never be referred to)."""
         if str(tok) in RESERVED:
-            raise fail("E006", f"`{tok}` is a keyword and cannot be used as a name",
+            raise fail("E008", f"`{tok}` is a keyword and cannot be used as a name",
                        self._tok(tok), hint=f"choose another name, e.g. `{tok}_`")
         return str(tok)
 
