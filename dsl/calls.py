@@ -104,17 +104,23 @@ class CallEvaluator(ExprEvaluator):
             orelse = self.eval(e.orelse, env, hint)
         return self.select(test, body, orelse, e)
 
-    def select(self, test: Sym, then: Any, orelse: Any, node: ast.Node) -> Any:
-        """Merge two alternatives: a `select` node for tensors, a Sym otherwise."""
+    def select(self, test: Sym, then: Any, orelse: Any, node: ast.Node,
+               bypass: str | None = None) -> Any:
+        """Merge two alternatives: a `select` node for tensors, a Sym otherwise.
+
+        `bypass` names the repeat iteration a select skips, so the compiler can say
+        which block changes the shape when it must not."""
         if isinstance(then, Poison) or isinstance(orelse, Poison):
             return POISON
         if isinstance(then, Tensor) and isinstance(orelse, Tensor):
             label = self.ctx.auto_label("select")
-            return self.ctx.add_node("select", None, label, {"cond": test},
-                                     (then.node, orelse.node), node.span)
+            attrs = {"cond": test} if bypass is None else {"cond": test, "bypass": bypass}
+            return self.ctx.add_node("select", None, label, attrs, (then.node, orelse.node),
+                                     node.span)
         if isinstance(then, tuple) and isinstance(orelse, tuple) and len(then) == len(orelse) \
                 and any(isinstance(v, Tensor) for v in then + orelse):
-            return tuple(self.select(test, a, b, node) for a, b in zip(then, orelse, strict=False))
+            pairs = zip(then, orelse, strict=True)
+            return tuple(self.select(test, a, b, node, bypass) for a, b in pairs)
         if isinstance(then, Tensor) or isinstance(orelse, Tensor):
             raise fail("E221", f"both branches must give tensors when the condition depends "
                        f"on a choice; got {describe(then)} and {describe(orelse)}", node.span)

@@ -275,17 +275,17 @@ class ChoiceEvaluator(CallEvaluator):
             cond = apply("gt", count, i)
             with self.ctx.guarded(cond), self.ctx.enter(f"{label}[{i}]", e.span):
                 out = self.apply_chain(e.stages, value, body_env)
-            value = self._bypass(cond, out, value, e)
+            value = self._bypass(cond, out, value, e, self.ctx.path(f"{label}[{i}]"))
         return value
 
-    def _bypass(self, cond: Sym, out: Any, value: Any, e: ast.Repeat) -> Any:
+    def _bypass(self, cond: Sym, out: Any, value: Any, e: ast.Repeat, iteration: str) -> Any:
         if not (isinstance(out, Tensor) or (isinstance(out, tuple) and out and
                                             all(isinstance(t, Tensor) for t in out))):
             if isinstance(out, Poison):
                 return POISON
             raise fail("E254", f"a `repeat` whose count is a choice must produce tensors, "
                        f"got {describe(out)}", e.span)
-        return self.select(cond, out, value, e)
+        return self.select(cond, out, value, e, bypass=iteration)
 
     def _repeat_counts(self, e: ast.Repeat, count: Any) -> list[int]:
         if isinstance(count, bool) or (not isinstance(count, int) and not is_symbolic(count)):

@@ -19,12 +19,51 @@ from archc.dsl import ast
 
 
 class Sym:
-    """Base of symbolic values. `type` is one of int, float, bool, str, list, any."""
+    """Base of symbolic values. `type` is one of int, float, bool, str, list, any.
+
+    Arithmetic operators build `Apply` nodes (folding constants), so rules such as
+    the compiler's shape formulas read like the PyTorch docs whether their inputs
+    are numbers or depend on choices. `==` stays structural equality (Syms are
+    dict keys); compare with `apply("eq", a, b)`.
+    """
 
     type: str
 
     def deps(self) -> frozenset[str]:
         raise NotImplementedError
+
+    def __add__(self, other: Any) -> Any:
+        return apply("add", self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return apply("add", other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return apply("sub", self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return apply("sub", other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return apply("mul", self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return apply("mul", other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return apply("floordiv", self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return apply("floordiv", other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return apply("truediv", self, other)
+
+    def __mod__(self, other: Any) -> Any:
+        return apply("mod", self, other)
+
+    def __neg__(self) -> Any:
+        return apply("neg", self)
 
 
 @dataclass(frozen=True)
@@ -207,12 +246,37 @@ def apply(fn: str, *args: Any) -> Any:
     """`FUNCTIONS[fn](*args)`, or an `Apply` when an argument is symbolic."""
     if not any(is_symbolic(a) for a in args):
         return FUNCTIONS[fn](*args)
+    simple = _identity(fn, args)
+    if simple is not _NOT_SIMPLE:
+        return simple
     if fn == "if" and not is_symbolic(args[0]):
         return args[1] if args[0] else args[2]
     if fn in ("eq", "ne") and _same(args[0], args[1]):
         return fn == "eq"
     deps = frozenset().union(*(deps_of(a) for a in args))
     return Apply(fn=fn, args=tuple(args), type=_result_type(fn, args), _deps=deps)
+
+
+_NOT_SIMPLE = object()
+
+
+def _identity(fn: str, args: tuple) -> Any:
+    """x + 0, x - 0, x * 1, x // 1 -> x (integers only, so types do not change)."""
+    if len(args) != 2:
+        return _NOT_SIMPLE
+    a, b = args
+    unit = {"add": 0, "sub": 0, "mul": 1, "floordiv": 1}.get(fn)
+    if unit is None:
+        return _NOT_SIMPLE
+    if _is_int(b, unit) and isinstance(a, Sym) and a.type == "int":
+        return a
+    if fn in ("add", "mul") and _is_int(a, unit) and isinstance(b, Sym) and b.type == "int":
+        return b
+    return _NOT_SIMPLE
+
+
+def _is_int(value: Any, unit: int) -> bool:
+    return type(value) is int and value == unit
 
 
 def _same(a: Any, b: Any) -> bool:
