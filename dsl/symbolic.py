@@ -251,6 +251,8 @@ def apply(fn: str, *args: Any) -> Any:
         return simple
     if fn == "if" and not is_symbolic(args[0]):
         return args[1] if args[0] else args[2]
+    if fn == "if" and args[1] == args[2] and type(args[1]) is type(args[2]):
+        return args[1]
     if fn in ("eq", "ne") and _same(args[0], args[1]):
         return fn == "eq"
     deps = frozenset().union(*(deps_of(a) for a in args))

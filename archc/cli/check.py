@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
+from archc.api import compile_file
 from archc.dsl.diagnostics import render
-from archc.dsl.frontend import check_file
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "check", help="check .arch files for errors",
         description="Parse each file and everything it imports, resolve names, check calls "
-                    "and types, and elaborate every `space` and `net` (loops unrolled, "
-                    "choices named). Prints every error with its location; exits 1 if any.")
+                    "and types, elaborate every `space` and `net` (loops unrolled, choices "
+                    "named), lower it to the IR and check tensor shapes for every config. "
+                    "Prints every error with its location; exits 1 if any.")
     p.add_argument("files", nargs="+", metavar="FILE", help=".arch files to check")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     p.set_defaults(run=run)
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
-        result = check_file(path)
+        result = compile_file(path)
         if result.diagnostics:
             print(render(result.diagnostics, result.sources), file=sys.stderr)
         if not result.ok:
@@ -36,10 +37,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(result) -> str:
-    if not result.spaces:
+    if not result.graphs:
         return "no space or net (a library of blocks)"
     parts = []
-    for s in result.spaces:
-        kind = "net" if s.is_net else "space"
-        parts.append(f"{kind} {s.name} ({len(s.choices)} choices, {len(s.nodes)} nodes)")
+    for g in result.graphs:
+        kind = "net" if g.graph["is_net"] else "space"
+        parts.append(f"{kind} {g.graph['name']} ({len(g.graph['choices'])} choices, "
+                     f"{g.number_of_nodes()} nodes)")
     return ", ".join(parts)

@@ -62,7 +62,7 @@ def test_internal_errors_print_one_line_and_traceback_only_with_debug(files, cap
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("archc.cli.check.check_file", broken)
+    monkeypatch.setattr("archc.cli.check.compile_file", broken)
     assert cli.main(["check", str(files / "ok.arch")]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "internal error (RuntimeError: boom)" in err

@@ -1,0 +1,85 @@
+"""Deciding conditions and bounding values by enumerating the choices they use.
+
+A condition over a few choices with fixed candidates (`w == 24`, `d > 2`) is
+evaluated for every combination of their values: if the result never changes,
+the condition is that constant; if it fails for some combination, that
+combination is the counterexample a diagnostic can show. Larger cases are left
+symbolic (decided per config later).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from archc.dsl.program import ChoiceSpec
+from archc.dsl.symbolic import Sym, evaluate, is_symbolic
+
+MAX_COMBINATIONS = 4_096
+
+
+def combinations(value: Any, choices: Mapping[str, ChoiceSpec]) -> Iterator[dict] | None:
+    """Every config of the choices `value` depends on, or None if there are too many."""
+    names = sorted(value.deps()) if isinstance(value, Sym) else []
+    specs = [choices.get(n) for n in names]
+    if any(s is None or s.dependent for s in specs):
+        return None
+    if math.prod(len(s.domain) for s in specs) > MAX_COMBINATIONS:
+        return None
+    return (dict(zip(names, combo, strict=True))
+            for combo in itertools.product(*(s.domain for s in specs)))
+
+
+def decide(cond: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
+    """`cond` as a bool when the choices decide it, else unchanged."""
+    if not is_symbolic(cond):
+        return bool(cond)
+    configs = combinations(cond, choices)
+    if configs is None:
+        return cond
+    seen = {bool(evaluate(cond, c)) for c in configs}
+    return seen.pop() if len(seen) == 1 else cond
+
+
+def simplify(value: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
+    """`value` as a constant when every config of its choices gives the same result."""
+    if not is_symbolic(value) or isinstance(value, tuple):
+        return value
+    configs = combinations(value, choices)
+    if configs is None:
+        return value
+    seen = set()
+    for config in configs:
+        seen.add(evaluate(value, config))
+        if len(seen) > 1:
+            return value
+    return seen.pop() if seen else value
+
+
+def counterexample(cond: Any, choices: Mapping[str, ChoiceSpec]) -> dict | bool | None:
+    """A config where `cond` is false; None when it always holds; False if undecidable."""
+    if not is_symbolic(cond):
+        return None if cond else {}
+    configs = combinations(cond, choices)
+    if configs is None:
+        return False
+    return next((c for c in configs if not evaluate(cond, c)), None)
+
+
+def upper_bound(value: Any, choices: Mapping[str, ChoiceSpec]) -> tuple[Any, bool]:
+    """(max of `value` over configs, exact?). Without enumeration: the value with each
+    choice at its largest candidate, exact when `value` grows with every choice."""
+    if not is_symbolic(value):
+        return value, True
+    configs = combinations(value, choices)
+    if configs is not None:
+        return max(evaluate(value, c) for c in configs), True
+    top = {n: max(choices[n].domain) if not choices[n].dependent else choices[n].default
+           for n in value.deps()}
+    return evaluate(value, top), False
+
+
+def describe_config(config: Mapping[str, Any]) -> str:
+    return ", ".join(f"`{k}` = {v!r}" for k, v in config.items())

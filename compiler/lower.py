@@ -1,0 +1,201 @@
+"""Lowering: an elaborated space (`archc.dsl.program.Elaborated`) -> the IR graph.
+
+One pass in node order (the elaborator creates producers before consumers):
+
+1. resolve `x.channels`-style dimensions (`Dim`) in attributes, guards and
+   conditions to the producer's symbolic shape, folding what becomes constant;
+2. run the op's shape rule on the input shapes and check its requirements:
+   false now, or false for some config, is a located error naming the shapes;
+3. a `select` whose condition is decided is replaced by the input it takes,
+   and a node whose guard is false is dropped, so a fixed net lowers to a
+   plain graph; a bypassed `repeat` iteration must keep the shape.
+
+Dead nodes are removed by `compiler.passes.eliminate_dead_nodes` afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import networkx as nx
+
+from archc.compiler.decide import counterexample, decide, describe_config, simplify, upper_bound
+from archc.compiler.ir import IRNode
+from archc.compiler.ops import Rules, get
+from archc.dsl.diagnostics import ArchError, Diagnostic
+from archc.dsl.program import Elaborated, GraphNode
+from archc.dsl.symbolic import Apply, ChoiceRef, Deferred, Dim, apply
+
+
+class _Dropped(Exception):
+    """Raised while resolving a dimension of a node that was dropped."""
+
+
+class Lowering:
+    def __init__(self, elab: Elaborated):
+        self.elab = elab
+        self.choices = {c.name: c for c in elab.choices}
+        self.shapes: dict[int, tuple] = {}
+        self.alias: dict[int, int] = {}  # decided select -> the input it takes
+        self.diagnostics: list[Diagnostic] = []
+        self.checks: list[tuple[Any, str, Any]] = []
+        self.graph = nx.MultiDiGraph()
+
+    def run(self) -> nx.MultiDiGraph:
+        for node in self.elab.nodes:
+            try:
+                self._lower(node)
+            except ArchError as err:
+                self.diagnostics.extend(err.diagnostics)
+                return self.graph
+        self._set_graph_attrs()
+        return self.graph
+
+    # ---- symbolic values
+    def target(self, n: int) -> int:
+        while n in self.alias:
+            n = self.alias[n]
+        return n
+
+    def resolve(self, value: Any) -> Any:
+        """Replace tensor dimensions by the producers' shapes, folding constants."""
+        if isinstance(value, tuple):
+            return tuple(self.resolve(v) for v in value)
+        if isinstance(value, Dim):
+            shape = self.shapes.get(self.target(value.node))
+            if shape is None:
+                raise _Dropped  # refers to a node that exists in no config
+            return shape[value.axis]
+        if isinstance(value, Apply):
+            return apply(value.fn, *(self.resolve(a) for a in value.args))
+        if isinstance(value, Deferred):
+            env = {k: self.resolve(v) for k, v in value.env}
+            return Deferred(expr=value.expr, env=tuple(env.items()), type=value.type,
+                            _deps=value.deps())
+        return value
+
+    def decide(self, cond: Any) -> Any:
+        return decide(self.resolve(cond), self.choices)
+
+    # ---- nodes
+    def _lower(self, node: GraphNode) -> None:
+        with contextlib.suppress(_Dropped):  # needs a node that exists in no config
+            self._lower_node(node)
+
+    def _lower_node(self, node: GraphNode) -> None:
+        guard = self.decide(node.guard)
+        if guard is False:
+            return
+        inputs = [self.target(i) for i in node.inputs]
+        if node.kind == "select":
+            self._select(node, inputs)
+            return
+        if any(i not in self.shapes for i in inputs):
+            return  # fed by a node that exists in no config: so does this one
+        attrs = {k: simplify(self.resolve(v), self.choices) for k, v in node.attrs.items()}
+        shape = self._shape(node, attrs, inputs)
+        self._add(node, attrs, guard, inputs, shape)
+
+    def _shape(self, node: GraphNode, attrs: dict, inputs: list[int]) -> tuple:
+        if node.kind == "input":
+            return tuple(attrs["shape"])
+        if node.kind == "choose":
+            return self._choose_shape(node, attrs, inputs)
+        rules = Rules(attrs, [self.shapes[i] for i in inputs])
+        shape = get(node.op).shape(rules)
+        for req in rules.requirements:
+            self._require(req.cond, req.message, node, inputs)
+        return shape
+
+    def _choose_shape(self, node: GraphNode, attrs: dict, inputs: list[int]) -> tuple:
+        choice = ChoiceRef(attrs["choice"], "str")
+        shape = self.shapes[inputs[-1]]
+        for label, i in reversed(list(zip(attrs["labels"][:-1], inputs[:-1], strict=True))):
+            shape = tuple(apply("if", apply("eq", choice, label), a, b)
+                          for a, b in zip(self.shapes[i], shape, strict=True))
+        return shape
+
+    def _select(self, node: GraphNode, inputs: list[int]) -> None:
+        then, orelse = inputs
+        alive = [i for i in inputs if i in self.shapes]
+        if len(alive) < 2:  # an alternative that exists in no config is never taken
+            if alive:
+                self.alias[node.id] = alive[0]
+            return
+        cond = self.decide(node.attrs["cond"])
+        if cond is True or cond is False:
+            self.alias[node.id] = then if cond else orelse
+            return
+        same = [apply("eq", a, b) for a, b in
+                zip(self.shapes[then], self.shapes[orelse], strict=True)]
+        message = self._bypass_message(node, then, orelse) if "bypass" in node.attrs else \
+            f"the two alternatives have different shapes: {self._fmt(then)} and " \
+            f"{self._fmt(orelse)}"
+        self._require(apply("and", apply("and", same[0], same[1]), same[2]), message, node,
+                      [then, orelse], implied=cond if "bypass" in node.attrs else True)
+        shape = tuple(apply("if", cond, a, b)
+                      for a, b in zip(self.shapes[then], self.shapes[orelse], strict=True))
+        self._add(node, {"cond": cond, **{k: v for k, v in node.attrs.items() if k != "cond"}},
+                  self.decide(node.guard), [then, orelse], shape)
+
+    def _bypass_message(self, node: GraphNode, then: int, orelse: int) -> str:
+        return (f"block `{node.attrs['bypass']}` is skipped when the depth is smaller, but it "
+                f"changes the shape from {self._fmt(orelse)} to {self._fmt(then)}; "
+                "iterations after the minimum depth must keep the shape")
+
+    def _fmt(self, n: int) -> str:
+        return "[" + ", ".join(str(d) for d in self.shapes[n]) + "]"
+
+    def _require(self, cond: Any, message: str, node: GraphNode, inputs: list[int],
+                 implied: Any = True) -> None:
+        """A requirement false now or for some config is an error; else kept as a check."""
+        full = cond if implied is True else apply("or", apply("not", implied), cond)
+        found = counterexample(decide(full, self.choices), self.choices)
+        if found is None:
+            return
+        if found is False:
+            self.checks.append((full, message, node.span))
+            return
+        when = f" when {describe_config(found)}" if found else ""
+        raise ArchError([self._located(f"{message}{when}", node, inputs)])
+
+    def _located(self, message: str, node: GraphNode, inputs: list[int]) -> Diagnostic:
+        d = Diagnostic("E401", message, node.span)
+        for i in dict.fromkeys(inputs):
+            src = self.graph.nodes[i]["ir"] if i in self.graph else None
+            if src is not None and src.span != node.span:
+                d = d.with_note(f"input {self._fmt(i)} comes from `{src.name}`", src.span)
+        if node.trace:
+            d = d.with_note("in the block instantiated here", node.trace[-1])
+        return d
+
+    def _add(self, node: GraphNode, attrs: dict, guard: Any, inputs: list[int],
+             shape: tuple) -> None:
+        shape = tuple(simplify(d, self.choices) for d in shape)
+        self.shapes[node.id] = shape
+        max_shape = tuple(upper_bound(d, self.choices)[0] for d in shape)
+        ir = IRNode(id=node.id, kind=node.kind, op=node.op, name=node.name,
+                    weight_name=node.weight_name, attrs=attrs, guard=guard, shape=shape,
+                    max_shape=max_shape, span=node.span, trace=node.trace)
+        self.graph.add_node(node.id, ir=ir)
+        for port, src in enumerate(inputs):
+            self.graph.add_edge(src, node.id, key=port, port=port)
+
+    def _set_graph_attrs(self) -> None:
+        e = self.elab
+        outputs = {name: self.target(n) for name, n in e.outputs}
+        self.graph.graph.update(
+            name=e.name, is_net=e.is_net, doc=e.doc, choices=e.choices,
+            inputs=dict(e.inputs), outputs=outputs, constraints=e.constraints,
+            checks=tuple(self.checks) + tuple((self.resolve(c.cond), c.message, c.span)
+                                              for c in e.checks))
+
+
+def lower(elab: Elaborated) -> tuple[nx.MultiDiGraph, list[Diagnostic]]:
+    """Lower one elaborated space; returns the IR and the diagnostics found."""
+    lowering = Lowering(elab)
+    graph = lowering.run()
+    return graph, lowering.diagnostics
+
+

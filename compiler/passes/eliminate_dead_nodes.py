@@ -1,0 +1,23 @@
+"""Dead-node elimination: keep only nodes some output depends on (and the inputs).
+
+Lowering drops inactive nodes and redirects decided selects, which leaves
+producers nobody reads (e.g. the projection shortcut of a residual block whose
+channels turned out to match). This pass removes them; it never changes what
+an output computes.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+
+def eliminate_dead_nodes(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy of `graph` without nodes that no output reaches (inputs are kept)."""
+    live: set[int] = set(graph.graph.get("inputs", {}).values())
+    for out in graph.graph.get("outputs", {}).values():
+        if out in graph:
+            live.add(out)
+            live |= nx.ancestors(graph, out)
+    result = graph.subgraph(n for n in graph.nodes if n in live).copy()
+    result.graph.update(graph.graph)
+    return result

@@ -1,0 +1,76 @@
+"""Lowering: shapes resolved, decided selects folded, located shape errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from archc.api import compile_file
+from archc.compiler.ir import nodes_in_order
+from archc.compiler.passes.verify import verify
+from archc.dsl.diagnostics import render
+
+EXAMPLES = sorted(Path(__file__).resolve().parents[2].glob("examples/**/*.arch"))
+
+
+def compiled(body: str, blocks: str = ""):
+    text = f"import std\n{blocks}\nspace s {{\n    input image: [3, 64, 48]\n{body}\n}}\n"
+    return compile_file("mem.arch", text)
+
+
+def messages(body: str, blocks: str = "") -> list[str]:
+    return [d.message for d in compiled(body, blocks).diagnostics]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_lowers_and_verifies(path):
+    result = compile_file(path)
+    assert result.ok, render(result.diagnostics, result.sources)
+    for graph in result.graphs:
+        verify(graph)
+
+
+def test_a_fixed_net_lowers_to_a_plain_graph():
+    result = compile_file(Path(__file__).resolve().parents[2] / "examples/nets/tiny.arch")
+    [graph] = result.graphs
+    kinds = {n.kind for n in nodes_in_order(graph)}
+    assert kinds <= {"input", "op"}
+    assert all(n.guard is True for n in nodes_in_order(graph))
+    assert all(isinstance(d, int) for n in nodes_in_order(graph) for d in n.shape)
+
+
+def test_residual_shortcut_is_resolved_by_shapes():
+    [graph] = compiled("    output h = image -> conv(16) -> basic_block(16) "
+                       "-> basic_block(32, stride=2)").graphs
+    names = [n.name for n in nodes_in_order(graph)]
+    assert not any(n.startswith("basic_block.shortcut.") for n in names)
+    assert any(n.startswith("basic_block_1.shortcut.") for n in names)
+
+
+def test_add_of_mismatched_channels_names_both_shapes():
+    result = compiled("    let a = image -> conv(8)\n    let b = image -> conv(4)\n"
+                      "    output h = a + b")
+    [d] = result.diagnostics
+    assert d.message == "channels differ: 8 and 4"
+    assert [n.message for n in d.notes] == ["input [8, 64, 48] comes from `conv`",
+                                            "input [4, 64, 48] comes from `conv_1`"]
+
+
+def test_mismatch_for_some_config_names_the_config():
+    assert messages("    let w = choice(8, 16)\n    let a = image -> conv(w)\n"
+                    "    output h = a + (image -> conv(8))") == \
+        ["channels differ: w and 8 when `w` = 16"]
+
+
+def test_a_skippable_block_that_changes_the_shape_is_an_error():
+    assert messages("    let d = choice(1, 2)\n"
+                    "    output h = image -> repeat(d) as b { i => conv(8 * (i + 1)) }") == [
+        "block `b[1]` is skipped when the depth is smaller, but it changes the shape from "
+        "[8, 64, 48] to [16, 64, 48]; iterations after the minimum depth must keep the shape "
+        "when `d` = 2"]
+
+
+def test_groups_must_divide_channels():
+    assert messages("    output h = image -> conv(10, groups=4)") == [
+        "groups (4) must divide the input channels (3)"]
