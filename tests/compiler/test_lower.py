@@ -74,3 +74,33 @@ def test_a_skippable_block_that_changes_the_shape_is_an_error():
 def test_groups_must_divide_channels():
     assert messages("    output h = image -> conv(10, groups=4)") == [
         "groups (4) must divide the input channels (3)"]
+
+
+def test_cost_of_a_fixed_net_matches_a_hand_count():
+    from archc.compiler.passes.count_cost import count_cost
+
+    [graph] = compiled("    output h = image -> conv(16, k=3, stride=2) -> bn -> relu"
+                       " -> deconv(8) -> conv(17, bias=true)").graphs
+    conv1 = 16 * 3 * 9
+    deconv = 16 * 8 * 16
+    head = 17 * 8 + 17
+    assert count_cost(graph, {}).params == conv1 + 2 * 16 + deconv + head
+    macs = conv1 * 32 * 24 + deconv * 32 * 24 + 17 * 8 * 64 * 48
+    assert count_cost(graph, {}).macs == macs
+    assert count_cost(graph, {}, "hrnet").macs == macs + 3 * deconv * 32 * 24
+
+
+def test_cost_follows_the_config_through_choices_and_depth():
+    from archc.compiler.passes.count_cost import count_cost
+
+    [graph] = compiled("    let d = choice(1..3)\n    let w = choice(8, 16)\n"
+                       "    output h = image -> conv(w) -> repeat(d) as b { i => conv(w) }"
+                       " -> oneof(c: conv(4), p: conv(4, k=3))").graphs
+    def conv(cin, cout, k=1):
+        return cout * cin * k * k
+    for d in (1, 2, 3):
+        for w in (8, 16):
+            for op, k in (("c", 1), ("p", 3)):
+                cost = count_cost(graph, {"d": d, "w": w, "oneof": op})
+                assert cost.params == conv(3, w) + d * conv(w, w) + conv(w, 4, k)
+                assert cost.macs == cost.params * 64 * 48

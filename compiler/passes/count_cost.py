@@ -1,0 +1,67 @@
+"""Cost of one config: parameters and MACs of the subnet the config selects.
+
+The subnet is found by walking back from the outputs, taking at each `select`
+the input its condition picks and at each `choose` the candidate the config
+names, so an unchosen candidate or a bypassed block costs nothing. Each op's
+count comes from its registry rule evaluated on the config's shapes. This is
+the reference implementation: exact and simple; a faster evaluator for search
+must agree with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.ops import Rules, get
+from archc.dsl.symbolic import evaluate
+
+
+@dataclass(frozen=True)
+class Cost:
+    params: int
+    macs: int
+
+
+def active_nodes(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> list[int]:
+    """Ids of the nodes the derived subnet of `config` computes, in topological order."""
+    seen: set[int] = set()
+    stack = list(graph.graph["outputs"].values())
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(_taken_inputs(graph, graph.nodes[n]["ir"], config))
+    return sorted(seen)
+
+
+def _taken_inputs(graph: nx.MultiDiGraph, node: IRNode, config: Mapping[str, Any]) -> list[int]:
+    inputs = input_ids(graph, node.id)
+    if node.kind == "select":
+        return [inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]]
+    if node.kind == "choose":
+        return [inputs[list(node.attrs["labels"]).index(config[node.attrs["choice"]])]]
+    return inputs
+
+
+def count_cost(graph: nx.MultiDiGraph, config: Mapping[str, Any],
+               convention: str = "true") -> Cost:
+    """Params and MACs of `config`'s subnet (`convention="hrnet"`: the papers' counter)."""
+    params = macs = 0
+    for n in active_nodes(graph, config):
+        node: IRNode = graph.nodes[n]["ir"]
+        if node.kind != "op":
+            continue
+        rule = get(node.op)
+        attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
+        shapes = [evaluate(graph.nodes[i]["ir"].shape, config) for i in input_ids(graph, n)]
+        rules = Rules(attrs, shapes)
+        out = evaluate(node.shape, config)
+        params += rule.params(rules, out)
+        macs += rule.macs_for(convention)(rules, out)
+    return Cost(params=int(params), macs=int(macs))
