@@ -295,26 +295,47 @@ def evaluate(value: Any, config: Mapping[str, Any],
     """The concrete value of `value` under `config` (choice name -> value).
 
     `dims(node, axis)` supplies tensor dimensions; it is required only when
-    `value` mentions a `Dim`.
+    `value` mentions a `Dim`. Shared subexpressions are evaluated once (symbolic
+    shapes and activity conditions are DAGs that would be exponential as trees).
     """
+    return _evaluate(value, config, dims, {})
+
+
+def _evaluate(value: Any, config: Mapping[str, Any], dims, memo: dict[int, Any]) -> Any:
     if isinstance(value, tuple):
-        return tuple(evaluate(v, config, dims) for v in value)
+        return tuple(_evaluate(v, config, dims, memo) for v in value)
     if not isinstance(value, Sym):
         return value
     if isinstance(value, ChoiceRef):
         return config[value.name]
-    if isinstance(value, Dim):
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    if isinstance(value, Apply):
+        result = _apply_value(value, config, dims, memo)
+    elif isinstance(value, Dim):
         if dims is None:
             raise LookupError(f"dimension {value} is needed but no shapes were given")
-        return dims(value.node, value.axis)
-    if isinstance(value, Apply):
-        if value.fn == "if":
-            cond = evaluate(value.args[0], config, dims)
-            return evaluate(value.args[1] if cond else value.args[2], config, dims)
-        return FUNCTIONS[value.fn](*(evaluate(a, config, dims) for a in value.args))
-    if isinstance(value, Deferred):
+        result = dims(value.node, value.axis)
+    elif isinstance(value, Deferred):
         from archc.dsl.evaluate import evaluate_closed  # the evaluator imports this module
 
-        env = {k: evaluate(v, config, dims) for k, v in value.env}
-        return evaluate_closed(value.expr, env)
-    raise TypeError(f"unknown symbolic value {value!r}")
+        env = {k: _evaluate(v, config, dims, memo) for k, v in value.env}
+        result = evaluate_closed(value.expr, env)
+    else:
+        raise TypeError(f"unknown symbolic value {value!r}")
+    memo[key] = result
+    return result
+
+
+def _apply_value(value: Apply, config, dims, memo) -> Any:
+    args = value.args
+    if value.fn == "if":
+        cond = _evaluate(args[0], config, dims, memo)
+        return _evaluate(args[1] if cond else args[2], config, dims, memo)
+    if value.fn in ("and", "or"):  # short-circuit, like the language
+        left = _evaluate(args[0], config, dims, memo)
+        if bool(left) == (value.fn == "or"):
+            return left
+        return _evaluate(args[1], config, dims, memo)
+    return FUNCTIONS[value.fn](*(_evaluate(a, config, dims, memo) for a in args))

@@ -1,0 +1,145 @@
+"""A fast, exact cost model for search: params and MACs of any config in microseconds.
+
+Each op contributes `[active] * params` and `[active] * macs`, where `active` is
+the symbolic condition under which the op is in the config's subnet (derived
+from the selects and chooses between it and the outputs) and the counts come
+from the op's registry rule on symbolic shapes. Terms that depend on the same
+few choices are summed once for every combination of those choices into a
+table, so the cost of a config is one table lookup per group (typically a
+stage): no graph walk, no generated code. Groups too large to tabulate are
+evaluated directly. `count_cost` (the graph walk) is the reference it must equal.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+
+from archc.compiler.decide import decide
+from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.ops import Rules, get
+from archc.compiler.passes.count_cost import Cost
+from archc.dsl.program import ChoiceSpec
+from archc.dsl.symbolic import apply, deps_of, evaluate
+
+MAX_TABLE = 200_000  # entries of one group's table; larger groups are evaluated directly
+
+
+def activity(graph: nx.MultiDiGraph, choices: Mapping[str, ChoiceSpec]) -> dict[int, Any]:
+    """For every node, the condition under which the config's subnet computes it."""
+    active: dict[int, Any] = {n: False for n in graph.nodes}
+    for n in graph.graph["outputs"].values():
+        active[n] = True
+    for n in sorted(graph.nodes, reverse=True):
+        node: IRNode = graph.nodes[n]["ir"]
+        if active[n] is False:
+            continue
+        for port, src in enumerate(input_ids(graph, n)):
+            active[src] = _either(active[src], apply("and", active[n],
+                                                     _edge_condition(node, port)), choices)
+    return active
+
+
+def _either(a: Any, b: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
+    """`a or b`, decided over the choices only when both sides are conditions."""
+    if a is True or b is True:
+        return True
+    if a is False or a == b:
+        return b
+    return decide(apply("or", a, b), choices)
+
+
+def _edge_condition(node: IRNode, port: int) -> Any:
+    if node.kind == "select":
+        return node.attrs["cond"] if port == 0 else apply("not", node.attrs["cond"])
+    if node.kind == "choose":
+        return apply("eq", _choice_ref(node), node.attrs["labels"][port])
+    return True
+
+
+def _choice_ref(node: IRNode) -> Any:
+    from archc.dsl.symbolic import ChoiceRef
+
+    return ChoiceRef(node.attrs["choice"], "str")
+
+
+class CostModel:
+    """`model(config) -> Cost`, built once per space (and counting convention)."""
+
+    def __init__(self, graph: nx.MultiDiGraph, convention: str = "true"):
+        choices = {c.name: c for c in graph.graph["choices"]}
+        self._values = {name: _possible_values(spec, choices) for name, spec in choices.items()}
+        groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+        for term in _terms(graph, choices, convention):
+            groups[tuple(sorted(deps_of(term)))].append(term)
+        self.constant = Cost(0, 0)
+        self.tables: list[tuple[tuple[str, ...], dict]] = []
+        self.direct: list[tuple] = []
+        for names, terms in groups.items():
+            self._add_group(names, terms)
+
+    def _add_group(self, names: tuple[str, ...], terms: list[tuple]) -> None:
+        if not names:
+            p, m = _sum_terms(terms, {})
+            self.constant = Cost(self.constant.params + p, self.constant.macs + m)
+            return
+        sizes = [len(self._values[n]) for n in names]
+        if math.prod(sizes) > MAX_TABLE:
+            self.direct.extend(terms)
+            return
+        table = {}
+        for combo in itertools.product(*(self._values[n] for n in names)):
+            table[combo] = _sum_terms(terms, dict(zip(names, combo, strict=True)))
+        self.tables.append((names, table))
+
+    def __call__(self, config: Mapping[str, Any]) -> Cost:
+        params, macs = self.constant.params, self.constant.macs
+        for names, table in self.tables:
+            p, m = table[tuple(config[n] for n in names)]
+            params += p
+            macs += m
+        if self.direct:
+            p, m = _sum_terms(self.direct, config)
+            params += p
+            macs += m
+        return Cost(params=params, macs=macs)
+
+
+def _terms(graph, choices, convention: str):
+    """(active, params, macs) of every op, symbolic in the choices."""
+    active = activity(graph, choices)
+    for n in sorted(graph.nodes):
+        node: IRNode = graph.nodes[n]["ir"]
+        if node.kind != "op" or active[n] is False:
+            continue
+        rule = get(node.op)
+        rules = Rules(node.attrs, [graph.nodes[i]["ir"].shape for i in input_ids(graph, n)])
+        yield (active[n], rule.params(rules, node.shape),
+               rule.macs_for(convention)(rules, node.shape))
+
+
+def _sum_terms(terms: list[tuple], config: Mapping[str, Any]) -> tuple[int, int]:
+    params = macs = 0
+    for active, p, m in terms:
+        if evaluate(active, config):
+            params += evaluate(p, config)
+            macs += evaluate(m, config)
+    return int(params), int(macs)
+
+
+def _possible_values(spec: ChoiceSpec, choices: Mapping[str, ChoiceSpec]) -> tuple:
+    """Every value a choice can take (for a dependent domain: over all its parents)."""
+    if not spec.dependent:
+        return spec.domain
+    parents = sorted(deps_of(spec.domain))
+    values: list = []
+    for combo in itertools.product(*(_possible_values(choices[p], choices) for p in parents)):
+        for v in evaluate(spec.domain, dict(zip(parents, combo, strict=True))):
+            if v not in values:
+                values.append(v)
+    return tuple(values)

@@ -1,0 +1,50 @@
+"""Derivation: a config -> the IR of its subnet, with no choices left.
+
+Only the nodes the config's subnet computes are kept (`count_cost.active_nodes`);
+each `select` and `choose` is replaced by the input it takes; attributes and
+shapes are evaluated to numbers; every guard becomes True. The result is a
+graph of a fixed network that the same passes (shapes, cost, pictures, JSON)
+accept, and that the torch backend builds as a plain module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+
+from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.passes.count_cost import active_nodes
+from archc.dsl.symbolic import evaluate
+
+
+def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.MultiDiGraph:
+    """The fixed network `config` selects (the config must be valid for the space)."""
+    keep = active_nodes(graph, config)
+    forward: dict[int, int] = {}
+    out = nx.MultiDiGraph()
+    for n in keep:
+        node: IRNode = graph.nodes[n]["ir"]
+        inputs = [forward.get(i, i) for i in input_ids(graph, n)]
+        if node.kind in ("select", "choose"):
+            forward[n] = _taken(node, inputs, config)
+            continue
+        shape = tuple(evaluate(node.shape, config))
+        attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
+        fixed = IRNode(id=n, kind=node.kind, op=node.op, name=node.name,
+                       weight_name=node.weight_name, attrs=attrs, guard=True, shape=shape,
+                       max_shape=shape, span=node.span, trace=node.trace)
+        out.add_node(n, ir=fixed)
+        for port, src in enumerate(inputs):
+            out.add_edge(src, n, key=port, port=port)
+    out.graph.update(graph.graph)
+    out.graph.update(choices=(), checks=(), derived_from=dict(config),
+                     outputs={k: forward.get(v, v) for k, v in graph.graph["outputs"].items()})
+    return out
+
+
+def _taken(node: IRNode, inputs: list[int], config: Mapping[str, Any]) -> int:
+    if node.kind == "select":
+        return inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]
+    return inputs[list(node.attrs["labels"]).index(config[node.attrs["choice"]])]

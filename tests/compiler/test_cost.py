@@ -1,0 +1,74 @@
+"""Three independent cost paths agree exactly: the factorised model, the graph walk on
+the space, and the graph walk on the derived subnet; derived subnets have no choices."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archc.api import compile_file
+from archc.compiler.cost_model import CostModel
+from archc.compiler.ir import nodes_in_order
+from archc.compiler.passes.count_cost import count_cost
+from archc.compiler.passes.derive_subnet import derive_subnet
+from archc.compiler.passes.verify import verify
+from archc.compiler.space import ChoiceTable
+from archc.dsl.symbolic import is_symbolic
+
+EXAMPLES = sorted(Path(__file__).resolve().parents[2].glob("examples/**/*.arch"))
+
+
+@cache
+def space(path: Path):
+    [graph] = compile_file(path).graphs
+    return graph, CostModel(graph), CostModel(graph, "hrnet"), ChoiceTable(graph.graph["choices"])
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_model_walk_and_derived_subnet_agree(path, seed):
+    graph, model, hrnet, table = space(path)
+    config = table.sample(seed)
+    derived = derive_subnet(graph, config)
+    verify(derived)
+    assert model(config) == count_cost(graph, config) == count_cost(derived, {})
+    assert hrnet(config) == count_cost(graph, config, "hrnet")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_derived_subnet_has_no_choices_left(path):
+    graph, _, _, table = space(path)
+    derived = derive_subnet(graph, table.largest())
+    nodes = nodes_in_order(derived)
+    assert {n.kind for n in nodes} <= {"input", "op"}
+    assert not derived.graph["choices"]
+    assert not any(is_symbolic(n.shape) or is_symbolic(tuple(n.attrs.values())) for n in nodes)
+
+
+MONOTONE = """import std
+space m {
+    input image: [3, 64, 48]
+    let w = choice(8, 16, 24)
+    let d = choice(1..3)
+    let k = choice(3, 5)
+    let x = image -> conv(w, k=3, stride=2) -> bn -> relu
+    output h = x -> repeat(d) as b { i => conv(w, k=k) -> bn -> relu } -> deconv_head([16])
+}
+"""
+
+
+def test_monotone_space_costs_are_ordered():
+    """Every choice here only grows the network (groups, by contrast, shrink it)."""
+    [graph] = compile_file("m.arch", MONOTONE).graphs
+    model, table = CostModel(graph), ChoiceTable(graph.graph["choices"])
+    low, high = model(table.smallest()), model(table.largest())
+    assert low.params < high.params and low.macs < high.macs
+    for seed in range(30):
+        cost = model(table.sample(seed))
+        assert low.params <= cost.params <= high.params
+        assert low.macs <= cost.macs <= high.macs
