@@ -6,3 +6,12 @@ namespace: `archc.dsl` (front end), `archc.compiler`, `archc.runtime` and
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """`archc.load` and `archc.Space` without importing the compiler on `import archc`."""
+    if name in ("load", "Space"):
+        from archc.compiler.space import space
+
+        return getattr(space, name)
+    raise AttributeError(f"module 'archc' has no attribute {name!r}")

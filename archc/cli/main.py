@@ -13,9 +13,10 @@ import sys
 import traceback
 
 import archc
-from archc.cli import check, fmt
+from archc.cli import check, fmt, info, sample
+from archc.cli.common import CliFailure
 
-COMMANDS = (check, fmt)
+COMMANDS = (check, fmt, info, sample)
 BUG_URL = "https://github.com/archc/archc/issues"
 
 
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     try:
         return args.run(args)
+    except CliFailure as err:
+        print(f"archc: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("archc: interrupted", file=sys.stderr)
         return 130

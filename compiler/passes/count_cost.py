@@ -54,14 +54,22 @@ def count_cost(graph: nx.MultiDiGraph, config: Mapping[str, Any],
     """Params and MACs of `config`'s subnet (`convention="hrnet"`: the papers' counter)."""
     params = macs = 0
     for n in active_nodes(graph, config):
-        node: IRNode = graph.nodes[n]["ir"]
-        if node.kind != "op":
-            continue
-        rule = get(node.op)
-        attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
-        shapes = [evaluate(graph.nodes[i]["ir"].shape, config) for i in input_ids(graph, n)]
-        rules = Rules(attrs, shapes)
-        out = evaluate(node.shape, config)
-        params += rule.params(rules, out)
-        macs += rule.macs_for(convention)(rules, out)
-    return Cost(params=int(params), macs=int(macs))
+        cost = node_cost(graph, n, config, convention)
+        params += cost.params
+        macs += cost.macs
+    return Cost(params=params, macs=macs)
+
+
+def node_cost(graph: nx.MultiDiGraph, n: int, config: Mapping[str, Any],
+              convention: str = "true") -> Cost:
+    """Params and MACs of one node under `config` (zero for inputs, selects, chooses)."""
+    node: IRNode = graph.nodes[n]["ir"]
+    if node.kind != "op":
+        return Cost(0, 0)
+    rule = get(node.op)
+    attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
+    shapes = [evaluate(graph.nodes[i]["ir"].shape, config) for i in input_ids(graph, n)]
+    rules = Rules(attrs, shapes)
+    out = evaluate(node.shape, config)
+    return Cost(params=int(rule.params(rules, out)),
+                macs=int(rule.macs_for(convention)(rules, out)))

@@ -1,0 +1,59 @@
+"""Helpers shared by subcommands: loading a space or a config with errors rendered."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from archc.api import compile_file
+from archc.compiler.space import Config, ConfigError
+from archc.compiler.space.space import Space
+from archc.dsl.diagnostics import render
+from archc.dsl.transform import parse_number
+
+
+class CliFailure(Exception):
+    """A user-facing failure whose message is complete (printed as `archc: message`)."""
+
+
+def load_space(path: str) -> Space:
+    result = compile_file(path)
+    if not result.ok:
+        print(render(result.diagnostics, result.sources), file=sys.stderr)
+        raise CliFailure(f"{path} has errors")
+    if len(result.graphs) != 1:
+        names = ", ".join(g.graph["name"] for g in result.graphs) or "none"
+        raise CliFailure(f"{path}: expected exactly one space or net, found: {names}")
+    return Space(result.graphs[0])
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--config", metavar="C.json", help="a config file (archc-config JSON)")
+    group.add_argument("--largest", action="store_true", help="every choice at its largest")
+    group.add_argument("--smallest", action="store_true", help="every choice at its smallest")
+
+
+def chosen_config(space: Space, args: argparse.Namespace) -> Config | None:
+    """The config the options name, validated against the space; None when none is named."""
+    try:
+        if args.config:
+            return space.validate(Config.load(args.config))
+        if args.largest:
+            return space.largest()
+        if args.smallest:
+            return space.smallest()
+    except ConfigError as err:
+        raise CliFailure(str(err)) from None
+    return space.default() if not space.choices else None
+
+
+def quantity(text: str) -> float:
+    """`700M`, `1.5G`, `3000000` -> a number (for --max-macs and friends)."""
+    try:
+        value, unit = parse_number(text.strip())
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r} (e.g. 700M, 1.5G)") from None
+    if unit is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} is a duration; give a count like 300M")
+    return value

@@ -1,0 +1,172 @@
+"""`Space`: one compiled search space (or fixed network) and everything a search asks of it.
+
+It joins the two halves: the choice table (sampling, validation, counting,
+encoding) and the IR (cost, derivation, pictures, JSON). `archc.load(path)`
+is the usual way to get one. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from archc.compiler.cost_model import CostModel
+from archc.compiler.passes.count_cost import Cost
+from archc.compiler.passes.derive_subnet import derive_subnet
+from archc.compiler.space.choices import ChoiceTable, Rng
+from archc.compiler.space.config import Config
+from archc.dsl.diagnostics import ArchError
+from archc.dsl.program import ConstraintSpec
+
+MAX_EXACT_RANGE = 200_000  # configs enumerated for exact cost extremes
+
+
+@dataclass(frozen=True)
+class CostRange:
+    """Smallest and largest params and MACs over all valid configs; `exact` or bounds."""
+
+    params: tuple[int, int]
+    macs: tuple[int, int]
+    exact: bool
+
+
+class Space:
+    def __init__(self, graph: nx.MultiDiGraph):
+        self.graph = graph
+        self.name: str = graph.graph["name"]
+        self.table = ChoiceTable(graph.graph["choices"], self.name)
+        self._models: dict[str, CostModel] = {}
+
+    def __repr__(self) -> str:
+        nodes = self.graph.number_of_nodes()
+        return f"Space({self.name!r}, {len(self.table)} choices, {nodes} nodes)"
+
+    # ---- the choice table
+    @property
+    def choices(self):
+        return self.table.choices
+
+    @property
+    def constraints(self) -> tuple[ConstraintSpec, ...]:
+        return tuple(self.graph.graph.get("constraints", ()))
+
+    def validate(self, config: Mapping[str, Any]) -> Config:
+        return self.table.validate(config)
+
+    def sample(self, seed: Rng = None) -> Config:
+        return self.table.sample(seed)
+
+    def largest(self) -> Config:
+        return self.table.largest()
+
+    def smallest(self) -> Config:
+        return self.table.smallest()
+
+    def default(self) -> Config:
+        return self.table.default()
+
+    def size(self) -> int:
+        return self.table.size()
+
+    def encode(self, config: Mapping[str, Any]) -> list[int]:
+        return self.table.encode(config)
+
+    def decode(self, vector, clip: bool = False) -> Config:
+        return self.table.decode(vector, clip=clip)
+
+    # ---- cost
+    def cost_model(self, convention: str = "true") -> CostModel:
+        if convention not in ("true", "hrnet"):
+            raise ValueError(f"unknown MAC convention {convention!r}; use 'true' or 'hrnet'")
+        if convention not in self._models:
+            self._models[convention] = CostModel(self.graph, convention)
+        return self._models[convention]
+
+    def cost(self, config: Mapping[str, Any] | None = None, convention: str = "true") -> Cost:
+        """Params and MACs of `config` (validated; none needed for a fixed network)."""
+        config = self.validate(config or {})
+        return self.cost_model(convention)(config)
+
+    def violations(self, config: Mapping[str, Any], cost: Cost | None = None) -> list[str]:
+        """The file's `macs`/`params` constraints that `config` breaks, as messages."""
+        cost = cost or self.cost(config)
+        out = []
+        for c in self.constraints:
+            if c.metric == "latency" or c.scope is not None:
+                continue  # needs a latency table / per-scope costs (not yet available)
+            value = cost.macs if c.metric == "macs" else cost.params
+            if not _holds(value, c.op, c.bound):
+                out.append(f"{c.metric} = {value:,} breaks `{c.metric} {c.op} {c.bound:,.0f}`")
+        return out
+
+    def cost_range(self, convention: str = "true") -> CostRange:
+        """Exact extremes by enumeration for small spaces; otherwise per-group bounds."""
+        model = self.cost_model(convention)
+        if self.size() <= MAX_EXACT_RANGE:
+            costs = [model(c) for c in self._all_configs()]
+            return CostRange((min(c.params for c in costs), max(c.params for c in costs)),
+                             (min(c.macs for c in costs), max(c.macs for c in costs)), True)
+        return _group_bounds(model)
+
+    def _all_configs(self):
+        names = [c.name for c in self.choices]
+
+        def extend(i: int, partial: dict):
+            if i == len(names):
+                yield dict(partial)
+                return
+            for value in self.table.domain_of(names[i], partial):
+                partial[names[i]] = value
+                yield from extend(i + 1, partial)
+            partial.pop(names[i], None)
+
+        return extend(0, {})
+
+    # ---- derivation
+    def derive(self, config: Mapping[str, Any]) -> Space:
+        """The fixed network `config` selects, as a space with no choices."""
+        return Space(derive_subnet(self.graph, self.validate(config)))
+
+
+def _holds(value: float, op: str, bound: float) -> bool:
+    return {"<=": value <= bound, "<": value < bound, ">=": value >= bound,
+            ">": value > bound}[op]
+
+
+def _group_bounds(model: CostModel) -> CostRange:
+    """Sum of each table's extremes: exact when no two tables share a choice."""
+    lo_p = hi_p = model.constant.params
+    lo_m = hi_m = model.constant.macs
+    for _, table in model.tables:
+        lo_p += min(p for p, _ in table.values())
+        hi_p += max(p for p, _ in table.values())
+        lo_m += min(m for _, m in table.values())
+        hi_m += max(m for _, m in table.values())
+    names = [set(n) for n, _ in model.tables]
+    disjoint = all(not (a & b) for a, b in itertools.combinations(names, 2))
+    return CostRange((lo_p, hi_p), (lo_m, hi_m), disjoint and not model.direct)
+
+
+def load(path: str | os.PathLike, text: str | None = None, name: str | None = None) -> Space:
+    """Compile a file and return its space (`name` picks one when it has several).
+
+    Raises `ArchError` with every diagnostic when the file has errors.
+    """
+    from archc.api import compile_file  # the facade composes the compiler stages
+
+    result = compile_file(path, text)
+    if not result.ok:
+        raise ArchError(result.diagnostics)
+    graphs = result.graphs
+    if name is not None:
+        graphs = [g for g in graphs if g.graph["name"] == name]
+    if len(graphs) != 1:
+        found = ", ".join(g.graph["name"] for g in result.graphs) or "none"
+        raise ValueError(f"{path}: expected one space{f' named {name!r}' if name else ''}; "
+                         f"found: {found}")
+    return Space(graphs[0])

@@ -1,0 +1,13 @@
+"""Fixtures of the choice-table tests (helpers live in `space_helpers`)."""
+
+from __future__ import annotations
+
+import pytest
+from space_helpers import KINDS_SPACE, table_of
+
+from archc.compiler.space import ChoiceTable
+
+
+@pytest.fixture(scope="session")
+def kinds_table() -> ChoiceTable:
+    return table_of(KINDS_SPACE)
