@@ -1,0 +1,85 @@
+"""`archc info` and `archc sample`: JSON keys, exactness, limits and their errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from archc.cli import main as cli
+from archc.compiler.space import Config
+
+SPACE = """import std
+space m {
+    input image: [3, 64, 48]
+    let w = choice(8, 16)
+    let d = choice(1..2)
+    output h = image -> conv(w, k=3, stride=2) -> repeat(d) as b { i => conv(w) } -> deconv(8)
+    constraint params <= 1M
+}
+"""
+
+
+@pytest.fixture
+def space_file(tmp_path, monkeypatch):
+    (tmp_path / "m.arch").write_text(SPACE)
+    monkeypatch.chdir(tmp_path)
+    return "m.arch"
+
+
+def run_json(capsys, *argv):
+    assert cli.main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def conv(cin, cout, k=1):
+    return cout * cin * k * k
+
+
+def test_info_json_of_a_space(space_file, capsys):
+    r = run_json(capsys, "info", space_file, "--json")
+    assert (r["name"], r["num_choices"], r["size"], r["range_exact"]) == ("m", 2, "4", True)
+    small = conv(3, 8, 3) + conv(8, 8) + 8 * 8 * 16
+    large = conv(3, 16, 3) + 2 * conv(16, 16) + 16 * 8 * 16
+    assert r["params_range"] == [small, large]
+    assert "params" not in r  # no config given
+
+
+def test_info_with_a_config_reports_its_cost_and_stages(space_file, capsys, tmp_path):
+    Config({"w": 16, "d": 2}, "m").save(tmp_path / "c.json")
+    r = run_json(capsys, "info", space_file, "--config", "c.json", "--json")
+    assert r["params"] == conv(3, 16, 3) + 2 * conv(16, 16) + 16 * 8 * 16
+    assert {s["stage"] for s in r["stages"]} == {"(top)", "b[0]", "b[1]"}
+    assert sum(s["params"] for s in r["stages"]) == r["params"]
+    hrnet = run_json(capsys, "info", space_file, "--largest", "--json", "--convention", "hrnet")
+    assert hrnet["macs"] == r["macs"] + 3 * 16 * 8 * 16 * 32 * 24
+
+
+def test_info_rejects_a_config_of_another_shape(space_file, capsys, tmp_path):
+    Config({"w": 12, "dd": 1}, "m").save(tmp_path / "bad.json")
+    assert cli.main(["info", space_file, "--config", "bad.json"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown choice `dd`; did you mean `d`?" in err
+    assert "`w` = 12 is not a candidate" in err and "missing choice `d`" in err
+
+
+def test_sample_respects_limits_and_prints_loadable_configs(space_file, capsys, tmp_path):
+    limit = conv(3, 16, 3) + conv(16, 16) + 16 * 8 * 16  # excludes w=16, d=2
+    assert cli.main(["sample", space_file, "--n", "5", "--max-params", str(limit)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5
+    for line in lines:
+        config = Config.from_json(line)
+        assert not (config["w"] == 16 and config["d"] == 2)
+
+
+def test_sample_with_impossible_limits_fails_clearly(space_file, capsys):
+    assert cli.main(["sample", space_file, "--max-macs", "1K"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "archc: no config of `m` has MACs <= 1,000 (--max-macs); the smallest possible is ")
+
+
+def test_sample_rejects_a_duration(space_file, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["sample", space_file, "--max-macs", "30ms"])
+    assert "is a duration" in capsys.readouterr().err
