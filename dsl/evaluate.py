@@ -25,6 +25,10 @@ _COMPARE = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"
 _TENSOR_DIMS = {"channels": 0, "height": 1, "width": 2}
 
 
+class _PoisonSeen(Exception):
+    """A comprehension met a value that already failed: the whole list is POISON."""
+
+
 class Env:
     """A lexical environment: a dict of bindings and a parent."""
 
@@ -166,11 +170,14 @@ class ExprEvaluator:
         if free is not None:
             return deferred(e, free, "list")
         items = []
-        for item in self._comprehend(e, list(e.clauses), env):
-            items.append(item)
-            if len(items) > MAX_ITEMS:
-                raise fail("E207", f"this list has more than {MAX_ITEMS} items", e.span,
-                           hint="is a loop bound much larger than intended?")
+        try:
+            for item in self._comprehend(e, list(e.clauses), env):
+                items.append(item)
+                if len(items) > MAX_ITEMS:
+                    raise fail("E207", f"this list has more than {MAX_ITEMS} items", e.span,
+                               hint="is a loop bound much larger than intended?")
+        except _PoisonSeen:
+            return POISON  # an earlier mistake, already reported
         return tuple(items)
 
     def _symbolic_iterables(self, e: ast.Comprehension, env: Env) -> dict[str, Any] | None:
@@ -179,7 +186,7 @@ class ExprEvaluator:
         if not isinstance(first, ast.CompFor):
             return None
         iterable = self.eval(first.iter, env)
-        if not is_symbolic(iterable):
+        if isinstance(iterable, Poison) or not is_symbolic(iterable):
             return None
         return {n: env.lookup(n) for n in _free_names(e) if _bound(env, n)}
 
@@ -197,6 +204,8 @@ class ExprEvaluator:
                 yield from self._comprehend(e, rest, env)
             return
         iterable = self.eval(clause.iter, env)
+        if isinstance(iterable, Poison):
+            raise _PoisonSeen
         if not isinstance(iterable, tuple):
             raise fail("E207", f"cannot loop over {describe(iterable)}", clause.iter.span,
                        hint="loops need a list or a range known at compile time")

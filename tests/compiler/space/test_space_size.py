@@ -20,6 +20,7 @@ EXPECTED_SIZES = {  # regression values; each is also checked against brute forc
     "darts_cell_demo": 6**9 * 4**3 * 2,
     "hrnet_branches": 3**3 * 2**3 * 2**3,
     "mobile_small": 1_018_967_040,
+    "vipnas_mbv3": 19_174_731_402_240_000,
 }
 
 SMALL_SPACES = {

@@ -1,0 +1,357 @@
+"""The IR as JSON: save a lowered space once, reload it without the front end or sources.
+
+A reloaded graph must equal the saved one exactly, so every value carries its type:
+`null`, booleans, integers and strings are themselves; a float is `{"float": 0.25}`
+(or `"inf"`, `"-inf"`, `"nan"`), so `1.0` never comes back as `1`, whatever language
+reads the file; a JSON list is a tuple (the language's lists); a symbolic value is
+`{"sym": "choice" | "apply" | "deferred", ...}` (a deferred keeps its AST as pydantic's
+JSON dump and its environment as [name, value] pairs); a builtin function a deferred
+closes over is `{"builtin": name}`. Spans are `[file, line, column, end_line, end_column]`.
+
+Records are written from the field tables below, so the encoder and the strict decoder
+cannot drift apart. Decoding rejects unknown fields, untagged floats and dangling node
+ids with the JSON path of the bad item: a silently different graph is worse than none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from pydantic import TypeAdapter, ValidationError
+
+from archc import __version__
+from archc.compiler.ir import IRNode
+from archc.dsl import ast
+from archc.dsl.builtins import BUILTINS
+from archc.dsl.program import ChoiceSpec, ConstraintSpec
+from archc.dsl.span import Span
+from archc.dsl.symbolic import FUNCTIONS, Apply, ChoiceRef, Deferred, deps_of
+from archc.dsl.values import BuiltinFn
+
+FORMAT = "archc-ir"
+VERSION = 1  # bump on any change an older reader would misread
+GRAPH_KEYS = ("name", "is_net", "doc", "choices", "inputs", "outputs", "constraints", "checks")
+# Records: field -> kind; `_KINDS` (at the end) says how each kind is written and read.
+CHOICE = {"name": "str", "kind": "str", "domain": "value", "realise": "str", "default": "value",
+          "span": "span"}
+CONSTRAINT = {"metric": "str", "device": "str?", "scope": "str?", "op": "str", "bound": "number",
+              "span": "span"}
+CHECK = {"cond": "value", "message": "str", "span": "span"}
+NODE = {"id": "int", "kind": "str", "op": "str?", "name": "str", "weight_name": "str",
+        "attrs": "attrs", "guard": "value", "shape": "tuple", "max_shape": "tuple",
+        "span": "span", "trace": "spans"}
+SYMS = {"choice": (ChoiceRef, {"name": "str", "type": "type"}),
+        "apply": (Apply, {"fn": "fn", "args": "tuple", "type": "type"}),
+        "deferred": (Deferred, {"expr": "expr", "env": "env", "type": "type"})}
+SYM_TYPES = ("int", "float", "bool", "str", "list", "any")
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "an integer",
+               float: "a number", bool: "a boolean", type(None): "null"}
+
+
+class IRFormatError(ValueError):
+    """A document or file that is not a readable archc IR; the message says where and why."""
+
+
+# ---------------------------------------------------------------------------- encoding
+
+
+def ir_to_json(graph: nx.MultiDiGraph) -> dict:
+    """The JSON document (plain dicts and lists, header included) of a lowered IR graph."""
+    g = graph.graph
+    missing, extra = [k for k in GRAPH_KEYS if k not in g], sorted(set(g) - set(GRAPH_KEYS))
+    if missing or extra:  # a new attribute needs a format change, not a silent drop
+        raise ValueError(f"cannot serialise graph attributes: missing {missing}, unknown {extra}")
+    nodes = []
+    for i, (n, data) in enumerate(graph.nodes(data=True)):
+        ir = data.get("ir")
+        if set(data) != {"ir"} or not isinstance(ir, IRNode) or ir.id != n:
+            raise ValueError(f"node {n} must carry exactly one IRNode with id {n} under 'ir'")
+        nodes.append(_enc_record(NODE, vars(ir), f"$.nodes[{i}]"))
+    edges = []
+    for src, dst, key, data in graph.edges(keys=True, data=True):
+        if data != {"port": key}:
+            raise ValueError(f"edge {src} -> {dst} (key {key}) must carry only port={key}")
+        edges.append([src, dst, key])
+    return {
+        "format": FORMAT, "version": VERSION, "archc": __version__, "name": g["name"],
+        "is_net": g["is_net"], "doc": g["doc"], "inputs": dict(g["inputs"]),
+        "outputs": dict(g["outputs"]),
+        "choices": [_enc_record(CHOICE, vars(c), f"$.choices[{i}]")
+                    for i, c in enumerate(g["choices"])],
+        "constraints": [_enc_record(CONSTRAINT, vars(c), f"$.constraints[{i}]")
+                        for i, c in enumerate(g["constraints"])],
+        "checks": [_enc_record(CHECK, dict(zip(CHECK, c, strict=True)), f"$.checks[{i}]")
+                   for i, c in enumerate(g["checks"])],
+        "nodes": nodes, "edges": edges}
+
+
+def _enc_record(schema: dict[str, str], values: dict, path: str) -> dict:
+    return {k: _KINDS[kind][0](values[k], _key(path, k)) for k, kind in schema.items()}
+
+
+def _enc(value: Any, path: str) -> Any:
+    """The tagged JSON form of one value; `path` locates a value that has none."""
+    if type(value) in (bool, int, str, type(None)):
+        return value
+    if type(value) is float:
+        return {"float": value if math.isfinite(value) else repr(value)}
+    if type(value) is tuple:
+        return [_enc(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    for tag, (cls, schema) in SYMS.items():
+        if type(value) is cls:
+            return {"sym": tag, **_enc_record(schema, vars(value), path)}
+    if isinstance(value, BuiltinFn) and BUILTINS.get(value.name) == value:
+        return {"builtin": value.name}
+    raise TypeError(f"cannot serialise {type(value).__name__} {value!r} at {path}")
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+def ir_from_json(data: Any) -> nx.MultiDiGraph:
+    """The IR graph of a document made by `ir_to_json` (after a trip through JSON text)."""
+    if type(data) is not dict:
+        raise IRFormatError(f"not an archc IR document: the top level is {_kind(data)}, "
+                            "expected an object")
+    if data.get("format") != FORMAT:
+        found = f"format is {json.dumps(data['format'])}" if "format" in data else \
+            'no "format" field'
+        raise IRFormatError(f'not an archc IR document ({found}, expected "{FORMAT}")')
+    version = data.get("version")
+    if type(version) is not int or version < 1:
+        raise _bad("$.version", f"expected a positive integer, got {json.dumps(version)}")
+    if version > VERSION:
+        raise IRFormatError(f"IR format version {version} is newer than archc {__version__} "
+                            f"reads ({VERSION}): written by a newer archc; upgrade")
+    try:
+        return _graph(data)
+    except RecursionError:
+        raise IRFormatError("malformed IR: values are nested too deeply") from None
+
+
+def _graph(data: dict) -> nx.MultiDiGraph:
+    _fields(data, "$", ("format", "version", "archc", *GRAPH_KEYS, "nodes", "edges"))
+    _typed(data["archc"], "$.archc", str)
+    graph = nx.MultiDiGraph()
+    for i, item in enumerate(_typed(data["nodes"], "$.nodes", list)):
+        ir = IRNode(**_dec_record(NODE, item, f"$.nodes[{i}]"))
+        if ir.id in graph:
+            raise _bad(f"$.nodes[{i}].id", f"node id {ir.id} appears twice")
+        graph.add_node(ir.id, ir=ir)
+    for i, item in enumerate(_typed(data["edges"], "$.edges", list)):
+        if type(item) is not list or len(item) != 3 or any(type(x) is not int for x in item):
+            raise _bad(f"$.edges[{i}]", "expected [source id, target id, port]")
+        src, dst, port = item
+        if src not in graph or dst not in graph:
+            raise _bad(f"$.edges[{i}]", f"node {dst if src in graph else src} is not in $.nodes")
+        if graph.has_edge(src, dst, key=port):
+            raise _bad(f"$.edges[{i}]", f"edge {src} -> {dst} port {port} appears twice")
+        graph.add_edge(src, dst, key=port, port=port)
+    for key in ("inputs", "outputs"):
+        for name, n in _typed(data[key], f"$.{key}", dict).items():
+            if type(n) is not int or n not in graph:
+                raise _bad(_key(f"$.{key}", name), f"expected a node id in $.nodes, got "
+                           f"{json.dumps(n)}")
+    graph.graph.update(
+        name=_typed(data["name"], "$.name", str), is_net=_typed(data["is_net"], "$.is_net", bool),
+        doc=_typed(data["doc"], "$.doc", str, type(None)),
+        choices=_records(data, "choices", CHOICE, ChoiceSpec), inputs=data["inputs"],
+        outputs=data["outputs"],
+        constraints=_records(data, "constraints", CONSTRAINT, ConstraintSpec),
+        checks=_records(data, "checks", CHECK, lambda **fields: tuple(fields.values())))
+    return graph
+
+
+def _records(data: dict, key: str, schema: dict[str, str], make: Callable) -> tuple:
+    items = _typed(data[key], f"$.{key}", list)
+    return tuple(make(**_dec_record(schema, v, f"$.{key}[{i}]")) for i, v in enumerate(items))
+
+
+def _dec_record(schema: dict[str, str], v: Any, path: str) -> dict:
+    """The fields of one record, each read as its kind says; exactly `schema`'s fields."""
+    _fields(v, path, tuple(schema))
+    return {k: _KINDS[kind][1](v[k], _key(path, k)) for k, kind in schema.items()}
+
+
+def _dec(v: Any, path: str) -> Any:
+    """The value of a tagged JSON form; the inverse of `_enc`."""
+    if type(v) in (bool, int, str, type(None)):
+        return v
+    if type(v) is list:
+        return tuple(_dec(x, f"{path}[{i}]") for i, x in enumerate(v))
+    if type(v) is float:
+        raise _bad(path, 'an untagged float; floats are written {"float": x}')
+    if type(v) is not dict:
+        raise _bad(path, f"expected a value, got {_kind(v)}")
+    if "float" in v:
+        x = _fields(v, path, ("float",))["float"]
+        if type(x) in (int, float) or x in ("inf", "-inf", "nan"):
+            return float(x)
+        raise _bad(f"{path}.float", 'expected a number, "inf", "-inf" or "nan", got '
+                   f"{json.dumps(x)}")
+    if "builtin" in v:
+        name = _fields(v, path, ("builtin",))["builtin"]
+        return BUILTINS[_known(name, f"{path}.builtin", BUILTINS, "builtin function")]
+    if "sym" not in v:
+        raise _bad(path, 'an object value needs a "float", "builtin" or "sym" tag')
+    cls, schema = SYMS[_known(v["sym"], f"{path}.sym", SYMS, "symbolic kind")]
+    fields = _dec_record({"sym": "str", **schema}, v, path)
+    del fields["sym"]
+    # Built directly, never through `apply`, whose folding could change the graph; the
+    # dependencies are recomputed from the arguments, as `apply` and `deferred` do.
+    if cls is Apply:
+        fields["_deps"] = deps_of(fields["args"])
+    elif cls is Deferred:
+        fields["_deps"] = deps_of(tuple(value for _, value in fields["env"]))
+    return cls(**fields)
+
+
+@cache
+def _expr_adapter() -> TypeAdapter:
+    return TypeAdapter(ast.Expr)  # built on first use: most IRs hold no deferred value
+
+
+def _dec_expr(v: Any, path: str) -> Any:
+    try:
+        return _expr_adapter().validate_python(v)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "top"
+        raise _bad(path, f"not an expression: {first['msg']} (at {where})") from None
+
+
+def _dec_env(v: Any, path: str) -> tuple:
+    for i, pair in enumerate(_typed(v, path, list)):
+        if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+            raise _bad(f"{path}[{i}]", "expected a [name, value] pair")
+    return _dec(v, path)
+
+
+def _dec_span(v: Any, path: str) -> Span:
+    if type(v) is not list or len(v) != 5 or type(v[0]) is not str or \
+            any(type(x) is not int for x in v[1:]):
+        raise _bad(path, "expected a span [file, line, column, end_line, end_column]")
+    return Span(file=v[0], line=v[1], column=v[2], end_line=v[3], end_column=v[4])
+
+
+def _dec_number(v: Any, path: str) -> int | float:
+    number = _dec(v, path)
+    if type(number) not in (int, float):
+        raise _bad(path, f"expected a number, got {_kind(v)}")
+    return number
+
+
+def _known(v: Any, path: str, known: Any, what: str) -> str:
+    if type(v) is not str or v not in known:
+        raise _bad(path, f"unknown {what} {json.dumps(v)}")
+    return v
+
+
+def _fields(v: Any, path: str, names: tuple[str, ...]) -> dict:
+    """`v` must be an object with exactly the fields `names`."""
+    _typed(v, path, dict)
+    for name in (n for n in names if n not in v):
+        raise _bad(path, f'missing field "{name}"')
+    for name in (n for n in v if n not in names):
+        raise _bad(path, f"unexpected field {json.dumps(name)}")
+    return v
+
+
+def _typed(v: Any, path: str, *types: type) -> Any:
+    if type(v) not in types:
+        raise _bad(path, f"expected {' or '.join(_JSON_KINDS[t] for t in types)}, "
+                   f"got {_kind(v)}")
+    return v
+
+
+def _kind(v: Any) -> str:
+    return _JSON_KINDS.get(type(v), type(v).__name__)
+
+
+def _key(path: str, key: str) -> str:
+    return f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
+
+
+def _bad(path: str, problem: str) -> IRFormatError:
+    return IRFormatError(f"malformed IR at {path}: {problem}")
+
+
+def _span(span: Span, _path: str = "") -> list:
+    return [span.file, span.line, span.column, span.end_line, span.end_column]
+
+
+def _same(value: Any, _path: str) -> Any:
+    return value
+
+
+_KINDS: dict[str, tuple[Callable, Callable]] = {  # kind -> (encode, decode)
+    "str": (_same, lambda v, p: _typed(v, p, str)),
+    "str?": (_same, lambda v, p: _typed(v, p, str, type(None))),
+    "int": (_same, lambda v, p: _typed(v, p, int)),
+    "type": (_same, lambda v, p: _known(v, p, SYM_TYPES, "type")),
+    "fn": (_same, lambda v, p: _known(v, p, FUNCTIONS, "function")),
+    "value": (_enc, _dec),
+    "number": (_enc, _dec_number),
+    "tuple": (_enc, lambda v, p: _dec(_typed(v, p, list), p)),
+    "env": (_enc, _dec_env),
+    "expr": (lambda v, p: v.model_dump(mode="json"), _dec_expr),
+    "span": (_span, _dec_span),
+    "spans": (lambda v, p: [_span(s) for s in v],
+              lambda v, p: tuple(_dec_span(s, f"{p}[{i}]")
+                                 for i, s in enumerate(_typed(v, p, list)))),
+    "attrs": (lambda v, p: {k: _enc(x, _key(p, k)) for k, x in v.items()},
+              lambda v, p: {k: _dec(x, _key(p, k)) for k, x in _typed(v, p, dict).items()}),
+}
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def save_ir(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
+    """Write `graph` to `path` atomically: a reader sees the old file or the new, never half."""
+    text = json.dumps(ir_to_json(graph), allow_nan=False, separators=(",", ":")) + "\n"
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a saved IR is an ordinary file
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def load_ir(path: str | os.PathLike) -> nx.MultiDiGraph:
+    """Read a file written by `save_ir`; every failure is an `IRFormatError` naming the file."""
+    name = os.fspath(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise IRFormatError(f"{name}: no such file") from None
+    except OSError as err:
+        raise IRFormatError(f"{name}: cannot read: {err.strerror or err}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise IRFormatError(f"{name}: not JSON (byte {err.start} is not UTF-8)") from None
+    except json.JSONDecodeError as err:
+        raise IRFormatError(f"{name}: not JSON ({err.lineno}:{err.colno}): {err.msg}") from None
+    except RecursionError:
+        raise IRFormatError(f"{name}: not JSON: nested too deeply") from None
+    try:
+        return ir_from_json(data)
+    except IRFormatError as err:
+        raise IRFormatError(f"{name}: {err}") from None
