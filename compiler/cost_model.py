@@ -73,7 +73,7 @@ class CostModel:
 
     def __init__(self, graph: nx.MultiDiGraph, convention: str = "true"):
         choices = {c.name: c for c in graph.graph["choices"]}
-        self._values = {name: _possible_values(spec, choices) for name, spec in choices.items()}
+        self._values = {name: possible_values(spec, choices) for name, spec in choices.items()}
         groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         for term in _terms(graph, choices, convention):
             groups[tuple(sorted(deps_of(term)))].append(term)
@@ -132,13 +132,13 @@ def _sum_terms(terms: list[tuple], config: Mapping[str, Any]) -> tuple[int, int]
     return int(params), int(macs)
 
 
-def _possible_values(spec: ChoiceSpec, choices: Mapping[str, ChoiceSpec]) -> tuple:
+def possible_values(spec: ChoiceSpec, choices: Mapping[str, ChoiceSpec]) -> tuple:
     """Every value a choice can take (for a dependent domain: over all its parents)."""
     if not spec.dependent:
         return spec.domain
     parents = sorted(deps_of(spec.domain))
     values: list = []
-    for combo in itertools.product(*(_possible_values(choices[p], choices) for p in parents)):
+    for combo in itertools.product(*(possible_values(choices[p], choices) for p in parents)):
         for v in evaluate(spec.domain, dict(zip(parents, combo, strict=True))):
             if v not in values:
                 values.append(v)

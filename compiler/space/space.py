@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from archc.compiler.cost_model import CostModel
+from archc.compiler.extremes import TooLarge, cost_extremes
 from archc.compiler.passes.count_cost import Cost
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable, Rng
@@ -105,13 +106,19 @@ class Space:
         return out
 
     def cost_range(self, convention: str = "true") -> CostRange:
-        """Exact extremes by enumeration for small spaces; otherwise per-group bounds."""
+        """Exact extremes: by enumeration for small spaces, else by variable elimination
+        over the cost tables; per-group bounds (marked inexact) if both are too big."""
         model = self.cost_model(convention)
         if self.size() <= MAX_EXACT_RANGE:
             costs = [model(c) for c in self._all_configs()]
             return CostRange((min(c.params for c in costs), max(c.params for c in costs)),
                              (min(c.macs for c in costs), max(c.macs for c in costs)), True)
-        return _group_bounds(model)
+        try:
+            ext = cost_extremes(model, {c.name: c for c in self.graph.graph["choices"]})
+        except TooLarge:
+            return _group_bounds(model)
+        return CostRange((ext["params_min"], ext["params_max"]),
+                         (ext["macs_min"], ext["macs_max"]), True)
 
     def _all_configs(self):
         names = [c.name for c in self.choices]

@@ -1,0 +1,1 @@
+"""Backends: turn the IR into something else (pictures, modules, files)."""
