@@ -9,8 +9,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """`archc.load` and `archc.Space` without importing the compiler on `import archc`."""
-    if name in ("load", "Space"):
+    """`archc.load`, `archc.load_ir` and `archc.Space` without importing the compiler
+    on `import archc`."""
+    if name in ("load", "load_ir", "Space"):
         from archc.compiler.space import space
 
         return getattr(space, name)

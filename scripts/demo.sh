@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run `archc check` on every .arch file under examples/ and print a summary.
+# Check and compile every .arch file under examples/ (IR JSON, DOT and SVG pictures
+# into out/examples/), print each one's size and cost range, and a summary.
 # Exit status: 0 when every example checks cleanly (or there are none), 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +17,11 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 
 failed=0
+out=out/examples
 for file in "${files[@]}"; do
-    if output=$("$archc" check "$file" 2>&1); then
+    if output=$("$archc" check "$file" 2>&1) && output+=$'\n'$("$archc" compile "$file" -o "$out" --depth 2 2>&1); then
         echo "ok    $file"
+        "$archc" info "$file" | sed -n '1p;/^params/p;/^MACs/p' | sed 's/^/      /'
     else
         echo "FAIL  $file"
         printf '%s\n' "$output" | sed 's/^/      /'
@@ -28,7 +31,7 @@ done
 
 total=${#files[@]}
 if [ "$failed" -eq 0 ]; then
-    echo "demo: $total of $total examples pass archc check"
+    echo "demo: $total of $total examples pass archc check and compile (IR, DOT, SVG in $out/)"
 else
     echo "demo: $failed of $total examples fail archc check"
     exit 1

@@ -13,10 +13,10 @@ import sys
 import traceback
 
 import archc
-from archc.cli import check, fmt, info, sample
+from archc.cli import check, compile, fmt, info, sample, viz
 from archc.cli.common import CliFailure
 
-COMMANDS = (check, fmt, info, sample)
+COMMANDS = (check, fmt, compile, info, sample, viz)
 BUG_URL = "https://github.com/archc/archc/issues"
 
 

@@ -134,6 +134,18 @@ class Space:
 
         return extend(0, {})
 
+    # ---- files
+    def to_json(self) -> dict:
+        """The versioned IR document (see `archc.compiler.serialize`)."""
+        from archc.compiler.serialize import ir_to_json
+
+        return ir_to_json(self.graph)
+
+    def save_ir(self, path: str | os.PathLike) -> None:
+        from archc.compiler.serialize import save_ir
+
+        save_ir(self.graph, path)
+
     # ---- derivation
     def derive(self, config: Mapping[str, Any]) -> Space:
         """The fixed network `config` selects, as a space with no choices."""
@@ -177,3 +189,13 @@ def load(path: str | os.PathLike, text: str | None = None, name: str | None = No
         raise ValueError(f"{path}: expected one space{f' named {name!r}' if name else ''}; "
                          f"found: {found}")
     return Space(graphs[0])
+
+
+def load_ir(path: str | os.PathLike) -> Space:
+    """A space from an IR file written by `archc compile` or `Space.save_ir` (verified)."""
+    from archc.compiler.passes.verify import verify
+    from archc.compiler.serialize import load_ir as read
+
+    graph = read(path)
+    verify(graph)
+    return Space(graph)

@@ -24,7 +24,7 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip().startswith("archc ")
 
 
-@pytest.mark.parametrize("command", ["check", "fmt", "info", "sample"])
+@pytest.mark.parametrize("command", ["check", "fmt", "compile", "info", "sample", "viz"])
 def test_every_subcommand_has_a_description(command, capsys):
     with pytest.raises(SystemExit):
         cli.main([command, "--help"])

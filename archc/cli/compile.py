@@ -1,0 +1,43 @@
+"""`archc compile FILE -o DIR`: the IR as JSON, and its picture as DOT (and SVG)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from archc.cli.common import CliFailure, load_space
+from archc.compiler.backends.graphviz import render, to_dot
+from archc.compiler.serialize import save_ir
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compile", help="compile to the IR (JSON) and a picture",
+        description="Compile FILE and write DIR/NAME.ir.json (the versioned IR, loadable "
+                    "with archc.load_ir), DIR/NAME.dot, and DIR/NAME.svg when graphviz's "
+                    "`dot` binary is installed. NAME is the space's name.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--depth", type=int, metavar="N", help="collapse the picture below N scopes")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    space = load_space(args.file)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise CliFailure(f"{out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = [out / f"{space.name}.ir.json", out / f"{space.name}.dot"]
+        save_ir(space.graph, written[0])
+        dot = to_dot(space.graph, depth=args.depth)
+        render(dot, written[1])
+        if shutil.which("dot"):
+            written.append(render(dot, out / f"{space.name}.svg"))
+    except OSError as err:
+        raise CliFailure(f"cannot write to {out}: {err.strerror or err}") from None
+    for path in written:
+        print(f"wrote {path}")
+    return 0
