@@ -71,11 +71,13 @@ def _choice_ref(node: IRNode) -> Any:
 class CostModel:
     """`model(config) -> Cost`, built once per space (and counting convention)."""
 
-    def __init__(self, graph: nx.MultiDiGraph, convention: str = "true"):
+    def __init__(self, graph: nx.MultiDiGraph, convention: str = "true",
+                 scope: str | None = None):
+        """`scope` (e.g. `frame[1]`) counts only the ops named inside that scope."""
         choices = {c.name: c for c in graph.graph["choices"]}
         self._values = {name: possible_values(spec, choices) for name, spec in choices.items()}
         groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
-        for term in _terms(graph, choices, convention):
+        for term in _terms(graph, choices, convention, scope):
             groups[tuple(sorted(deps_of(term)))].append(term)
         self.constant = Cost(0, 0)
         self.tables: list[tuple[tuple[str, ...], dict]] = []
@@ -110,12 +112,14 @@ class CostModel:
         return Cost(params=params, macs=macs)
 
 
-def _terms(graph, choices, convention: str):
-    """(active, params, macs) of every op, symbolic in the choices."""
+def _terms(graph, choices, convention: str, scope: str | None):
+    """(active, params, macs) of every op (inside `scope`), symbolic in the choices."""
     active = activity(graph, choices)
     for n in sorted(graph.nodes):
         node: IRNode = graph.nodes[n]["ir"]
         if node.kind != "op" or active[n] is False:
+            continue
+        if scope is not None and not node.name.startswith(scope + "."):
             continue
         rule = get(node.op)
         rules = Rules(node.attrs, [graph.nodes[i]["ir"].shape for i in input_ids(graph, n)])

@@ -41,7 +41,7 @@ class Space:
         self.graph = graph
         self.name: str = graph.graph["name"]
         self.table = ChoiceTable(graph.graph["choices"], self.name)
-        self._models: dict[str, CostModel] = {}
+        self._models: dict[tuple[str, str | None], CostModel] = {}
 
     def __repr__(self) -> str:
         nodes = self.graph.number_of_nodes()
@@ -81,12 +81,14 @@ class Space:
         return self.table.decode(vector, clip=clip)
 
     # ---- cost
-    def cost_model(self, convention: str = "true") -> CostModel:
+    def cost_model(self, convention: str = "true", scope: str | None = None) -> CostModel:
+        """The (cached) cost model; `scope` restricts it to the ops inside one scope."""
         if convention not in ("true", "hrnet"):
             raise ValueError(f"unknown MAC convention {convention!r}; use 'true' or 'hrnet'")
-        if convention not in self._models:
-            self._models[convention] = CostModel(self.graph, convention)
-        return self._models[convention]
+        key = (convention, scope)
+        if key not in self._models:
+            self._models[key] = CostModel(self.graph, convention, scope)
+        return self._models[key]
 
     def cost(self, config: Mapping[str, Any] | None = None, convention: str = "true") -> Cost:
         """Params and MACs of `config` (validated; none needed for a fixed network)."""
@@ -98,11 +100,14 @@ class Space:
         cost = cost or self.cost(config)
         out = []
         for c in self.constraints:
-            if c.metric == "latency" or c.scope is not None:
-                continue  # needs a latency table / per-scope costs (not yet available)
-            value = cost.macs if c.metric == "macs" else cost.params
+            if c.metric == "latency":
+                continue  # checked against a latency lookup table (`archc lut`), not here
+            scoped = self.cost_model(scope=c.scope)(config) if c.scope else cost
+            value = scoped.macs if c.metric == "macs" else scoped.params
             if not _holds(value, c.op, c.bound):
-                out.append(f"{c.metric} = {value:,} breaks `{c.metric} {c.op} {c.bound:,.0f}`")
+                where = f" in {c.scope}" if c.scope else ""
+                out.append(f"{c.metric}{where} = {value:,} breaks "
+                           f"`{c.metric}{where} {c.op} {c.bound:,.0f}`")
         return out
 
     def cost_range(self, convention: str = "true") -> CostRange:

@@ -112,3 +112,24 @@ def test_variable_elimination_equals_enumeration(source):
         assert (ext["params_min"], ext["params_max"], ext["macs_min"], ext["macs_max"]) == (
             min(c.params for c in costs), max(c.params for c in costs),
             min(c.macs for c in costs), max(c.macs for c in costs))
+
+
+def test_scoped_constraints_count_only_their_scope():
+    from archc.compiler.space.space import load
+
+    text = """space f {
+    input image: [3, 32, 32]
+    scope a { let x = image -> conv(choice(8, 16) as w, k=3) }
+    scope b { let y = x -> conv(8) }
+    output h = y
+    constraint params in a <= 300
+    constraint params <= 400
+}
+"""
+    space = load("f.arch", text)
+    small, large = {"a.w": 8}, {"a.w": 16}
+    assert space.cost_model(scope="a")(small).params == 8 * 27
+    assert space.cost_model(scope="b")(large).params == 8 * 16
+    assert space.violations(small) == []
+    assert space.violations(large) == [
+        "params in a = 432 breaks `params in a <= 300`", "params = 560 breaks `params <= 400`"]
