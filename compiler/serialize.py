@@ -15,11 +15,9 @@ ids with the JSON path of the bad item: a silently different graph is worse than
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -29,6 +27,7 @@ import networkx as nx
 from pydantic import TypeAdapter, ValidationError
 
 from archc import __version__
+from archc.compiler.files import write_atomic
 from archc.compiler.ir import IRNode
 from archc.dsl import ast
 from archc.dsl.builtins import BUILTINS
@@ -319,19 +318,7 @@ _KINDS: dict[str, tuple[Callable, Callable]] = {  # kind -> (encode, decode)
 def save_ir(graph: nx.MultiDiGraph, path: str | os.PathLike) -> None:
     """Write `graph` to `path` atomically: a reader sees the old file or the new, never half."""
     text = json.dumps(ir_to_json(graph), allow_nan=False, separators=(",", ":")) + "\n"
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a saved IR is an ordinary file
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text)
 
 
 def load_ir(path: str | os.PathLike) -> nx.MultiDiGraph:

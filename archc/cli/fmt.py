@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from archc.compiler.files import write_atomic
 from archc.dsl.diagnostics import ArchError, render
 from archc.dsl.fmt import format_source
 from archc.dsl.loader import read_source
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                 status = 1
         elif args.write:
             if formatted != text:
-                _write_atomic(Path(name), formatted)
+                write_atomic(name, formatted)
                 print(f"reformatted {name}")
         else:
             sys.stdout.write(formatted)
@@ -54,15 +53,3 @@ def _maybe_text(name: str) -> str:
         return Path(name).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return ""
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import networkx as nx
 
 from archc.compiler.backends import dot_labels as lb
+from archc.compiler.files import write_atomic
 from archc.compiler.ir import IRNode, nodes_in_order
 
 Scope = tuple[str, ...]
@@ -277,7 +277,7 @@ def render(dot_text: str, out_path: str | os.PathLike[str],
         raise ValueError(f"cannot render to {path.name}: use one of {', '.join(FORMATS)}")
     fmt = FORMATS[path.suffix.lower()]
     data = dot_text.encode("utf-8") if fmt is None else _run_dot(dot_text, fmt, timeout)
-    _write_atomic(path, data)
+    write_atomic(path, data)
     return path
 
 
@@ -301,13 +301,3 @@ def _run_dot(dot_text: str, fmt: str, timeout: float) -> bytes:
     return proc.stdout
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from archc.compiler.files import write_atomic
 from archc.dsl.diagnostics import suggest
 
 FORMAT = "archc-config"
@@ -164,18 +164,7 @@ class Config(Mapping[str, Any]):
         them; a temporary file in the same folder and `os.replace` make a
         half-written file impossible, even when the process is killed.
         """
-        path = Path(path)
-        text = self.to_json()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Config:
