@@ -25,7 +25,7 @@ from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
 from archc.compiler.passes.count_cost import Cost
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import apply, deps_of, evaluate
+from archc.dsl.symbolic import ChoiceRef, apply, deps_of, evaluate
 
 MAX_TABLE = 200_000  # entries of one group's table; larger groups are evaluated directly
 
@@ -58,14 +58,8 @@ def _edge_condition(node: IRNode, port: int) -> Any:
     if node.kind == "select":
         return node.attrs["cond"] if port == 0 else apply("not", node.attrs["cond"])
     if node.kind == "choose":
-        return apply("eq", _choice_ref(node), node.attrs["labels"][port])
+        return apply("eq", ChoiceRef(node.attrs["choice"], "str"), node.attrs["labels"][port])
     return True
-
-
-def _choice_ref(node: IRNode) -> Any:
-    from archc.dsl.symbolic import ChoiceRef
-
-    return ChoiceRef(node.attrs["choice"], "str")
 
 
 class CostModel:
