@@ -1,0 +1,9 @@
+"""`archc.torch`: the PyTorch side of archc (imports torch).
+
+`build_module(space)` builds a fixed network (a `net`, or `space.derive(config)`)
+as a plain `nn.Module` whose state-dict keys follow the `.arch` names.
+"""
+
+from archc.compiler.backends.torch import FixedNet, build_module
+
+__all__ = ["FixedNet", "build_module"]
