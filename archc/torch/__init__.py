@@ -4,6 +4,6 @@
 as a plain `nn.Module` whose state-dict keys follow the `.arch` names.
 """
 
-from archc.compiler.backends.torch import FixedNet, build_module
+from archc.compiler.backends.torch import FixedNet, Supernet, build_module, build_supernet
 
-__all__ = ["FixedNet", "build_module"]
+__all__ = ["FixedNet", "Supernet", "build_module", "build_supernet"]

@@ -93,7 +93,7 @@ def _segments(name: str) -> tuple[str, ...]:
 
 def build_module(space_or_graph: Any) -> FixedNet:
     """A plain module for a space without choices (a `net`, or `space.derive(config)`)."""
-    graph = getattr(space_or_graph, "graph", space_or_graph)
+    graph = space_or_graph if isinstance(space_or_graph, nx.Graph) else space_or_graph.graph
     if graph.graph.get("choices"):
         raise ValueError(f"`{graph.graph['name']}` has {len(graph.graph['choices'])} choices: "
                          "build `space.derive(config)`, or a supernet")

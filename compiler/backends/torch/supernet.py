@@ -1,0 +1,299 @@
+"""`build_supernet`: one module holding every op of a space at its largest, shared by all
+configs; `set_active(config)` picks the subnet the next forwards compute.
+
+Realisations of choices (from the file, overridable per name pattern):
+- elastic: numeric choices slice shared weights (`archc.runtime.ops`);
+- sampled / policy: a `choose` or `select` follows the active config (policy
+  decisions are simply set from outside, by a controller);
+- weighted: a `choose` mixes all candidates with softmax(alpha) (`scaled`:
+  PoseNFS's |ops| * softmax); gumbel: Gumbel-softmax with temperature `tau`.
+Architecture parameters (alpha, one vector per weighted/gumbel choice, shared
+by every `choose` of that choice) are kept apart from the weights.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from archc.compiler.backends.torch.build import _segments, build_module
+from archc.compiler.backends.torch.layers import BUILDERS
+from archc.compiler.decide import upper_bound
+from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.ops.conv import deconv_padding
+from archc.compiler.passes.derive_subnet import derive_subnet
+from archc.compiler.space.choices import ChoiceTable
+from archc.dsl.program import REALISATIONS
+from archc.dsl.symbolic import evaluate
+from archc.runtime.ops import (
+    ElasticBatchNorm2d,
+    ElasticConv2d,
+    ElasticConvTranspose2d,
+    ElasticLayerNorm,
+    ElasticLinear,
+)
+
+MIXING = ("weighted", "scaled", "gumbel")
+WEIGHTED_OPS = ("conv", "deconv", "linear", "bn", "layernorm")
+
+
+@dataclass(frozen=True)
+class Step:
+    node: int
+    kind: str  # op, select, choose, mix
+    path: tuple[str, ...] | None  # elastic module, for ops with weights
+    call: Any  # attrs (elastic) or a parameter-free module
+    inputs: tuple[int, ...]
+    choice: str | None = None
+
+
+class Supernet(nn.Module):
+    def __init__(self, graph: nx.MultiDiGraph, realise: Mapping[str, str] | None = None):
+        super().__init__()
+        self.graph = graph
+        self.table = ChoiceTable(graph.graph["choices"], graph.graph["name"])
+        self.realisation = _realisations(graph, realise or {})
+        self.net = nn.ModuleDict()
+        self.arch = nn.ParameterDict()
+        self.tau = 1.0
+        self._plans: dict[Any, list[Step]] = {}
+        self._plan: list[Step] | None = None
+        choices = {c.name: c for c in graph.graph["choices"]}
+        for n in sorted(graph.nodes):
+            node: IRNode = graph.nodes[n]["ir"]
+            if node.kind == "op" and node.op in WEIGHTED_OPS:
+                self._place(node, _sizes(graph, n, choices))
+            if node.kind == "choose" and self.realisation[node.attrs["choice"]] in MIXING:
+                key = _key(node.attrs["choice"])
+                if key not in self.arch:
+                    self.arch[key] = nn.Parameter(torch.zeros(len(node.attrs["labels"])))
+
+    # ---- parameters
+    def arch_parameters(self):
+        return self.arch.parameters()
+
+    def weight_parameters(self):
+        return self.net.parameters()
+
+    # ---- modules
+    def _place(self, node: IRNode, sizes: dict[str, Any]) -> None:
+        path = _segments(node.weight_name)
+        holder = self.net
+        for segment in path[:-1]:
+            if segment not in holder:
+                holder[segment] = nn.ModuleDict()
+            holder = holder[segment]
+        if path[-1] in holder:
+            holder[path[-1]] = _grow(holder[path[-1]], node, sizes)
+        else:
+            holder[path[-1]] = _make(node, sizes)
+
+    def module_at(self, path: tuple[str, ...]) -> nn.Module:
+        holder: Any = self.net
+        for segment in path:
+            holder = holder[segment]
+        return holder
+
+    # ---- configs
+    def set_active(self, config: Mapping[str, Any]) -> None:
+        """Select the subnet of `config` for the following forwards (plans are cached)."""
+        config = self.table.validate(config)
+        if config not in self._plans:
+            self._plans[config] = self._make_plan(config)
+        self._plan = self._plans[config]
+        self.active = config
+
+    def sample_active(self, rng=None):
+        config = self.table.sample(rng)
+        self.set_active(config)
+        return config
+
+    def largest(self):
+        config = self.table.largest()
+        self.set_active(config)
+        return config
+
+    def smallest(self):
+        config = self.table.smallest()
+        self.set_active(config)
+        return config
+
+    def _make_plan(self, config) -> list[Step]:
+        steps = []
+        for n in _active(self.graph, config, self.realisation):
+            node: IRNode = self.graph.nodes[n]["ir"]
+            inputs = tuple(input_ids(self.graph, n))
+            steps.append(self._step(node, inputs, config))
+        return [s for s in steps if s is not None]
+
+    def _step(self, node: IRNode, inputs: tuple[int, ...], config) -> Step | None:
+        if node.kind == "input":
+            return None
+        if node.kind == "select":
+            taken = inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]
+            return Step(node.id, "select", None, None, (taken,))
+        if node.kind == "choose":
+            choice = node.attrs["choice"]
+            if self.realisation[choice] in MIXING:
+                return Step(node.id, "mix", None, self.realisation[choice], inputs, choice)
+            taken = inputs[list(node.attrs["labels"]).index(config[choice])]
+            return Step(node.id, "select", None, None, (taken,))
+        attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
+        if node.op in WEIGHTED_OPS:
+            return Step(node.id, "op", _segments(node.weight_name), attrs, inputs)
+        shapes = [evaluate(self.graph.nodes[i]["ir"].shape, config) for i in inputs]
+        return Step(node.id, "op", None, BUILDERS[node.op](attrs, shapes), inputs)
+
+    # ---- running
+    def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
+        if self._plan is None:
+            raise RuntimeError("call set_active(config) (or sample_active/largest/smallest) "
+                               "before running the supernet")
+        values = _bind(self.graph, args, kwargs)
+        for step in self._plan:
+            values[step.node] = self._run(step, values)
+        outputs = self.graph.graph["outputs"]
+        if len(outputs) == 1:
+            return values[next(iter(outputs.values()))]
+        return {name: values[n] for name, n in outputs.items()}
+
+    def _run(self, step: Step, values: dict[int, torch.Tensor]) -> torch.Tensor:
+        xs = [values[i] for i in step.inputs]
+        if step.kind == "select":
+            return xs[0]
+        if step.kind == "mix":
+            return _mix(self.arch[_key(step.choice)], step.call, xs, self.tau)
+        if step.path is None:
+            return step.call(*xs)
+        return _call_elastic(self.module_at(step.path), self.graph.nodes[step.node]["ir"].op,
+                             step.call, xs)
+
+    # ---- derivation
+    def derive(self, config: Mapping[str, Any]) -> nn.Module:
+        """A standalone module of `config`'s subnet with the supernet's weights copied in."""
+        config = self.table.validate(config)
+        derived = derive_subnet(self.graph, config)
+        module = build_module(derived)
+        for _, path, _ in module._plan:
+            if path is not None and self.graph_has_weights(path):
+                self.module_at(path).export(module.module_at(path))
+        return module
+
+    def graph_has_weights(self, path: tuple[str, ...]) -> bool:
+        try:
+            self.module_at(path)
+        except KeyError:
+            return False
+        return True
+
+
+def _call_elastic(module: nn.Module, op: str, a: dict, xs: list) -> torch.Tensor:
+    if op == "conv":
+        return module(xs[0], a["out"], a["k"], a["stride"], a["groups"], a["dilation"],
+                      a["padding"])
+    if op == "deconv":
+        pad, out_pad = (evaluate(v, {}) for v in deconv_padding(a["k"]))
+        return module(xs[0], a["out"], a["k"], a["stride"], a["groups"], pad, out_pad)
+    if op == "linear":
+        return module(xs[0], a["out"])
+    return module(xs[0])
+
+
+def _mix(alpha: torch.Tensor, how: str, xs: list, tau: float) -> torch.Tensor:
+    if how == "gumbel" and torch.is_grad_enabled():
+        weights = F.gumbel_softmax(alpha, tau=tau)
+    else:
+        weights = torch.softmax(alpha, dim=0)
+    if how == "scaled":
+        weights = weights * len(xs)
+    out = weights[0] * xs[0]
+    for w, x in zip(weights[1:], xs[1:], strict=True):
+        out = out + w * x
+    return out
+
+
+def _make(node: IRNode, s: dict) -> nn.Module:
+    if node.op == "conv":
+        return ElasticConv2d(s["cin"], s["out"], s["k"], bool(s["bias"]))
+    if node.op == "deconv":
+        return ElasticConvTranspose2d(s["cin"], s["out"], s["k"], bool(s["bias"]))
+    if node.op == "linear":
+        return ElasticLinear(s["flat"], s["out"], bool(s["bias"]))
+    if node.op == "bn":
+        return ElasticBatchNorm2d(s["out"], affine=bool(s["affine"]))
+    return ElasticLayerNorm(s["shape"])
+
+
+def _grow(existing: nn.Module, node: IRNode, sizes: dict) -> nn.Module:
+    """Nodes sharing weights must fit one allocation: refuse silent mismatches."""
+    fresh = _make(node, sizes)
+    if any(a.shape != b.shape for a, b in zip(existing.parameters(), fresh.parameters(),
+                                              strict=True)):
+        raise ValueError(f"`{node.name}` shares weights with `{node.weight_name}` but needs "
+                         "a different largest size")
+    return existing
+
+
+def _sizes(graph, n: int, choices) -> dict[str, Any]:
+    node: IRNode = graph.nodes[n]["ir"]
+    src = graph.nodes[input_ids(graph, n)[0]]["ir"].max_shape
+    top = {k: upper_bound(v, choices)[0] for k, v in node.attrs.items()}
+    return {"cin": src[0], "out": node.max_shape[0], "k": top.get("k", 1),
+            "bias": top.get("bias", False), "affine": top.get("affine", True),
+            "flat": src[0] * src[1] * src[2], "shape": tuple(node.max_shape)}
+
+
+def _active(graph, config, realisation) -> list[int]:
+    seen: set[int] = set()
+    stack = list(graph.graph["outputs"].values())
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        node: IRNode = graph.nodes[n]["ir"]
+        inputs = input_ids(graph, n)
+        if node.kind == "select":
+            inputs = [inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]]
+        elif node.kind == "choose" and realisation[node.attrs["choice"]] not in MIXING:
+            inputs = [inputs[list(node.attrs["labels"]).index(config[node.attrs["choice"]])]]
+        stack.extend(inputs)
+    return sorted(seen)
+
+
+def _realisations(graph, overrides: Mapping[str, str]) -> dict[str, str]:
+    out = {}
+    for spec in graph.graph["choices"]:
+        how = spec.realise
+        for pattern, value in overrides.items():
+            if fnmatch.fnmatchcase(spec.name, pattern):
+                how = value
+        if how not in (*REALISATIONS, "scaled"):
+            raise ValueError(f"unknown realisation {how!r} for `{spec.name}`")
+        out[spec.name] = how
+    return out
+
+
+def _bind(graph, args, kwargs) -> dict[int, torch.Tensor]:
+    names = list(graph.graph["inputs"])
+    named = dict(zip(names, args, strict=False)) | dict(kwargs)
+    if set(named) != set(names):
+        raise TypeError(f"expected inputs {names}")
+    return {graph.graph["inputs"][k]: v for k, v in named.items()}
+
+
+def _key(choice: str) -> str:
+    return choice.replace(".", "/")
+
+
+def build_supernet(space_or_graph: Any, realise: Mapping[str, str] | None = None) -> Supernet:
+    """The supernet of a space; `realise` maps choice-name patterns to realisations."""
+    graph = space_or_graph if isinstance(space_or_graph, nx.Graph) else space_or_graph.graph
+    return Supernet(graph, realise)

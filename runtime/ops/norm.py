@@ -1,0 +1,52 @@
+"""Elastic normalisation: BatchNorm over the first C channels (weights and running
+statistics), LayerNorm over the leading [C, H, W] block of its parameters."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ElasticBatchNorm2d(nn.BatchNorm2d):
+    """`nn.BatchNorm2d` at its widest; a narrower input uses (and updates) the first C."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+        use_batch = self.training or not self.track_running_stats
+        return F.batch_norm(
+            x, self.running_mean[:c] if self.running_mean is not None else None,
+            self.running_var[:c] if self.running_var is not None else None,
+            self.weight[:c] if self.affine else None, self.bias[:c] if self.affine else None,
+            use_batch, self.momentum if self.momentum is not None else 0.0, self.eps)
+
+    def export(self, module: nn.BatchNorm2d) -> None:
+        c = module.num_features
+        with torch.no_grad():
+            if self.affine:
+                module.weight.copy_(self.weight[:c])
+                module.bias.copy_(self.bias[:c])
+            module.running_mean.copy_(self.running_mean[:c])
+            module.running_var.copy_(self.running_var[:c])
+            module.num_batches_tracked.copy_(self.num_batches_tracked)
+
+
+class ElasticLayerNorm(nn.Module):
+    def __init__(self, max_shape: tuple[int, int, int], eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(max_shape))
+        self.bias = nn.Parameter(torch.zeros(max_shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c, h, w = x.shape[1:]
+        return F.layer_norm(x, (c, h, w), self.weight[:c, :h, :w], self.bias[:c, :h, :w],
+                            self.eps)
+
+    def export(self, module: nn.LayerNorm) -> None:
+        c, h, w = module.normalized_shape
+        with torch.no_grad():
+            module.weight.copy_(self.weight[:c, :h, :w])
+            module.bias.copy_(self.bias[:c, :h, :w])

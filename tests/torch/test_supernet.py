@@ -1,0 +1,100 @@
+"""The supernet: with a config active it computes exactly what the derived module computes;
+weights are shared and sliced; architecture parameters are apart and learn."""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+import archc  # noqa: E402
+from archc.torch import build_supernet  # noqa: E402
+
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+EXAMPLES = [p for p in sorted(Path(__file__).resolve().parents[2].glob("examples/spaces/*.arch"))]
+
+
+@cache
+def supernet(path: Path, realise: str | None = "sampled"):
+    torch.manual_seed(0)
+    space = archc.load(path)
+    net = build_supernet(space, {"*": realise} if realise else None).double().eval()
+    return space, net
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_supernet_with_a_config_equals_its_derived_module(path, seed):
+    space, net = supernet(path)
+    config = space.sample(seed)
+    net.set_active(config)
+    x = _input(space)
+    with torch.no_grad():
+        expected = net.derive(config).double().eval()(x)
+        assert torch.allclose(net(x), expected, atol=1e-6, rtol=0)
+
+
+def _input(space):
+    graph = space.graph
+    c, h, w = next(graph.nodes[n]["ir"].shape for n in graph.graph["inputs"].values())
+    return torch.randn(2, c, h, w, dtype=torch.float64)
+
+
+def test_parameters_are_partitioned_into_weights_and_architecture():
+    path = next(p for p in EXAMPLES if p.name == "darts_cell_demo.arch")
+    _, net = supernet(path, None)
+    every = {id(p) for p in net.parameters()}
+    arch = {id(p) for p in net.arch_parameters()}
+    weights = {id(p) for p in net.weight_parameters()}
+    assert arch and weights and not arch & weights and arch | weights == every
+
+
+def test_weighted_choices_give_alpha_gradients_and_a_few_steps_lower_the_loss():
+    path = next(p for p in EXAMPLES if p.name == "darts_cell_demo.arch")
+    space = archc.load(path)
+    torch.manual_seed(0)
+    net = build_supernet(space)
+    net.set_active(space.default())
+    x, target = torch.randn(2, 3, 256, 192), torch.randn(2, 17, 64, 48)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(net(x), target)
+        loss.backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.arch_parameters())
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+def test_a_small_subnet_only_touches_its_slice_of_the_shared_weights():
+    path = next(p for p in EXAMPLES if p.name == "vipnas_mbv3.arch")
+    space = archc.load(path)
+    net = build_supernet(space)
+    net.smallest()
+    net(torch.randn(1, 3, 256, 192)).sum().backward()
+    head = net.module_at(("head", "deconv_head", "deconv_layers", "deconv[0]", "deconv"))
+    used = head.weight.grad[:, :160 // 16]  # smallest head: 160 channels, 16 groups
+    assert used.abs().sum() > 0
+    assert head.weight.grad[:, 160 // 16:].abs().sum() == 0
+
+
+def test_set_active_caches_plans_and_validates():
+    path = next(p for p in EXAMPLES if p.name == "mobile_small.arch")
+    space, net = supernet(path)
+    config = space.sample(3)
+    net.set_active(config)
+    plan = net._plan
+    net.set_active(space.sample(4))
+    net.set_active(dict(config))
+    assert net._plan is plan
+    with pytest.raises(ValueError, match="unknown choice"):
+        net.set_active({**config, "nope": 1})
