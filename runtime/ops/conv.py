@@ -1,9 +1,12 @@
 """Elastic convolution and transposed convolution (ViPNAS appendix A.1).
 
-    weight [O_max, I_max, K_max, K_max]
+    weight [O_max, (I/groups)_max, K_max, K_max]
       width W      -> rows    [:W]             (the first W filters)
       input I      -> columns [:I // groups]   (group slicing, ViPNAS Fig. A3)
       kernel K     -> centre  [c:c+K, c:c+K]   (c = (K_max - K) // 2)
+
+The column count is the largest input width per group over all configs (the
+full input width only when groups can be 1).
 
 A transposed conv keeps PyTorch's layout [I_max, O_max, K, K]: rows are input
 channels, columns output channels per group.
@@ -25,9 +28,9 @@ def centre_crop(weight: torch.Tensor, k: int) -> torch.Tensor:
 
 
 class ElasticConv2d(nn.Module):
-    def __init__(self, max_in: int, max_out: int, max_k: int, bias: bool):
+    def __init__(self, max_in_per_group: int, max_out: int, max_k: int, bias: bool):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(max_out, max_in, max_k, max_k))
+        self.weight = nn.Parameter(torch.empty(max_out, max_in_per_group, max_k, max_k))
         self.bias = nn.Parameter(torch.zeros(max_out)) if bias else None
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
 
@@ -52,9 +55,10 @@ class ElasticConv2d(nn.Module):
 
 
 class ElasticConvTranspose2d(nn.Module):
-    def __init__(self, max_in: int, max_out: int, max_k: int, bias: bool):
+    def __init__(self, max_in: int, max_out: int, max_out_per_group: int, max_k: int,
+                 bias: bool):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(max_in, max_out, max_k, max_k))
+        self.weight = nn.Parameter(torch.empty(max_in, max_out_per_group, max_k, max_k))
         self.bias = nn.Parameter(torch.zeros(max_out)) if bias else None
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
 

@@ -31,7 +31,7 @@ from archc.compiler.ops.conv import deconv_padding
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable
 from archc.dsl.program import REALISATIONS
-from archc.dsl.symbolic import evaluate
+from archc.dsl.symbolic import apply, evaluate
 from archc.runtime.ops import (
     ElasticBatchNorm2d,
     ElasticConv2d,
@@ -221,9 +221,10 @@ def _mix(alpha: torch.Tensor, how: str, xs: list, tau: float) -> torch.Tensor:
 
 def _make(node: IRNode, s: dict) -> nn.Module:
     if node.op == "conv":
-        return ElasticConv2d(s["cin"], s["out"], s["k"], bool(s["bias"]))
+        return ElasticConv2d(s["cin_group"], s["out"], s["k"], bool(s["bias"]))
     if node.op == "deconv":
-        return ElasticConvTranspose2d(s["cin"], s["out"], s["k"], bool(s["bias"]))
+        return ElasticConvTranspose2d(s["cin"], s["out"], s["out_group"], s["k"],
+                                      bool(s["bias"]))
     if node.op == "linear":
         return ElasticLinear(s["flat"], s["out"], bool(s["bias"]))
     if node.op == "bn":
@@ -242,10 +243,17 @@ def _grow(existing: nn.Module, node: IRNode, sizes: dict) -> nn.Module:
 
 
 def _sizes(graph, n: int, choices) -> dict[str, Any]:
+    """Largest sizes of a weighted op over all configs. Grouped convs keep only the
+    largest per-group slice ([O, I / groups, K, K]), not [O, I, K, K]: a depthwise
+    layer would otherwise hold (and back-propagate into) I times more weights."""
     node: IRNode = graph.nodes[n]["ir"]
-    src = graph.nodes[input_ids(graph, n)[0]]["ir"].max_shape
+    source = graph.nodes[input_ids(graph, n)[0]]["ir"]
+    src = source.max_shape
     top = {k: upper_bound(v, choices)[0] for k, v in node.attrs.items()}
+    groups = node.attrs.get("groups", 1)
     return {"cin": src[0], "out": node.max_shape[0], "k": top.get("k", 1),
+            "cin_group": upper_bound(apply("floordiv", source.shape[0], groups), choices)[0],
+            "out_group": upper_bound(apply("floordiv", node.shape[0], groups), choices)[0],
             "bias": top.get("bias", False), "affine": top.get("affine", True),
             "flat": src[0] * src[1] * src[2], "shape": tuple(node.max_shape)}
 
