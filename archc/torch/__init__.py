@@ -1,9 +1,12 @@
 """`archc.torch`: the PyTorch side of archc (imports torch).
 
 `build_module(space)` builds a fixed network (a `net`, or `space.derive(config)`)
-as a plain `nn.Module` whose state-dict keys follow the `.arch` names.
+as a plain `nn.Module` whose state-dict keys follow the `.arch` names;
+`build_supernet(space, realise=None)` the weight-sharing supernet with
+`set_active(config)` and `derive(config)`; `recalibrate_bn(module, batches)`.
 """
 
 from archc.compiler.backends.torch import FixedNet, Supernet, build_module, build_supernet
+from archc.runtime.recalibrate import recalibrate_bn
 
-__all__ = ["FixedNet", "Supernet", "build_module", "build_supernet"]
+__all__ = ["FixedNet", "Supernet", "build_module", "build_supernet", "recalibrate_bn"]

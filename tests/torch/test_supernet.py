@@ -98,3 +98,23 @@ def test_set_active_caches_plans_and_validates():
     assert net._plan is plan
     with pytest.raises(ValueError, match="unknown choice"):
         net.set_active({**config, "nope": 1})
+
+
+def test_recalibrate_bn_computes_exact_batch_statistics():
+    from archc.torch import build_module, recalibrate_bn
+
+    text = """net n {
+    input image: [3, 8, 8]
+    output h = image -> conv(4, bias=true) -> bn
+}
+"""
+    module = build_module(archc.load("n.arch", text)).eval()
+    batches = [torch.randn(4, 3, 8, 8) + i for i in range(3)]
+    conv = module.module_at(("conv",))
+    features = torch.cat([conv(b) for b in batches]).detach()
+    assert recalibrate_bn(module, batches) == 3
+    bn = module.module_at(("bn",))
+    assert torch.allclose(bn.running_mean, features.mean((0, 2, 3)), atol=1e-5)
+    assert not module.training
+    with pytest.raises(ValueError, match="at least one batch"):
+        recalibrate_bn(module, [])
