@@ -27,8 +27,13 @@ class Cost:
     macs: int
 
 
-def active_nodes(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> list[int]:
-    """Ids of the nodes the derived subnet of `config` computes, in topological order."""
+def active_nodes(graph: nx.MultiDiGraph, config: Mapping[str, Any],
+                 mixing: frozenset[str] | set[str] = frozenset()) -> list[int]:
+    """Ids of the nodes the subnet of `config` computes, in topological order.
+
+    A `choose` of a choice in `mixing` (weighted/gumbel in a supernet) keeps all
+    its candidates; every other choose and select keeps the one it takes.
+    """
     seen: set[int] = set()
     stack = list(graph.graph["outputs"].values())
     while stack:
@@ -36,15 +41,16 @@ def active_nodes(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> list[int]
         if n in seen:
             continue
         seen.add(n)
-        stack.extend(_taken_inputs(graph, graph.nodes[n]["ir"], config))
+        stack.extend(_taken_inputs(graph, graph.nodes[n]["ir"], config, mixing))
     return sorted(seen)
 
 
-def _taken_inputs(graph: nx.MultiDiGraph, node: IRNode, config: Mapping[str, Any]) -> list[int]:
+def _taken_inputs(graph: nx.MultiDiGraph, node: IRNode, config: Mapping[str, Any],
+                  mixing=frozenset()) -> list[int]:
     inputs = input_ids(graph, node.id)
     if node.kind == "select":
         return [inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]]
-    if node.kind == "choose":
+    if node.kind == "choose" and node.attrs["choice"] not in mixing:
         return [inputs[list(node.attrs["labels"]).index(config[node.attrs["choice"]])]]
     return inputs
 

@@ -39,16 +39,12 @@ class FixedNet(nn.Module):
             if node.kind != "op":
                 raise ValueError(f"`{node.name}` is a {node.kind}: derive a subnet first "
                                  "(space.derive(config)) or build a supernet")
-            path = _segments(node.weight_name)
+            path = name_segments(node.weight_name)
             self._place(path, graph, n, node)
             self._plan.append((n, path, input_ids(graph, n)))
 
     def _place(self, path: tuple[str, ...], graph, n: int, node: IRNode) -> None:
-        holder = self.net
-        for segment in path[:-1]:
-            if segment not in holder:
-                holder[segment] = nn.ModuleDict()
-            holder = holder[segment]
+        holder = parent_dict(self.net, path)
         if path[-1] in holder:
             return  # a node that shares its weights with one built before
         shapes = [graph.nodes[i]["ir"].shape for i in input_ids(graph, n)]
@@ -57,10 +53,7 @@ class FixedNet(nn.Module):
         holder[path[-1]] = BUILDERS[node.op](dict(node.attrs), shapes)
 
     def module_at(self, path: tuple[str, ...]) -> nn.Module:
-        holder: Any = self.net
-        for segment in path:
-            holder = holder[segment]
-        return holder
+        return module_at(self.net, path)
 
     def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
         values = self._bind(args, kwargs)
@@ -78,7 +71,24 @@ class FixedNet(nn.Module):
         return {self._inputs[name]: tensor for name, tensor in named.items()}
 
 
-def _segments(name: str) -> tuple[str, ...]:
+def parent_dict(root: nn.ModuleDict, path: tuple[str, ...]) -> nn.ModuleDict:
+    """The ModuleDict that holds `path[-1]`, creating the nested dicts on the way."""
+    holder = root
+    for segment in path[:-1]:
+        if segment not in holder:
+            holder[segment] = nn.ModuleDict()
+        holder = holder[segment]
+    return holder
+
+
+def module_at(root: nn.ModuleDict, path: tuple[str, ...]) -> nn.Module:
+    holder: Any = root
+    for segment in path:
+        holder = holder[segment]
+    return holder
+
+
+def name_segments(name: str) -> tuple[str, ...]:
     """`s2.blocks[0].conv` -> ("s2", "blocks[0]", "conv"); dots inside [] do not split."""
     parts, depth, current = [], 0, ""
     for ch in name:

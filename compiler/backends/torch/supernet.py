@@ -23,11 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from archc.compiler.backends.torch.build import _segments, build_module
+from archc.compiler.backends.torch.build import build_module, module_at, name_segments, parent_dict
 from archc.compiler.backends.torch.layers import BUILDERS
 from archc.compiler.decide import upper_bound
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops.conv import deconv_padding
+from archc.compiler.passes.count_cost import active_nodes
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable
 from archc.dsl.program import REALISATIONS
@@ -84,22 +85,15 @@ class Supernet(nn.Module):
 
     # ---- modules
     def _place(self, node: IRNode, sizes: dict[str, Any]) -> None:
-        path = _segments(node.weight_name)
-        holder = self.net
-        for segment in path[:-1]:
-            if segment not in holder:
-                holder[segment] = nn.ModuleDict()
-            holder = holder[segment]
+        path = name_segments(node.weight_name)
+        holder = parent_dict(self.net, path)
         if path[-1] in holder:
             holder[path[-1]] = _grow(holder[path[-1]], node, sizes)
         else:
             holder[path[-1]] = _make(node, sizes)
 
     def module_at(self, path: tuple[str, ...]) -> nn.Module:
-        holder: Any = self.net
-        for segment in path:
-            holder = holder[segment]
-        return holder
+        return module_at(self.net, path)
 
     # ---- configs
     def set_active(self, config: Mapping[str, Any]) -> None:
@@ -127,7 +121,8 @@ class Supernet(nn.Module):
 
     def _make_plan(self, config) -> list[Step]:
         steps = []
-        for n in _active(self.graph, config, self.realisation):
+        mixing = {c for c, how in self.realisation.items() if how in MIXING}
+        for n in active_nodes(self.graph, config, mixing):
             node: IRNode = self.graph.nodes[n]["ir"]
             inputs = tuple(input_ids(self.graph, n))
             steps.append(self._step(node, inputs, config))
@@ -147,7 +142,7 @@ class Supernet(nn.Module):
             return Step(node.id, "select", None, None, (taken,))
         attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
         if node.op in WEIGHTED_OPS:
-            return Step(node.id, "op", _segments(node.weight_name), attrs, inputs)
+            return Step(node.id, "op", name_segments(node.weight_name), attrs, inputs)
         shapes = [evaluate(self.graph.nodes[i]["ir"].shape, config) for i in inputs]
         return Step(node.id, "op", None, BUILDERS[node.op](attrs, shapes), inputs)
 
@@ -256,24 +251,6 @@ def _sizes(graph, n: int, choices) -> dict[str, Any]:
             "out_group": upper_bound(apply("floordiv", node.shape[0], groups), choices)[0],
             "bias": top.get("bias", False), "affine": top.get("affine", True),
             "flat": src[0] * src[1] * src[2], "shape": tuple(node.max_shape)}
-
-
-def _active(graph, config, realisation) -> list[int]:
-    seen: set[int] = set()
-    stack = list(graph.graph["outputs"].values())
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        node: IRNode = graph.nodes[n]["ir"]
-        inputs = input_ids(graph, n)
-        if node.kind == "select":
-            inputs = [inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]]
-        elif node.kind == "choose" and realisation[node.attrs["choice"]] not in MIXING:
-            inputs = [inputs[list(node.attrs["labels"]).index(config[node.attrs["choice"]])]]
-        stack.extend(inputs)
-    return sorted(seen)
 
 
 def _realisations(graph, overrides: Mapping[str, str]) -> dict[str, str]:
