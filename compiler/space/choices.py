@@ -206,6 +206,19 @@ class ChoiceTable:
             self._size = count_configs(self.choices, self._domain)
         return self._size
 
+    def configs(self) -> Iterator[Config]:
+        """Every valid config, in table order (only sensible for small spaces: see size())."""
+        names = self.names
+
+        def extend(i: int, partial: dict[str, Any]) -> Iterator[Config]:
+            if i == len(names):
+                yield Config(partial, self.space)
+                return
+            for value in self._domain(self.choices[i], partial):
+                yield from extend(i + 1, {**partial, names[i]: value})
+
+        return extend(0, {})
+
     def encode(self, config: Mapping[str, Any]) -> list[int]:
         """The position of each value in its domain (under the config's parents), in order."""
         config = self.validate(config)

@@ -115,7 +115,7 @@ class Space:
         over the cost tables; per-group bounds (marked inexact) if both are too big."""
         model = self.cost_model(convention)
         if self.size() <= MAX_EXACT_RANGE:
-            costs = [model(c) for c in self._all_configs()]
+            costs = [model(c) for c in self.table.configs()]
             return CostRange((min(c.params for c in costs), max(c.params for c in costs)),
                              (min(c.macs for c in costs), max(c.macs for c in costs)), True)
         try:
@@ -124,20 +124,6 @@ class Space:
             return _group_bounds(model)
         return CostRange((ext["params_min"], ext["params_max"]),
                          (ext["macs_min"], ext["macs_max"]), True)
-
-    def _all_configs(self):
-        names = [c.name for c in self.choices]
-
-        def extend(i: int, partial: dict):
-            if i == len(names):
-                yield dict(partial)
-                return
-            for value in self.table.domain_of(names[i], partial):
-                partial[names[i]] = value
-                yield from extend(i + 1, partial)
-            partial.pop(names[i], None)
-
-        return extend(0, {})
 
     # ---- files
     def to_json(self) -> dict:

@@ -27,7 +27,23 @@ def centre_crop(weight: torch.Tensor, k: int) -> torch.Tensor:
     return weight[..., start:start + k, start:start + k]
 
 
-class ElasticConv2d(nn.Module):
+class _SlicedConv(nn.Module):
+    """What both conv families share: exporting their slice into a fixed module."""
+
+    def sliced(self, cin: int, out: int, k: int, groups: int):
+        raise NotImplementedError  # each family slices its own weight layout
+
+    def export(self, module: nn.Conv2d | nn.ConvTranspose2d) -> None:
+        """Copy the slice a fixed module of that size needs into it."""
+        weight, bias = self.sliced(module.in_channels, module.out_channels,
+                                   module.kernel_size[0], module.groups)
+        with torch.no_grad():
+            module.weight.copy_(weight)
+            if bias is not None:
+                module.bias.copy_(bias)
+
+
+class ElasticConv2d(_SlicedConv):
     def __init__(self, max_in_per_group: int, max_out: int, max_k: int, bias: bool):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(max_out, max_in_per_group, max_k, max_k))
@@ -44,17 +60,8 @@ class ElasticConv2d(nn.Module):
         pad = dilation * (k - 1) // 2 if padding == -1 else padding
         return F.conv2d(x, weight, bias, stride, pad, dilation, groups)
 
-    def export(self, module: nn.Conv2d) -> None:
-        """Copy the slice a fixed `nn.Conv2d` of that size needs into it."""
-        weight, bias = self.sliced(module.in_channels, module.out_channels,
-                                   module.kernel_size[0], module.groups)
-        with torch.no_grad():
-            module.weight.copy_(weight)
-            if bias is not None:
-                module.bias.copy_(bias)
 
-
-class ElasticConvTranspose2d(nn.Module):
+class ElasticConvTranspose2d(_SlicedConv):
     def __init__(self, max_in: int, max_out: int, max_out_per_group: int, max_k: int,
                  bias: bool):
         super().__init__()
@@ -70,11 +77,3 @@ class ElasticConvTranspose2d(nn.Module):
                 padding: int, output_padding: int) -> torch.Tensor:
         weight, bias = self.sliced(x.shape[1], out, k, groups)
         return F.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups)
-
-    def export(self, module: nn.ConvTranspose2d) -> None:
-        weight, bias = self.sliced(module.in_channels, module.out_channels,
-                                   module.kernel_size[0], module.groups)
-        with torch.no_grad():
-            module.weight.copy_(weight)
-            if bias is not None:
-                module.bias.copy_(bias)

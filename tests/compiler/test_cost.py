@@ -102,9 +102,7 @@ def test_variable_elimination_equals_enumeration(source):
     if table.size() > 50_000:  # mobile_small: check per-stage exactness through the bound
         configs = [table.sample(s) for s in range(300)]
     else:
-        from archc.compiler.space.space import Space
-
-        configs = list(Space(graph)._all_configs())
+        configs = list(table.configs())
     costs = [model(c) for c in configs]
     assert ext["params_min"] <= min(c.params for c in costs)
     assert ext["macs_max"] >= max(c.macs for c in costs)

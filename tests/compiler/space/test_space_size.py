@@ -144,3 +144,11 @@ def test_chains_of_dependent_domains():
     # sum over a of sum over b in 1..a of (a - b + 1), times |d|
     expected = sum(a_ - b_ + 1 for a_ in (2, 3, 4) for b_ in range(1, a_ + 1)) * 2
     assert ChoiceTable(specs).size() == brute_force_size(tuple(specs)) == expected
+
+
+def test_configs_enumerates_exactly_the_valid_configs():
+    (space,) = check_file(str(EXAMPLES / "hrnet_branches.arch")).spaces
+    table = ChoiceTable.of(space)
+    configs = list(table.configs())
+    assert len(configs) == len(set(configs)) == table.size()
+    assert all(table.validate(c) == c for c in configs[:50])
