@@ -20,7 +20,7 @@ from typing import Any
 
 import networkx as nx
 
-from archc.compiler.decide import decide
+from archc.compiler.decide import decide, possible_values
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
 from archc.compiler.passes.count_cost import Cost
@@ -128,16 +128,3 @@ def _sum_terms(terms: list[tuple], config: Mapping[str, Any]) -> tuple[int, int]
             params += evaluate(p, config)
             macs += evaluate(m, config)
     return int(params), int(macs)
-
-
-def possible_values(spec: ChoiceSpec, choices: Mapping[str, ChoiceSpec]) -> tuple:
-    """Every value a choice can take (for a dependent domain: over all its parents)."""
-    if not spec.dependent:
-        return spec.domain
-    parents = sorted(deps_of(spec.domain))
-    values: list = []
-    for combo in itertools.product(*(possible_values(choices[p], choices) for p in parents)):
-        for v in evaluate(spec.domain, dict(zip(parents, combo, strict=True))):
-            if v not in values:
-                values.append(v)
-    return tuple(values)

@@ -15,21 +15,66 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import Sym, evaluate, is_symbolic
+from archc.dsl.symbolic import Sym, deps_of, evaluate, is_symbolic
 
 MAX_COMBINATIONS = 4_096
 
 
 def combinations(value: Any, choices: Mapping[str, ChoiceSpec]) -> Iterator[dict] | None:
-    """Every config of the choices `value` depends on, or None if there are too many."""
-    names = sorted(value.deps()) if isinstance(value, Sym) else []
-    specs = [choices.get(n) for n in names]
-    if any(s is None or s.dependent for s in specs):
+    """Every valid config of the choices `value` depends on (with the parents of their
+    dependent domains), or None if there are too many or a choice is unknown."""
+    names = _closure(sorted(value.deps()) if isinstance(value, Sym) else [], choices)
+    if names is None:
         return None
-    if math.prod(len(s.domain) for s in specs) > MAX_COMBINATIONS:
+    sizes = (len(possible_values(choices[n], choices)) for n in names)
+    if math.prod(sizes) > MAX_COMBINATIONS:
         return None
-    return (dict(zip(names, combo, strict=True))
-            for combo in itertools.product(*(s.domain for s in specs)))
+    return _assignments(names, choices, {})
+
+
+def _closure(names: list[str], choices: Mapping[str, ChoiceSpec]) -> list[str] | None:
+    """`names` and every choice their domains depend on, parents before children."""
+    order: list[str] = []
+
+    def visit(name: str) -> bool:
+        spec = choices.get(name)
+        if spec is None:
+            return False
+        if name in order:
+            return True
+        parents = sorted(deps_of(spec.domain)) if spec.dependent else []
+        if not all(visit(p) for p in parents):
+            return False
+        order.append(name)
+        return True
+
+    return order if all(visit(n) for n in names) else None
+
+
+def _assignments(names: list[str], choices: Mapping[str, ChoiceSpec],
+                 partial: dict) -> Iterator[dict]:
+    if len(partial) == len(names):
+        yield dict(partial)
+        return
+    spec = choices[names[len(partial)]]
+    domain = evaluate(spec.domain, partial) if spec.dependent else spec.domain
+    for v in domain:
+        partial[spec.name] = v
+        yield from _assignments(names, choices, partial)
+        del partial[spec.name]
+
+
+def possible_values(spec: ChoiceSpec, choices: Mapping[str, ChoiceSpec]) -> tuple:
+    """Every value a choice can take (for a dependent domain: over all its parents)."""
+    if not spec.dependent:
+        return spec.domain
+    parents = sorted(deps_of(spec.domain))
+    values: list = []
+    for combo in itertools.product(*(possible_values(choices[p], choices) for p in parents)):
+        for v in evaluate(spec.domain, dict(zip(parents, combo, strict=True))):
+            if v not in values:
+                values.append(v)
+    return tuple(values)
 
 
 def decide(cond: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
@@ -76,8 +121,7 @@ def upper_bound(value: Any, choices: Mapping[str, ChoiceSpec]) -> tuple[Any, boo
     configs = combinations(value, choices)
     if configs is not None:
         return max(evaluate(value, c) for c in configs), True
-    top = {n: max(choices[n].domain) if not choices[n].dependent else choices[n].default
-           for n in value.deps()}
+    top = {n: max(possible_values(choices[n], choices)) for n in value.deps()}
     return evaluate(value, top), False
 
 

@@ -15,7 +15,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from archc.compiler.cost_model import CostModel, possible_values
+from archc.compiler.cost_model import CostModel
+from archc.compiler.decide import possible_values
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.symbolic import deps_of, evaluate
 
