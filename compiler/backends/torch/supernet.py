@@ -63,7 +63,9 @@ class Supernet(nn.Module):
         self.realisation = _realisations(graph, realise or {})
         self.net = nn.ModuleDict()
         self.arch = nn.ParameterDict()
-        self.tau = 1.0
+        self.tau = 1.0  # Gumbel-softmax temperature (`archc.torch.GumbelTemperature` anneals it)
+        self.labels: dict[str, tuple] = {}  # candidates of each weighted/gumbel choice
+        self.active: Any = None
         self._plans: dict[Any, list[Step]] = {}
         self._plan: list[Step] | None = None
         choices = {c.name: c for c in graph.graph["choices"]}
@@ -75,6 +77,7 @@ class Supernet(nn.Module):
                 key = _key(node.attrs["choice"])
                 if key not in self.arch:
                     self.arch[key] = nn.Parameter(torch.zeros(len(node.attrs["labels"])))
+                    self.labels[node.attrs["choice"]] = tuple(node.attrs["labels"])
 
     # ---- parameters
     def arch_parameters(self):
@@ -164,16 +167,30 @@ class Supernet(nn.Module):
         if step.kind == "select":
             return xs[0]
         if step.kind == "mix":
-            return _mix(self.arch[_key(step.choice)], step.call, xs, self.tau)
+            tau = self.tau if self.training else None  # eval: the plain softmax, no noise
+            return _mix(self.arch[_key(step.choice)], step.call, xs, tau)
         if step.path is None:
             return step.call(*xs)
         return _call_elastic(self.module_at(step.path), self.graph.nodes[step.node]["ir"].op,
                              step.call, xs)
 
     # ---- derivation
-    def derive(self, config: Mapping[str, Any]) -> nn.Module:
-        """A standalone module of `config`'s subnet with the supernet's weights copied in."""
-        config = self.table.validate(config)
+    def argmax_config(self, config: Mapping[str, Any] | None = None):
+        """`config` (default: the active one, else the defaults) with every weighted or
+        Gumbel choice set to its strongest candidate, argmax of alpha (DARTS derivation)."""
+        base = dict(config if config is not None else self.active or self.table.default())
+        for choice, labels in self.labels.items():
+            base[choice] = labels[int(torch.argmax(self.arch[_key(choice)]))]
+        return self.table.validate(base)
+
+    def derive(self, config: Mapping[str, Any] | None = None, *,
+               argmax: bool = False) -> nn.Module:
+        """A standalone module of `config`'s subnet with the supernet's weights copied in.
+        Weighted choices take the config's candidate, or argmax of alpha with `argmax`."""
+        if config is None and self.active is None:
+            raise ValueError("derive() needs a config (or an active one: call set_active)")
+        config = self.argmax_config(config) if argmax else self.table.validate(
+            config if config is not None else self.active)
         derived = derive_subnet(self.graph, config)
         module = build_module(derived)
         for _, path, _ in module._plan:
@@ -201,8 +218,8 @@ def _call_elastic(module: nn.Module, op: str, a: dict, xs: list) -> torch.Tensor
     return module(xs[0])
 
 
-def _mix(alpha: torch.Tensor, how: str, xs: list, tau: float) -> torch.Tensor:
-    if how == "gumbel" and torch.is_grad_enabled():
+def _mix(alpha: torch.Tensor, how: str, xs: list, tau: float | None) -> torch.Tensor:
+    if how == "gumbel" and tau is not None:
         weights = F.gumbel_softmax(alpha, tau=tau)
     else:
         weights = torch.softmax(alpha, dim=0)
