@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import Sym, deps_of, evaluate, is_symbolic
+from archc.dsl.symbolic import deps_of, evaluate, is_symbolic
 
 MAX_COMBINATIONS = 4_096
 
@@ -23,7 +23,7 @@ MAX_COMBINATIONS = 4_096
 def combinations(value: Any, choices: Mapping[str, ChoiceSpec]) -> Iterator[dict] | None:
     """Every valid config of the choices `value` depends on (with the parents of their
     dependent domains), or None if there are too many or a choice is unknown."""
-    names = _closure(sorted(value.deps()) if isinstance(value, Sym) else [], choices)
+    names = _closure(sorted(deps_of(value)), choices)
     if names is None:
         return None
     sizes = (len(possible_values(choices[n], choices)) for n in names)

@@ -15,6 +15,7 @@ ids with the JSON path of the bad item: a silently different graph is worse than
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -61,6 +62,12 @@ class IRFormatError(ValueError):
 
 
 # ---------------------------------------------------------------------------- encoding
+
+
+def ir_fingerprint(graph: nx.MultiDiGraph) -> str:
+    """A short hash of the IR (what a latency table or a cache was made for)."""
+    text = json.dumps(ir_to_json(graph), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def ir_to_json(graph: nx.MultiDiGraph) -> dict:

@@ -48,6 +48,28 @@ def chosen_config(space: Space, args: argparse.Namespace) -> Config | None:
     return space.default() if not space.choices else None
 
 
+def add_realise_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--realise", action="append", default=[], metavar="PATTERN=KIND",
+        help="override how the choices whose names match PATTERN (fnmatch, e.g. '*.op') are "
+             "realised in the supernet: elastic, weighted, scaled, gumbel, sampled or policy "
+             "(repeatable; later ones win)")
+
+
+def realise_overrides(args: argparse.Namespace) -> dict[str, str]:
+    from archc.dsl.program import REALISATIONS
+
+    kinds = (*REALISATIONS, "scaled")
+    out = {}
+    for item in args.realise:
+        pattern, sep, kind = item.partition("=")
+        if not sep or not pattern or kind not in kinds:
+            raise CliFailure(f"--realise {item!r}: expected PATTERN=KIND with KIND one of "
+                             f"{', '.join(kinds)}")
+        out[pattern] = kind
+    return out
+
+
 def quantity(text: str) -> float:
     """`700M`, `1.5G`, `3000000` -> a number (for --max-macs and friends)."""
     try:

@@ -25,6 +25,7 @@ from archc.dsl.symbolic import evaluate
 class Cost:
     params: int
     macs: int
+    latency_ms: float | None = None  # predicted from a latency table, when one is given
 
 
 def active_nodes(graph: nx.MultiDiGraph, config: Mapping[str, Any],

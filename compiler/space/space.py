@@ -10,13 +10,14 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import networkx as nx
 
 from archc.compiler.cost_model import CostModel
 from archc.compiler.extremes import TooLarge, cost_extremes
+from archc.compiler.latency_table import LatencyTable
 from archc.compiler.passes.count_cost import Cost
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable, Rng
@@ -90,18 +91,28 @@ class Space:
             self._models[key] = CostModel(self.graph, convention, scope)
         return self._models[key]
 
-    def cost(self, config: Mapping[str, Any] | None = None, convention: str = "true") -> Cost:
-        """Params and MACs of `config` (validated; none needed for a fixed network)."""
+    def cost(self, config: Mapping[str, Any] | None = None, convention: str = "true",
+             lut: LatencyTable | str | os.PathLike | None = None) -> Cost:
+        """Params and MACs of `config` (validated; none needed for a fixed network), and
+        its predicted latency in ms when a latency table (`archc lut`) is given."""
         config = self.validate(config or {})
-        return self.cost_model(convention)(config)
+        cost = self.cost_model(convention)(config)
+        if lut is None:
+            return cost
+        return replace(cost, latency_ms=_table(lut).predict(self.graph, config))
 
-    def violations(self, config: Mapping[str, Any], cost: Cost | None = None) -> list[str]:
-        """The file's `macs`/`params` constraints that `config` breaks, as messages."""
-        cost = cost or self.cost(config)
+    def violations(self, config: Mapping[str, Any], cost: Cost | None = None,
+                   lut: LatencyTable | str | os.PathLike | None = None) -> list[str]:
+        """The file's constraints that `config` breaks, as messages. Latency constraints
+        are checked only with a latency table (from `lut`, or in `cost.latency_ms`)."""
+        cost = cost or self.cost(config, lut=lut)
+        if lut is not None and cost.latency_ms is None:
+            cost = replace(cost, latency_ms=_table(lut).predict(self.graph, config))
         out = []
         for c in self.constraints:
             if c.metric == "latency":
-                continue  # checked against a latency lookup table (`archc lut`), not here
+                out += self._latency_violation(c, config, cost, lut)
+                continue
             scoped = self.cost_model(scope=c.scope)(config) if c.scope else cost
             value = scoped.macs if c.metric == "macs" else scoped.params
             if not _holds(value, c.op, c.bound):
@@ -109,6 +120,16 @@ class Space:
                 out.append(f"{c.metric}{where} = {value:,} breaks "
                            f"`{c.metric}{where} {c.op} {c.bound:,.0f}`")
         return out
+
+    def _latency_violation(self, c: ConstraintSpec, config, cost: Cost, lut) -> list[str]:
+        if cost.latency_ms is None or (c.scope and lut is None):
+            return []  # no table: a latency budget can only be checked against one
+        value = _table(lut).predict(self.graph, config, c.scope) if c.scope else cost.latency_ms
+        where = f" in {c.scope}" if c.scope else ""
+        if _holds(value, c.op, c.bound):
+            return []
+        return [f"latency({c.device}){where} = {value:.2f} ms breaks "
+                f"`latency({c.device}){where} {c.op} {c.bound:g}ms`"]
 
     def cost_range(self, convention: str = "true") -> CostRange:
         """Exact extremes: by enumeration for small spaces, else by variable elimination
@@ -190,3 +211,7 @@ def load_ir(path: str | os.PathLike) -> Space:
     graph = read(path)
     verify(graph)
     return Space(graph)
+
+
+def _table(lut: LatencyTable | str | os.PathLike) -> LatencyTable:
+    return lut if isinstance(lut, LatencyTable) else LatencyTable.load(lut)

@@ -1,0 +1,84 @@
+"""`archc lut FILE -o TABLE`: measure the latency lookup table of a space on this CPU."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+from archc.cli.common import CliFailure, load_space
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "lut", help="measure a latency lookup table on this CPU",
+        description="Time, with onnxruntime on this CPU, every distinct unit (op with its "
+                    "resolved attributes and input shapes; convs with their fused BN and "
+                    "activation) that occurs anywhere in FILE's space, and write the table "
+                    "with the machine description. An existing TABLE measured on this machine "
+                    "with the same threads is reused: only missing entries are measured. "
+                    "--calibrate compares predicted and measured latency of random configs.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="TABLE.json")
+    p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
+    p.add_argument("--runs", type=int, default=20, help="timed runs per entry (default 20)")
+    p.add_argument("--calibrate", type=int, nargs="?", const=20, default=None, metavar="N",
+                   help="then compare predicted and measured latency of N random configs "
+                        "(default 20): rank correlation and mean absolute percentage error")
+    p.add_argument("--seed", type=int, default=0, help="seed of the calibration configs")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archc.compiler.backends.onnx.lut import build_lut, calibrate, is_current
+    from archc.compiler.latency_table import LatencyTable, LatencyTableError
+
+    for flag in ("threads", "runs"):
+        if getattr(args, flag) < 1:
+            raise CliFailure(f"--{flag} must be at least 1")
+    if args.calibrate is not None and args.calibrate < 2:
+        raise CliFailure("--calibrate needs at least 2 configs")
+    space = load_space(args.file)
+    out = Path(args.output)
+    if out.is_dir() or not out.parent.is_dir():
+        raise CliFailure(f"cannot write {out}: give a file path in an existing folder")
+    existing = None
+    if out.exists():
+        try:
+            existing = LatencyTable.load(out)
+        except LatencyTableError as err:
+            raise CliFailure(f"{err}; remove it or choose another path") from None
+    if existing is not None and is_current(existing, space, args.threads):
+        print(f"{out} is up to date for {space.name} on this machine "
+              f"({len(existing.entries):,} entries)")
+        table = existing
+    else:
+        report = build_lut(space, args.threads, args.runs, existing, _progress("measuring"))
+        table = report.table
+        _save(table, out)
+        note = "" if report.complete else " (some units were sampled, not enumerated)"
+        print(f"wrote {out}: {report.measured:,} entries measured, {report.reused:,} reused, "
+              f"call overhead {table.overhead_ms:.3f} ms{note}")
+    if args.calibrate:
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = calibrate(space, table, args.calibrate, args.runs, args.seed,
+                               _progress("calibrating"))
+        print(f"calibration over {args.calibrate} configs: Spearman rank correlation "
+              f"{result.spearman:.3f}, mean absolute percentage error {result.mape:.1f}%")
+    return 0
+
+
+def _save(table, out: Path) -> None:
+    try:
+        table.save(out)
+    except OSError as err:
+        raise CliFailure(f"cannot write {out}: {err.strerror or err}") from None
+
+
+def _progress(label: str):
+    from tqdm import tqdm
+
+    return lambda items: tqdm(items, desc=label, unit="entry", file=sys.stderr,
+                              disable=not sys.stderr.isatty(), leave=False)

@@ -1,0 +1,145 @@
+"""`export`: a derived subnet as one self-contained ONNX file, checked and compared.
+
+Steps: choose the config; build the subnet as plain torch modules (weights
+copied from a supernet checkpoint when given, else a seeded initialisation);
+emit ONNX from the derived IR with those weights; `onnx.checker`; run it in
+onnxruntime and in torch on the same random input; write the file atomically
+only when they agree within the tolerance. Every user mistake is an
+`ExportError` with a complete message, and no partial file is ever left.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+
+from archc.compiler.backends.onnx.builder import DEFAULT_OPSET, state_weights, to_onnx
+from archc.compiler.backends.onnx.runner import session
+from archc.compiler.backends.torch import build_module, build_supernet
+from archc.compiler.files import write_atomic
+from archc.compiler.space import ConfigError
+from archc.runtime.weights import WeightsError, load_weights
+
+TOLERANCE = 1e-4
+
+
+class ExportError(ValueError):
+    """A bad request (config, weights, input shape, output path) or a failed comparison."""
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    params: int
+    size_bytes: int
+    max_abs_diff: float
+    opset: int
+    input_shape: tuple[int, ...]
+    seconds: float
+
+
+def frozen_subnet(space, config: Mapping[str, Any] | None = None, *,
+                  weights: str | os.PathLike | None = None,
+                  realise: Mapping[str, str] | None = None, seed: int = 0):
+    """(derived space, plain eval-mode torch module) of `config`'s subnet."""
+    try:
+        config = space.validate(config if config is not None else space.default())
+    except ConfigError as err:
+        raise ExportError(str(err)) from None
+    derived = space.derive(config)
+    torch.manual_seed(seed)
+    if weights is None:
+        return derived, build_module(derived).eval()
+    supernet = build_supernet(space, realise)
+    try:
+        load_weights(supernet, weights)
+    except WeightsError as err:
+        raise ExportError(str(err)) from None
+    return derived, supernet.derive(config).eval()
+
+
+def module_weights(module) -> dict[str, np.ndarray]:
+    """`"<weight name>.<param>" -> array` of a built module (keys without `net.`; a
+    linear layer's own `linear.` level dropped)."""
+    out = {}
+    for key, value in module.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            continue
+        name = key.removeprefix("net.").replace(".linear.weight", ".weight")
+        out[name.replace(".linear.bias", ".bias")] = value.detach().cpu().float().numpy()
+    return out
+
+
+def to_model(derived, module, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+    model = to_onnx(derived.graph, state_weights(module_weights(module)), opset)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except onnx.checker.ValidationError as err:
+        raise ExportError(f"the ONNX model failed onnx.checker: {err}") from None
+    return model
+
+
+def export(space, output: str | os.PathLike, config: Mapping[str, Any] | None = None, *,
+           weights: str | os.PathLike | None = None, input_shape: tuple[int, ...] | None = None,
+           opset: int = DEFAULT_OPSET, realise: Mapping[str, str] | None = None, seed: int = 0,
+           tolerance: float = TOLERANCE) -> ExportReport:
+    """Export `config`'s subnet of `space` to `output` (see the module docstring)."""
+    start = time.perf_counter()
+    target = _writable(output)
+    derived, module = frozen_subnet(space, config, weights=weights, realise=realise, seed=seed)
+    shape = _input_shape(derived, input_shape)
+    model = to_model(derived, module, opset)
+    data = model.SerializeToString()
+    diff = _compare(data, module, shape, seed)
+    if not diff <= tolerance:
+        raise ExportError(f"onnxruntime and torch differ by {diff:.3g} (tolerance "
+                          f"{tolerance:g}); nothing was written")
+    write_atomic(target, data)
+    params = sum(p.numel() for p in module.parameters())
+    return ExportReport(target, params, len(data), diff, opset, shape,
+                        time.perf_counter() - start)
+
+
+def _writable(output: str | os.PathLike) -> Path:
+    target = Path(output)
+    if target.is_dir():
+        raise ExportError(f"{target} is a folder; give the path of the .onnx file to write")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"cannot write {target}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"cannot write {target}: the folder {folder} is not writable")
+    return target
+
+
+def _input_shape(derived, requested: tuple[int, ...] | None) -> tuple[int, ...]:
+    inputs = derived.graph.graph["inputs"]
+    if len(inputs) != 1:
+        raise ExportError("export supports spaces with exactly one input, this one has "
+                          f"{len(inputs)}: {', '.join(inputs)}")
+    chw = tuple(derived.graph.nodes[next(iter(inputs.values()))]["ir"].shape)
+    if requested is None:
+        return (1, *chw)
+    if len(requested) != 4 or tuple(requested[1:]) != chw or requested[0] < 1:
+        raise ExportError(f"--input {'x'.join(map(str, requested))} does not fit the space, "
+                          f"whose input is Nx{'x'.join(map(str, chw))} (the batch N is free; "
+                          "change the resolution in the .arch file)")
+    return tuple(requested)
+
+
+def _compare(data: bytes, module, shape: tuple[int, ...], seed: int) -> float:
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x))
+    expected = expected if isinstance(expected, dict) else {"": expected}
+    got = session(data).run(None, {session(data).get_inputs()[0].name: x})
+    return max(float(np.abs(g - e.numpy()).max()) for g, e in
+               zip(got, expected.values(), strict=True))

@@ -1,0 +1,181 @@
+"""Measuring a latency table with onnxruntime on this CPU, and calibrating it.
+
+Every distinct unit (see `archc.compiler.latency_table`) that occurs anywhere
+in the space becomes a one-unit ONNX model with seeded weights, timed in
+onnxruntime; a one-op model's time is the fixed cost of a call, which is
+subtracted from each entry and counted once per prediction. A table is reused:
+entries measured on the same machine with the same thread count are kept, and
+only the missing keys are measured.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+import onnxruntime as ort
+
+from archc.compiler.backends.onnx.builder import random_weights, to_onnx
+from archc.compiler.backends.onnx.runner import ort_latency
+from archc.compiler.ir import IRNode
+from archc.compiler.latency_table import (
+    LatencyTable,
+    graph_units,
+    possible_specs,
+    spec_key,
+    unit_spec,
+)
+from archc.compiler.serialize import ir_fingerprint
+from archc.dsl.span import NOWHERE
+
+SAMPLED_CONFIGS = 2_000  # for units whose values span too many configs to enumerate
+
+
+def machine_description() -> dict[str, str | int]:
+    """What makes latencies comparable: CPU model, core count, runtime version."""
+    return {"cpu": _cpu_model(), "machine": platform.machine(), "cores": os.cpu_count() or 0,
+            "system": platform.system(), "onnxruntime": ort.__version__}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def space_specs(space) -> tuple[dict[str, list], bool]:
+    """{key: spec} of every unit value in the space; complete=False where sampled."""
+    graph, specs, complete = space.graph, {}, True
+    for unit in graph_units(graph):
+        found = possible_specs(graph, unit)
+        if found is None:
+            complete = False
+            rng = random.Random(0)
+            found = (unit_spec(graph, unit, space.sample(rng)) for _ in range(SAMPLED_CONFIGS))
+        for spec in found:
+            specs.setdefault(spec_key(spec), spec)
+    return specs, complete
+
+
+def unit_model(spec: list) -> bytes:
+    """A one-unit ONNX model: inputs of the first op's shapes, the ops chained."""
+    graph = nx.MultiDiGraph(name="unit", choices=(), inputs={}, outputs={})
+    first_shapes = spec[0][2]
+    for port, shape in enumerate(first_shapes):
+        graph.add_node(port, ir=_node(port, "input", None, {}, tuple(shape)))
+        graph.graph["inputs"][f"x{port}"] = port
+    previous = list(range(len(first_shapes)))
+    for i, (op, attrs, _) in enumerate(spec):
+        n = len(first_shapes) + i
+        out_shape = tuple(spec[i + 1][2][0]) if i + 1 < len(spec) else None  # not needed
+        graph.add_node(n, ir=_node(n, "op", op, attrs, out_shape))
+        for port, src in enumerate(previous):
+            graph.add_edge(src, n, key=port)
+        previous = [n]
+    graph.graph["outputs"]["y"] = previous[0]
+    return to_onnx(graph, random_weights()).SerializeToString()
+
+
+def _node(n: int, kind: str, op: str | None, attrs: dict, shape: tuple | None) -> IRNode:
+    attrs = {k: tuple(v) if isinstance(v, list) else v for k, v in attrs.items()}
+    return IRNode(n, kind, op, f"u{n}", f"u{n}", attrs, True, shape, shape, NOWHERE)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    table: LatencyTable
+    measured: int
+    reused: int
+    complete: bool
+
+
+def build_lut(space, threads: int = 1, runs: int = 20, existing: LatencyTable | None = None,
+              progress: Callable[[Iterable], Iterable] = lambda it: it) -> BuildReport:
+    """Measure every unit of `space` missing from `existing` (if it fits this machine)."""
+    machine = machine_description()
+    fits = existing is not None and existing.machine == machine and existing.threads == threads
+    table = existing if fits else LatencyTable(machine, threads)
+    if not fits or not table.overhead_ms:
+        table.overhead_ms = _overhead(threads, runs)
+    specs, complete = space_specs(space)
+    missing = [key for key in specs if key not in table.entries]
+    for key in progress(missing):
+        timing = ort_latency(unit_model(specs[key]), _shapes(specs[key]), threads, runs, 3)
+        table.entries[key] = max(timing.median_ms - table.overhead_ms, 0.0)
+    table.spaces[space.name] = ir_fingerprint(space.graph)
+    return BuildReport(table, len(missing), len(specs) - len(missing), complete)
+
+
+def _shapes(spec: list) -> dict[str, tuple[int, ...]]:
+    return {f"x{i}": (1, *shape) for i, shape in enumerate(spec[0][2])}
+
+
+def _overhead(threads: int, runs: int) -> float:
+    spec = [["skip", {}, [[1, 1, 1]]]]
+    return ort_latency(unit_model(spec), _shapes(spec), threads, runs * 5, 10).median_ms
+
+
+def is_current(table: LatencyTable, space, threads: int) -> bool:
+    """True when `table` was measured here, with `threads`, for this version of the space."""
+    return (table.machine == machine_description() and table.threads == threads
+            and table.spaces.get(space.name) == ir_fingerprint(space.graph))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    predicted_ms: tuple[float, ...]
+    measured_ms: tuple[float, ...]
+    spearman: float
+    mape: float  # mean absolute percentage error, in percent
+
+
+def calibrate(space, table: LatencyTable, configs: int = 20, runs: int = 20, seed: int = 0,
+              progress: Callable[[Iterable], Iterable] = lambda it: it) -> Calibration:
+    """Predicted against measured whole-subnet latency for random configs."""
+    rng = random.Random(seed)
+    picks = [space.sample(rng) for _ in range(configs)] if space.choices else [{}]
+    predicted, measured = [], []
+    for config in progress(picks):
+        derived = space.derive(config)
+        data = to_onnx(derived.graph, random_weights(seed)).SerializeToString()
+        shapes = {name: (1, *derived.graph.nodes[n]["ir"].shape)
+                  for name, n in derived.graph.graph["inputs"].items()}
+        measured.append(ort_latency(data, shapes, table.threads, runs, 3).median_ms)
+        predicted.append(table.predict(space.graph, config))
+    mape = 100 * sum(abs(p - m) / m for p, m in zip(predicted, measured, strict=True))
+    return Calibration(tuple(predicted), tuple(measured), spearman(predicted, measured),
+                       mape / len(measured))
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    """Rank correlation (average ranks for ties); 1.0 for fewer than two points."""
+    if len(a) < 2:
+        return 1.0
+    ra, rb = _ranks(a), _ranks(b)
+    mean = (len(a) + 1) / 2
+    cov = sum((x - mean) * (y - mean) for x, y in zip(ra, rb, strict=True))
+    var = (sum((x - mean) ** 2 for x in ra) * sum((y - mean) ** 2 for y in rb)) ** 0.5
+    return cov / var if var else 1.0
+
+
+def _ranks(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks

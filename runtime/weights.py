@@ -1,0 +1,63 @@
+"""Weights on disk: safetensors files, written atomically, loaded with clear errors.
+
+safetensors holds tensors only (no pickled code runs on load), which is why
+supernet and training checkpoints use it. A file made for another space, or for
+the same space built with other realisations, fails with the names and shapes
+that differ instead of torch's wall of text.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+
+from archc.compiler.files import write_atomic
+
+MAX_LISTED = 5
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing, unreadable or does not fit the module."""
+
+
+def save_weights(module: torch.nn.Module, path: str | os.PathLike,
+                 metadata: dict[str, str] | None = None) -> Path:
+    """The module's state dict (parameters and buffers) as one safetensors file."""
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    return write_atomic(path, save(state, metadata=metadata))
+
+
+def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    file = Path(path)
+    if not file.is_file():
+        raise WeightsError(f"{file}: no such weights file")
+    try:
+        return load_file(file)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WeightsError(f"{file}: not a readable safetensors file ({err})") from None
+
+
+def load_weights(module: torch.nn.Module, path: str | os.PathLike) -> None:
+    """Load `path` into `module`, which must have exactly the same names and shapes."""
+    state = read_weights(path)
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = [f"{k} {list(state[k].shape)} (the module needs {list(own[k].shape)})"
+                  for k in own if k in state and state[k].shape != own[k].shape]
+    problems = [f"{label}: {_few(items)}" for label, items in
+                (("missing", missing), ("not in the module", unexpected),
+                 ("other shapes", mismatched)) if items]
+    if problems:
+        raise WeightsError(f"{path} does not fit this module (weights of another space or "
+                           f"of other realisations?); " + "; ".join(problems))
+    module.load_state_dict(state, strict=True)
+
+
+def _few(items: list[str]) -> str:
+    more = f" and {len(items) - MAX_LISTED} more" if len(items) > MAX_LISTED else ""
+    return ", ".join(items[:MAX_LISTED]) + more
