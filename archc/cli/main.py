@@ -9,14 +9,28 @@ traceback only with `--debug`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 
 import archc
-from archc.cli import check, compile, fmt, info, sample, viz
+from archc.cli import (
+    check,
+    compile,
+    data,
+    eval,
+    export,
+    fmt,
+    info,
+    latency,
+    lut,
+    sample,
+    train,
+    viz,
+)
 from archc.cli.common import CliFailure
 
-COMMANDS = (check, fmt, compile, info, sample, viz)
+COMMANDS = (check, fmt, compile, info, sample, viz, export, latency, lut, data, train, eval)
 BUG_URL = "https://github.com/archc/archc/issues"
 
 
@@ -51,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archc: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `archc info FILE | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as err:
         if args.debug:
             traceback.print_exc()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from archc.cli import main as cli
@@ -85,3 +89,17 @@ def test_error_inside_a_block_points_at_the_block_and_the_call_site_once(tmp_pat
         "b.arch:6:25: note: in the block instantiated here\n"
         "    6 |     output h = image -> unit -> unit\n"
         "      |                         ^^^^\n")
+
+
+def test_a_closed_pipe_is_not_an_internal_error():
+    """`archc sample FILE --n 2000 | head -1`: the reader leaves early (after one of
+    about 2 MB of lines); no error message."""
+    space = Path(__file__).resolve().parents[2] / "examples/spaces/vipnas_mbv3.arch"
+    proc = subprocess.Popen([sys.executable, "-m", "archc.cli.main", "sample", str(space),
+                             "--n", "2000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141 and err == ""

@@ -1,0 +1,82 @@
+"""`archc eval FILE --weights W --data DIR`: COCO OKS AP/AR of trained weights.
+
+Runs the validation of `archc train` (`archc.runtime.train.validate`) on a split
+of DIR: ground-truth boxes, flip test unless --no-flip, the ten COCOeval
+numbers. With the run's batch size and thread count, and --limit equal to its
+--limit-val, the numbers are the ones the run logged for the epoch of the weights
+(other batch sizes or thread counts change the heatmaps in their last bits, which
+can move an argmax).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from archc.cli.common import CliFailure, add_config_options, load_space
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval", help="evaluate trained weights (COCO keypoint AP/AR)",
+        description="Load W (a safetensors file from archc train) into the network of FILE "
+                    "(or the subnet --config/--largest/--smallest names), predict the "
+                    "keypoints of every person of DIR's split (ground-truth boxes) and print "
+                    "COCO's ten AP/AR numbers.")
+    p.add_argument("file", metavar="FILE")
+    add_config_options(p)
+    p.add_argument("--weights", required=True, metavar="W.safetensors")
+    p.add_argument("--data", required=True, metavar="DIR",
+                   help="data directory (annotations/ and images/)")
+    p.add_argument("--split", default="val", help="split to evaluate (default val)")
+    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
+                   help="flip test (default on)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
+                   help="float16 autocast on CUDA, as training validates (default on)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--batch", type=int, default=32, metavar="B", help="batch size (default 32)")
+    p.add_argument("--limit", type=int, metavar="N", help="use the first N images of the split")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--workers", type=int, metavar="W", help="data loading processes")
+    p.add_argument("--threads", type=int, metavar="T",
+                   help="CPU threads for torch (the run's, to reproduce its numbers exactly)")
+    p.add_argument("--results", metavar="OUT.json", help="also write the COCO results here")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archc.cli.train import build_net
+    from archc.runtime.pose.coco_json import PoseDataError
+    from archc.runtime.train import TrainConfig, TrainError, evaluate
+    from archc.runtime.train.data import find_split, load_split
+    from archc.runtime.train.device import configure, select_device
+    from archc.runtime.weights import WeightsError, load_weights
+
+    space = load_space(args.file)
+    module, geometry, _ = build_net(space, args, seed=0)
+    workers = min(4, os.cpu_count() or 1) if args.workers is None else args.workers
+    try:
+        config = TrainConfig(data=args.data, batch=args.batch, workers=workers,
+                             device=args.device, limit_val=args.limit, threads=args.threads)
+        device = select_device(config.device)
+        configure(config, device)
+        load_weights(module, args.weights)
+        data = load_split(find_split(args.data, args.split), geometry, config, train=False,
+                          limit=args.limit)
+        stats = evaluate(module.to(device), data, batch=config.batch, device=device,
+                         flip=args.flip, amp=args.amp and device.type == "cuda",
+                         workers=workers,
+                         results_path=args.results)
+    except (TrainError, WeightsError, PoseDataError) as err:
+        raise CliFailure(str(err)) from None
+    except OSError as err:
+        raise CliFailure(f"{err.filename or args.results}: {err.strerror or err}") from None
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        print(f"{geometry.name} on {args.data} ({args.split}, {len(data.indices)} persons, "
+              f"flip test {'on' if args.flip else 'off'}):")
+        for name, value in stats.items():
+            print(f"  {name:<5} {value:.4f}")
+    return 0

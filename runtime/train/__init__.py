@@ -1,0 +1,26 @@
+"""Training and evaluation of fixed pose networks (torch): `archc train` / `archc eval`.
+
+Modules (docs/training.md tells the story):
+
+- config: `TrainConfig` (every option of a run, saved as RUN/config.json),
+  `NetGeometry` and `geometry_of(space)` (input, heatmap and keypoint counts
+  read from the network), `TrainError`
+- schedule: the step and cosine learning rates as pure functions of the epoch
+- device: device choice, determinism, per-epoch seeding
+- data: the data directory layout, datasets for a geometry, per-epoch loaders
+- checkpoint: run directories, safetensors + JSON checkpoints committed atomically
+- metrics: RUN/metrics.jsonl, one line per epoch
+- validate: flip-test inference, COCO results and the ten AP/AR numbers
+- loop: `fit`, the epoch loop with exact resume
+
+The runtime does not build networks: the caller passes an `nn.Module` (from
+`archc.torch.build_module`) and its geometry, so this package imports nothing
+of the compiler's front end.
+"""
+
+from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError, geometry_of
+from archc.runtime.train.loop import fit
+from archc.runtime.train.validate import evaluate, predict
+
+__all__ = ["NetGeometry", "TrainConfig", "TrainError", "evaluate", "fit", "geometry_of",
+           "predict"]

@@ -1,0 +1,199 @@
+"""Run directories and checkpoints: tensors in safetensors, state in JSON, never pickle.
+
+Layout of RUN/ (docs/training.md):
+
+    config.json                      options (`TrainConfig`) and the network, written once
+    checkpoints/epoch_NNNN.safetensors        model weights after epoch NNNN
+    checkpoints/epoch_NNNN.optim.safetensors  optimizer tensors (Adam moments, steps)
+    last.json                        the commit record: finished epochs, the two files
+                                     above with their sha256, optimizer hyper-parameters,
+                                     gradient-scaler state, best AP, the epoch's metrics
+    last.safetensors                 a copy of the last finished epoch's weights
+    best.safetensors                 the weights with the best validation AP
+    metrics.jsonl, val_results.json  see metrics.py and validate.py
+
+Why this order of writes: every file is written atomically (temporary file,
+fsync, rename), the epoch's tensor files first, then `last.json`, which names
+them. `last.json` is the commit: a kill at any moment leaves it naming a
+complete pair of files of the last finished epoch, and files of older epochs
+are removed only after the new commit. `last.safetensors` is refreshed after
+the commit (and again on resume), for `archc eval` and `archc export`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save
+
+from archc.compiler.files import write_atomic
+from archc.runtime.train.config import TrainConfig, TrainError
+from archc.runtime.weights import WeightsError, load_weights
+
+CHECKPOINT_FORMAT = "archc-train-checkpoint"
+CONFIG_FILE, LAST, LAST_WEIGHTS, BEST_WEIGHTS = (
+    "config.json", "last.json", "last.safetensors", "best.safetensors")
+CHECKPOINTS = "checkpoints"
+
+
+def prepare_run_dir(run_dir: Path, resume: bool) -> list[Path]:
+    """Create RUN for a new run (it must be absent or empty), or check it for a resume.
+
+    Returns the folders created, which `remove_created` takes away again when the
+    run fails before it starts (so the same command can be repeated).
+    """
+    if resume:
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise TrainError(f"{run_dir}: nothing to resume (no {CONFIG_FILE}); start a new "
+                             "run without --resume")
+        for stale in (*run_dir.glob(".*.tmp"), *(run_dir / CHECKPOINTS).glob(".*.tmp")):
+            stale.unlink(missing_ok=True)  # write_atomic's temporary files of a killed run
+        (run_dir / CHECKPOINTS).mkdir(exist_ok=True)
+        return []
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise TrainError(f"{run_dir} is not empty: continue that run with --resume, or give "
+                         "another --out")
+    folder = run_dir / CHECKPOINTS
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(run_dir / ".write-test", "")
+        (run_dir / ".write-test").unlink()
+    except OSError as err:
+        remove_created(created)
+        raise TrainError(f"cannot write the run directory {run_dir}: "
+                         f"{err.strerror or err}") from None
+    return created
+
+
+def remove_created(created: list[Path]) -> None:
+    for folder in created:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def write_run_config(run_dir: Path, config: TrainConfig, net: dict[str, Any]) -> None:
+    doc = {"config": config.to_dict(), "net": net}
+    write_atomic(run_dir / CONFIG_FILE, json.dumps(doc, indent=2) + "\n")
+
+
+def read_run_config(run_dir: Path) -> tuple[TrainConfig, dict[str, Any]]:
+    doc = _read_json(run_dir / CONFIG_FILE)
+    return TrainConfig.from_dict(doc["config"], str(run_dir / CONFIG_FILE)), doc["net"]
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise TrainError(f"{path}: unreadable ({err}); the run directory is damaged") from None
+
+
+def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], Any]:
+    """(tensors for safetensors, JSON-able rest) of an optimizer's state dict."""
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, entry in state["state"].items():
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"state.{index}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{index}.{key}"] = value
+    groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()}
+              for g in state["param_groups"]]
+    return tensors, {"param_groups": groups, "scalars": scalars}
+
+
+def optimizer_from_files(tensors: dict[str, torch.Tensor], rest: Any) -> dict[str, Any]:
+    """The state dict `optimizer_to_files` split up."""
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        _, index, key = name.split(".", 2)
+        state.setdefault(int(index), {})[key] = value
+    for name, value in rest["scalars"].items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v
+               for k, v in g.items()} for g in rest["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_bytes(model: torch.nn.Module, metadata: dict[str, str]) -> bytes:
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return save(state, metadata=metadata)
+
+
+@dataclass
+class Checkpoint:
+    """What a finished epoch leaves for the next: besides model and optimizer."""
+
+    epoch: int  # finished epochs
+    best: dict[str, Any]  # {"AP": float | None, "epoch": int | None}
+    record: dict[str, Any]  # the epoch's metrics line
+    scaler: dict[str, Any]
+
+
+def save_checkpoint(run_dir: Path, model, optimizer, ckpt: Checkpoint, net: str) -> None:
+    """Commit epoch `ckpt.epoch` (see the module docstring for the order of writes)."""
+    meta = {"format": CHECKPOINT_FORMAT, "net": net, "epoch": str(ckpt.epoch)}
+    stem = f"{CHECKPOINTS}/epoch_{ckpt.epoch:04d}"
+    weights = weights_bytes(model, meta)
+    tensors, rest = optimizer_to_files(optimizer)
+    write_atomic(run_dir / f"{stem}.safetensors", weights)
+    write_atomic(run_dir / f"{stem}.optim.safetensors", save(tensors, metadata=meta))
+    files = {"weights": f"{stem}.safetensors", "optimizer": f"{stem}.optim.safetensors"}
+    doc = {"format": CHECKPOINT_FORMAT, "epoch": ckpt.epoch, "net": net, **files,
+           "sha256": {k: _sha256(run_dir / v) for k, v in files.items()},
+           "optimizer_state": rest, "scaler": ckpt.scaler, "best": ckpt.best,
+           "record": ckpt.record}
+    write_atomic(run_dir / LAST, json.dumps(doc, indent=2) + "\n")
+    write_atomic(run_dir / LAST_WEIGHTS, weights)
+    for old in (run_dir / CHECKPOINTS).glob("epoch_*"):
+        if not old.name.startswith(f"epoch_{ckpt.epoch:04d}."):
+            old.unlink(missing_ok=True)
+
+
+def save_best(run_dir: Path, model, net: str, epoch: int, ap: float) -> None:
+    meta = {"format": CHECKPOINT_FORMAT, "net": net, "epoch": str(epoch), "AP": repr(ap)}
+    write_atomic(run_dir / BEST_WEIGHTS, weights_bytes(model, meta))
+
+
+def load_checkpoint(run_dir: Path, model, optimizer) -> Checkpoint | None:
+    """Restore model and optimizer from RUN/last.json; None when no epoch finished.
+
+    The optimizer tensors are read onto the CPU: `Optimizer.load_state_dict` moves
+    moments to their parameters' device and keeps Adam's step counts where a fresh
+    optimizer keeps them (on the CPU unless capturable or fused).
+    """
+    if not (run_dir / LAST).is_file():
+        return None
+    doc = _read_json(run_dir / LAST)
+    if doc.get("format") != CHECKPOINT_FORMAT:
+        raise TrainError(f"{run_dir / LAST}: not an archc training checkpoint")
+    for key in ("weights", "optimizer"):
+        path = run_dir / doc[key]
+        if not path.is_file() or _sha256(path) != doc["sha256"][key]:
+            raise TrainError(f"{path} is missing or differs from what {run_dir / LAST} "
+                             "recorded; the run directory was changed by hand")
+    try:
+        load_weights(model, run_dir / doc["weights"])
+    except WeightsError as err:
+        raise TrainError(f"cannot resume: {err}") from None
+    tensors = load_file(run_dir / doc["optimizer"])
+    optimizer.load_state_dict(optimizer_from_files(tensors, doc["optimizer_state"]))
+    write_atomic(run_dir / LAST_WEIGHTS, (run_dir / doc["weights"]).read_bytes())
+    return Checkpoint(int(doc["epoch"]), doc["best"], doc["record"], doc["scaler"])

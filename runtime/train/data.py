@@ -1,0 +1,153 @@
+"""The data side of a run: the data directory layout, the datasets a network's
+geometry asks for, image limits, and one loader per epoch.
+
+Layout (what `archc data synth` writes, and COCO's own after renaming):
+
+    DIR/annotations/person_keypoints_{split}.json
+    DIR/images/{split}/<file_name of each image>
+
+Why a fresh loader every epoch: `dataset.set_epoch(e)` must reach the worker
+processes, which receive a copy of the dataset when an iterator starts
+(workers are not persistent). The order is `device.shuffle_order(n, seed, e)`
+and each item's augmentation depends on (seed, e, index) only, so the batches
+of an epoch are the same for any number of workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+
+from archc.runtime.pose.coco_json import read_json
+from archc.runtime.pose.dataset import CocoPoseDataset, CropConfig
+from archc.runtime.pose.keypoints import SPECS, KeypointSpec
+from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
+from archc.runtime.train.device import shuffle_order
+
+ANNOTATIONS = "annotations/person_keypoints_{split}.json"
+IMAGES = "images/{split}"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a data directory: its annotation file and image folder."""
+
+    name: str
+    ann_file: Path
+    image_root: Path
+
+
+def find_split(data_dir: str | Path, split: str) -> Split:
+    """The files of `split` in `data_dir`, or a `TrainError` naming what is missing."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise TrainError(f"{root}: no such data directory (make one with `archc data synth "
+                         f"{root}`)")
+    ann = root / ANNOTATIONS.format(split=split)
+    images = root / IMAGES.format(split=split)
+    if not ann.is_file():
+        raise TrainError(f"{root}: missing {ANNOTATIONS.format(split=split)} (a data "
+                         f"directory holds {ANNOTATIONS.format(split='{train,val}')} and "
+                         f"{IMAGES.format(split='{train,val}')}/)")
+    if not images.is_dir():
+        raise TrainError(f"{root}: missing the image folder {IMAGES.format(split=split)}/")
+    return Split(split, ann, images)
+
+
+def keypoint_spec(num_keypoints: int, name: str) -> KeypointSpec:
+    """The keypoint layout of a network with `num_keypoints` heatmaps."""
+    for spec in SPECS.values():
+        if spec.num_keypoints == num_keypoints:
+            return spec
+    known = ", ".join(f"{s.name} {s.num_keypoints}" for s in SPECS.values())
+    raise TrainError(f"`{name}` outputs {num_keypoints} heatmaps; no keypoint layout has "
+                     f"{num_keypoints} keypoints (known: {known})")
+
+
+def check_keypoints(doc: dict[str, Any], split: Split, geometry: NetGeometry) -> None:
+    """The data's keypoint count (from its first annotation) must match the net's."""
+    for ann in doc.get("annotations", []):
+        values = ann.get("keypoints")
+        if isinstance(values, list):
+            if len(values) != 3 * geometry.num_keypoints:
+                raise TrainError(
+                    f"`{geometry.name}` outputs {geometry.num_keypoints} heatmaps but "
+                    f"{split.ann_file} has {len(values) // 3} keypoints per person; "
+                    "the network's output channels must equal the data's keypoints")
+            return
+
+
+def first_images(doc: dict[str, Any], limit: int | None) -> set[int] | None:
+    """Ids of the first `limit` images of a COCO document (None: no limit)."""
+    if limit is None:
+        return None
+    return {int(img["id"]) for img in doc.get("images", [])[:limit]}
+
+
+def restrict(doc: dict[str, Any], image_ids: set[int] | None) -> dict[str, Any]:
+    """The document with only the images in `image_ids` (and their annotations)."""
+    if image_ids is None:
+        return doc
+    return {**doc,
+            "images": [i for i in doc["images"] if int(i["id"]) in image_ids],
+            "annotations": [a for a in doc.get("annotations", [])
+                            if int(a.get("image_id", -1)) in image_ids]}
+
+
+@dataclass
+class SplitData:
+    """A dataset, the indices of its persons in use, and the ground truth they
+    are scored against (restricted to the same images)."""
+
+    dataset: CocoPoseDataset
+    indices: list[int]
+    ground_truth: dict[str, Any]
+
+
+def load_split(split: Split, geometry: NetGeometry, config: TrainConfig, *, train: bool,
+               limit: int | None) -> SplitData:
+    """The persons of `split` cropped and targeted for a network of `geometry`."""
+    doc = read_json(split.ann_file)
+    if not isinstance(doc, dict):
+        raise TrainError(f"{split.ann_file}: not a COCO keypoints file")
+    check_keypoints(doc, split, geometry)
+    crop = CropConfig(input_size=geometry.input_size, heatmap_size=geometry.heatmap_size,
+                      sigma=config.sigma)
+    dataset = CocoPoseDataset(split.ann_file, split.image_root,
+                              keypoint_spec(geometry.num_keypoints, geometry.name), crop=crop,
+                              train=train and config.augment, seed=config.seed)
+    keep = first_images(doc, limit)
+    indices = [i for i, rec in enumerate(dataset.records) if keep is None or rec.image_id in keep]
+    if not indices:
+        raise TrainError(f"{split.ann_file}: no usable persons ({dataset.summary})")
+    return SplitData(dataset, indices, restrict(doc, keep))
+
+
+def train_loader(data: SplitData, config: TrainConfig, epoch: int, pin: bool) -> DataLoader:
+    """Epoch `epoch`'s shuffled batches. The last partial batch is dropped when
+    there is more than one batch (a batch of one breaks batch norm)."""
+    data.dataset.set_epoch(epoch)
+    order = [data.indices[i] for i in shuffle_order(len(data.indices), config.seed, epoch)]
+    return DataLoader(data.dataset, batch_size=config.batch, sampler=order,
+                      num_workers=config.workers, drop_last=len(order) > config.batch,
+                      pin_memory=pin)
+
+
+def eval_loader(data: SplitData, batch: int, workers: int, pin: bool) -> DataLoader:
+    """The persons in file order, unaugmented."""
+    data.dataset.set_epoch(0)
+    return DataLoader(data.dataset, batch_size=batch, sampler=data.indices,
+                      num_workers=workers, pin_memory=pin)
+
+
+def steps_per_epoch(data: SplitData, batch: int) -> int:
+    n = len(data.indices)
+    return n // batch if n > batch else 1
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    return batch.to(device, non_blocking=True) if torch.is_tensor(batch) else batch
