@@ -1,0 +1,90 @@
+"""Does the synthetic data set separate networks of very different size?
+
+Generates a synthetic COCO-format data set (`archc data synth`), then trains
+three fixed networks with the same recipe (same data, epochs, schedule, seed)
+with `archc train` and prints each one's validation AP, training throughput
+and wall time. The networks are the repository's examples with one-line
+constant edits (input 128x96 so that the run fits a CPU):
+
+- a reduced SimpleBaseline (bottleneck depths [2, 2, 2, 2], planes 32..256,
+  three 128-channel deconvs),
+- EfficientPose-A as published,
+- a tiny net (examples/nets/tiny.arch at the same input).
+
+    python bench/pose_separation.py [--epochs 8] [--train 800] [--val 100] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUT = "[3, 128, 96]"
+NETS = {
+    "SimpleBaseline-reduced": ("examples/nets/simplebaseline_r50.arch", {
+        "const DEPTHS = [3, 4, 6, 3]": "const DEPTHS = [2, 2, 2, 2]",
+        "const PLANES = [64, 128, 256, 512]": "const PLANES = [32, 64, 128, 256]",
+        "const STEM = 64": "const STEM = 32",
+        "const HEAD_WIDTHS = [256, 256, 256]": "const HEAD_WIDTHS = [128, 128, 128]",
+        "const INPUT = [3, 256, 192]": f"const INPUT = {INPUT}"}),
+    "EfficientPose-A": ("examples/nets/efficientpose_a.arch", {
+        "const INPUT = [3, 256, 192]": f"const INPUT = {INPUT}"}),
+    "tiny": ("examples/nets/tiny.arch", {"input image: [3, 256, 192]": f"input image: {INPUT}"}),
+}
+
+
+def archc(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "archc.cli.main", *args], check=True,
+                          capture_output=True, text=True)
+    return done.stdout
+
+
+def variant(name: str, source: str, edits: dict[str, str], folder: Path) -> Path:
+    text = (ROOT / source).read_text()
+    for old, new in edits.items():
+        if old not in text:
+            raise SystemExit(f"{source} no longer contains {old!r}: update this bench")
+        text = text.replace(old, new)
+    path = folder / f"{name}.arch"
+    path.write_text(text)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--train", type=int, default=800)
+    parser.add_argument("--val", type=int, default=100)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="archc-separation-"))
+    data = out / "data"
+    start = time.perf_counter()
+    if not (data / "annotations").is_dir():
+        archc("data", "synth", str(data), "--train", str(args.train), "--val", str(args.val))
+    print(f"data: {args.train} train / {args.val} val images in {data} "
+          f"({time.perf_counter() - start:.0f} s)")
+    for name, (source, edits) in NETS.items():
+        path = variant(name, source, edits, out)
+        info = json.loads(archc("info", str(path), "--json"))
+        run = out / f"run-{name}"
+        start = time.perf_counter()
+        archc("train", str(path), "--data", str(data), "--out", str(run), "--epochs",
+              str(args.epochs), "--batch", "32", "--lr", "2e-3", "--schedule", "cosine",
+              "--workers", "1", "--threads", "1", "--val-every", str(args.epochs))
+        seconds = time.perf_counter() - start
+        last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+        speed = last["images_per_s"]
+        print(f"{name:24s} {info['params']:>10,} params {info['macs'] / 1e6:8.1f} M MACs   "
+              f"AP {last['AP']:.3f}  AP50 {last['AP50']:.3f}   {speed:.1f} crops/s   "
+              f"{seconds / 60:.1f} min for {args.epochs} epochs")
+
+
+if __name__ == "__main__":
+    main()
