@@ -23,7 +23,7 @@ import networkx as nx
 from archc.compiler.decide import decide, possible_values
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
-from archc.compiler.passes.count_cost import Cost
+from archc.compiler.passes.count_cost import Cost, owns_weights
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.symbolic import ChoiceRef, apply, deps_of, evaluate
 
@@ -117,8 +117,8 @@ def _terms(graph, choices, convention: str, scope: str | None):
             continue
         rule = get(node.op)
         rules = Rules(node.attrs, [graph.nodes[i]["ir"].shape for i in input_ids(graph, n)])
-        yield (active[n], rule.params(rules, node.shape),
-               rule.macs_for(convention)(rules, node.shape))
+        params = rule.params(rules, node.shape) if owns_weights(node) else 0
+        yield (active[n], params, rule.macs_for(convention)(rules, node.shape))
 
 
 def _sum_terms(terms: list[tuple], config: Mapping[str, Any]) -> tuple[int, int]:

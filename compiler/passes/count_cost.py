@@ -78,5 +78,11 @@ def node_cost(graph: nx.MultiDiGraph, n: int, config: Mapping[str, Any],
     shapes = [evaluate(graph.nodes[i]["ir"].shape, config) for i in input_ids(graph, n)]
     rules = Rules(attrs, shapes)
     out = evaluate(node.shape, config)
-    return Cost(params=int(rule.params(rules, out)),
-                macs=int(rule.macs_for(convention)(rules, out)))
+    params = int(rule.params(rules, out)) if owns_weights(node) else 0
+    return Cost(params=params, macs=int(rule.macs_for(convention)(rules, out)))
+
+
+def owns_weights(node: IRNode) -> bool:
+    """False for an op that uses another op's weights (`scope b shares weights with a`):
+    shared weights are counted once, at their owner."""
+    return node.weight_name == node.name

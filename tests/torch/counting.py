@@ -33,7 +33,7 @@ COUNTERS = ((nn.Conv2d, _conv), (nn.ConvTranspose2d, _deconv), (nn.Linear, _line
             (Lambda, _lambda))
 
 
-def hook_macs(module: nn.Module, *inputs: torch.Tensor) -> int:
+def hook_macs(module: nn.Module, *inputs: torch.Tensor, **named: torch.Tensor) -> int:
     """MACs of one sample: every conv, transposed conv, linear and attention matmul."""
     total = 0
 
@@ -47,7 +47,7 @@ def hook_macs(module: nn.Module, *inputs: torch.Tensor) -> int:
                if isinstance(m, tuple(k for k, _ in COUNTERS))]
     try:
         with torch.no_grad():
-            module(*inputs)
+            module(*inputs, **named)
     finally:
         for handle in handles:
             handle.remove()

@@ -15,6 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import archc  # noqa: E402
 from archc.compiler.passes.infer_shapes import infer_shapes  # noqa: E402
 from archc.torch import build_module  # noqa: E402
+from tests.example_spaces import HEAVY, input_tensors  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 EXAMPLES = sorted(Path(__file__).resolve().parents[2].glob("examples/**/*.arch"))
@@ -34,10 +35,21 @@ def subnets(path: Path):
     return [(label, space.derive(c), c) for label, c in configs]
 
 
-CASES = [(p, label) for p in EXAMPLES for label, _, _ in subnets(p)]
+def _cases() -> list:
+    """(path, label) without compiling anything at collection; the largest and sampled
+    subnets of heavy spaces run in `make test-slow` only."""
+    out = []
+    for p in EXAMPLES:
+        labels = ["net"] if p.parent.name == "nets" else \
+            ["largest", "smallest", "sample0", "sample1"]
+        for label in labels:
+            slow = p.stem in HEAVY and label != "smallest"
+            out.append(pytest.param(p, label, id=f"{p.stem}-{label}",
+                                    marks=[pytest.mark.slow] if slow else []))
+    return out
 
 
-@pytest.mark.parametrize("path, label", CASES, ids=[f"{p.stem}-{lb}" for p, lb in CASES])
+@pytest.mark.parametrize("path, label", _cases())
 def test_built_module_matches_the_analytic_counts_and_shapes(path, label):
     [(_, derived, config)] = [s for s in subnets(path) if s[0] == label]
     space = load(path)
@@ -47,17 +59,14 @@ def test_built_module_matches_the_analytic_counts_and_shapes(path, label):
     shapes = _shapes_seen(module, derived)
     expected = infer_shapes(derived.graph, {})
     assert shapes == {n: expected[n] for n in shapes}
-    c, h, w = next(iter(derived.graph.nodes[n]["ir"].shape
-                        for n in derived.graph.graph["inputs"].values()))
     with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(torch.randn(1, c, h, w))
+        module(**input_tensors(derived))
     assert counter.get_total_flops() == 2 * cost.macs
 
 
 def _shapes_seen(module, derived) -> dict[int, tuple]:
     """Run one forward and record the output shape of every op node."""
     seen: dict[int, tuple] = {}
-    graph = derived.graph
     by_module: dict[int, list[int]] = {}
     for n, path, _ in module._plan:
         by_module.setdefault(id(module.module_at(path)), []).append(n)
@@ -67,10 +76,10 @@ def _shapes_seen(module, derived) -> dict[int, tuple]:
         n = pending[id(mod)].pop(0)
         seen[n] = tuple(out.shape[1:])
 
-    handles = [module.module_at(p).register_forward_hook(hook) for _, p, _ in module._plan]
-    c, h, w = next(iter(graph.nodes[n]["ir"].shape for n in graph.graph["inputs"].values()))
+    unique = {id(module.module_at(p)): module.module_at(p) for _, p, _ in module._plan}
+    handles = [m.register_forward_hook(hook) for m in unique.values()]
     with torch.no_grad():
-        module(torch.randn(2, c, h, w))
+        module(**input_tensors(derived, 2))
     for handle in handles:
         handle.remove()
     return seen
@@ -98,6 +107,8 @@ def test_shared_weights_share_one_module():
     output h = x + y
 }
 """
-    module = build_module(archc.load("f.arch", text))
-    assert sum(p.numel() for p in module.parameters()) == 8 * 27
+    space = archc.load("f.arch", text)
+    module = build_module(space)
+    assert sum(p.numel() for p in module.parameters()) == 8 * 27 == space.cost().params
+    assert space.cost().macs == 2 * 8 * 27 * 16 * 16  # computed twice, stored once
     assert module.module_at(("a", "conv")) is not None

@@ -19,10 +19,10 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import archc  # noqa: E402
 from archc.torch import GumbelTemperature, build_module, build_supernet  # noqa: E402
+from tests.example_spaces import SPACES, heavy_params, input_tensors, space_params  # noqa: E402
 from tests.torch.counting import hook_macs  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-SPACES = sorted(Path(__file__).resolve().parents[2].glob("examples/spaces/*.arch"))
 
 
 @cache
@@ -31,24 +31,32 @@ def load(path: Path):
 
 
 def _input(space, batch: int = 1, dtype=torch.float32):
-    c, h, w = next(space.graph.nodes[n]["ir"].shape
-                   for n in space.graph.graph["inputs"].values())
-    return torch.randn(batch, c, h, w, dtype=dtype)
+    (x,) = input_tensors(space, batch, dtype).values()
+    return x
 
 
-@pytest.mark.parametrize("path", SPACES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", space_params())
 @settings(max_examples=3, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_analytic_cost_equals_the_counted_cost_of_the_derived_module(path, seed):
     space = load(path)
-    config = space.sample(seed)
+    _assert_counts(space, space.sample(seed))
+
+
+@pytest.mark.parametrize("path", heavy_params())
+def test_analytic_cost_of_the_smallest_subnet_of_a_heavy_space(path):
+    space = load(path)
+    _assert_counts(space, space.smallest())
+
+
+def _assert_counts(space, config) -> None:
     module = build_module(space.derive(config)).eval()
     cost = space.cost(config)
     assert sum(p.numel() for p in module.parameters()) == cost.params
-    x = _input(space)
-    assert hook_macs(module, x) == cost.macs
+    xs = input_tensors(space)
+    assert hook_macs(module, **xs) == cost.macs
     with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(x)
+        module(**xs)
     assert counter.get_total_flops() == 2 * cost.macs
 
 
@@ -56,21 +64,21 @@ def _sandwich(space, seed: int):
     return [space.largest(), space.smallest(), space.sample(seed), space.sample(seed + 1)]
 
 
-@pytest.mark.parametrize("path", SPACES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", space_params())
 def test_a_sandwich_step_touches_exactly_the_weights_of_each_active_subnet(path):
     """Per config, every weight's gradient in the supernet has the same total as in the
     derived module: nothing outside the active slices receives a gradient."""
     space = load(path)
     torch.manual_seed(0)
     net = build_supernet(space, {"*": "sampled"}).double()
-    x = _input(space, 2, torch.float64)
+    xs = input_tensors(space, 2, torch.float64)
     for config in _sandwich(space, 11):
         net.zero_grad(set_to_none=True)
         net.set_active(config)
-        _output_sum(net(x)).backward()
+        _output_sum(net(**xs)).backward()
         derived = net.derive(config).double()
         derived.train()
-        _output_sum(derived(x)).backward()
+        _output_sum(derived(**xs)).backward()
         grads = {name: p.grad for name, p in derived.named_parameters()}
         for name, p in net.named_parameters():
             expected = grads.get(name)

@@ -15,9 +15,10 @@ torch = pytest.importorskip("torch")
 
 import archc  # noqa: E402
 from archc.torch import build_supernet  # noqa: E402
+from tests.example_spaces import SPACES, heavy_params, input_tensors, space_params  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-EXAMPLES = [p for p in sorted(Path(__file__).resolve().parents[2].glob("examples/spaces/*.arch"))]
+EXAMPLES = SPACES
 
 
 @cache
@@ -28,23 +29,30 @@ def supernet(path: Path, realise: str | None = "sampled"):
     return space, net
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", space_params())
 @settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1))
 def test_supernet_with_a_config_equals_its_derived_module(path, seed):
     space, net = supernet(path)
-    config = space.sample(seed)
+    _assert_equal_to_derived(space, net, space.sample(seed), batch=2)
+
+
+@pytest.mark.parametrize("path", heavy_params())
+def test_the_smallest_subnet_of_a_heavy_space_equals_its_derived_module(path):
+    space, net = supernet(path)
+    _assert_equal_to_derived(space, net, space.smallest(), batch=1)
+
+
+def _assert_equal_to_derived(space, net, config, batch: int) -> None:
     net.set_active(config)
-    x = _input(space)
+    xs = input_tensors(space, batch, torch.float64)
     with torch.no_grad():
-        expected = net.derive(config).double().eval()(x)
-        assert torch.allclose(net(x), expected, atol=1e-6, rtol=0)
-
-
-def _input(space):
-    graph = space.graph
-    c, h, w = next(graph.nodes[n]["ir"].shape for n in graph.graph["inputs"].values())
-    return torch.randn(2, c, h, w, dtype=torch.float64)
+        expected = net.derive(config).double().eval()(**xs)
+        got = net(**xs)
+    if isinstance(got, dict):
+        assert all(torch.allclose(got[k], expected[k], atol=1e-6, rtol=0) for k in got)
+    else:
+        assert torch.allclose(got, expected, atol=1e-6, rtol=0)
 
 
 def test_parameters_are_partitioned_into_weights_and_architecture():

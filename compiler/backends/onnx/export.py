@@ -95,16 +95,16 @@ def export(space, output: str | os.PathLike, config: Mapping[str, Any] | None = 
     start = time.perf_counter()
     target = _writable(output)
     derived, module = frozen_subnet(space, config, weights=weights, realise=realise, seed=seed)
-    shape = _input_shape(derived, input_shape)
+    shapes = _input_shapes(derived, input_shape)
     model = to_model(derived, module, opset)
     data = model.SerializeToString()
-    diff = _compare(data, module, shape, seed)
+    diff = _compare(data, module, shapes, seed)
     if not diff <= tolerance:
         raise ExportError(f"onnxruntime and torch differ by {diff:.3g} (tolerance "
                           f"{tolerance:g}); nothing was written")
     write_atomic(target, data)
     params = sum(p.numel() for p in module.parameters())
-    return ExportReport(target, params, len(data), diff, opset, shape,
+    return ExportReport(target, params, len(data), diff, opset, next(iter(shapes.values())),
                         time.perf_counter() - start)
 
 
@@ -120,26 +120,31 @@ def _writable(output: str | os.PathLike) -> Path:
     return target
 
 
-def _input_shape(derived, requested: tuple[int, ...] | None) -> tuple[int, ...]:
+def _input_shapes(derived, requested: tuple[int, ...] | None) -> dict[str, tuple[int, ...]]:
+    """Shapes to compare with: every input at batch 1, or at the batch of `requested`
+    (whose C x H x W must be the input's: a space has one resolution)."""
     inputs = derived.graph.graph["inputs"]
-    if len(inputs) != 1:
-        raise ExportError("export supports spaces with exactly one input, this one has "
-                          f"{len(inputs)}: {', '.join(inputs)}")
-    chw = tuple(derived.graph.nodes[next(iter(inputs.values()))]["ir"].shape)
+    shapes = {name: tuple(derived.graph.nodes[n]["ir"].shape) for name, n in inputs.items()}
     if requested is None:
-        return (1, *chw)
+        return {name: (1, *chw) for name, chw in shapes.items()}
+    if len(shapes) != 1:
+        raise ExportError(f"--input names one shape, but the space has {len(shapes)} inputs "
+                          f"({', '.join(shapes)}); leave it out")
+    (name, chw), = shapes.items()
     if len(requested) != 4 or tuple(requested[1:]) != chw or requested[0] < 1:
         raise ExportError(f"--input {'x'.join(map(str, requested))} does not fit the space, "
                           f"whose input is Nx{'x'.join(map(str, chw))} (the batch N is free; "
                           "change the resolution in the .arch file)")
-    return tuple(requested)
+    return {name: tuple(requested)}
 
 
-def _compare(data: bytes, module, shape: tuple[int, ...], seed: int) -> float:
-    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+def _compare(data: bytes, module, shapes: dict[str, tuple[int, ...]], seed: int) -> float:
+    rng = np.random.default_rng(seed)
+    feeds = {name: rng.standard_normal(shape).astype(np.float32)
+             for name, shape in shapes.items()}
     with torch.no_grad():
-        expected = module(torch.from_numpy(x))
+        expected = module(**{name: torch.from_numpy(x) for name, x in feeds.items()})
     expected = expected if isinstance(expected, dict) else {"": expected}
-    got = session(data).run(None, {session(data).get_inputs()[0].name: x})
+    got = session(data).run(None, feeds)
     return max(float(np.abs(g - e.numpy()).max()) for g, e in
                zip(got, expected.values(), strict=True))

@@ -1,0 +1,33 @@
+"""The example spaces as pytest parameters. Spaces whose largest subnets take many
+seconds per forward+backward on a 2-core CPU run their random-config properties only
+in `make test-slow`; the default run checks their smallest subnet (`smallest_only`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SPACES = sorted((ROOT / "examples/spaces").glob("*.arch"))
+HEAVY = frozenset({"vipnas_res50", "vipnas_hrnet_w32", "vipnas_temporal", "posenfs_hrnet",
+                   "autopose"})
+
+
+def space_params(heavy_slow: bool = True) -> list:
+    """Every example space; heavy ones marked slow (unless `heavy_slow` is False)."""
+    return [pytest.param(p, id=p.stem, marks=pytest.mark.slow)
+            if heavy_slow and p.stem in HEAVY else pytest.param(p, id=p.stem) for p in SPACES]
+
+
+def heavy_params() -> list:
+    return [pytest.param(p, id=p.stem) for p in SPACES if p.stem in HEAVY]
+
+
+def input_tensors(space, batch: int = 1, dtype=None) -> dict:
+    """A random tensor for every input of the space, by input name."""
+    import torch
+
+    graph = space.graph
+    return {name: torch.randn(batch, *graph.nodes[n]["ir"].shape, dtype=dtype)
+            for name, n in graph.graph["inputs"].items()}
