@@ -86,7 +86,8 @@ def _shapes_seen(module, derived) -> dict[int, tuple]:
 
 
 def test_state_dict_keys_follow_the_arch_names():
-    space = load(next(p for p in EXAMPLES if p.name == "vipnas_mbv3.arch"))
+    space = load(next(p for p in EXAMPLES if p.parent.name == "spaces"
+                      and p.name == "vipnas_mbv3.arch"))
     module = build_module(space.derive(space.smallest()))
     keys = set(module.state_dict())
     assert "net.s2.blocks[0].mbconv.dw_conv.weight" in keys
