@@ -172,12 +172,17 @@ def place_figure(rng, h: int, w: int, frac: tuple[float, float], cut: bool,
     return None
 
 
+def random_clutter(rng: np.random.Generator, h: int, w: int) -> list:
+    """Up to 13 random shapes anywhere in the image (drawn behind or among the figures)."""
+    return [random_shape(rng, (rng.uniform(0, w), rng.uniform(0, h)),
+                         rng.uniform(0.05, 0.45) * min(h, w))
+            for _ in range(int(rng.integers(0, 14)))]
+
+
 def sample_scene(rng: np.random.Generator, h: int, w: int) -> SceneSpec:
     """A random still image: the recipe, not yet drawn."""
     bg = background(rng, h, w)
-    clutter = [random_shape(rng, (rng.uniform(0, w), rng.uniform(0, h)),
-                            rng.uniform(0.05, 0.45) * min(h, w))
-               for _ in range(int(rng.integers(0, 14)))]
+    clutter = random_clutter(rng, h, w)
     boxes: list = []
     figures = []
     for k in range(int(rng.choice(PERSONS, p=PERSON_P))):

@@ -31,7 +31,7 @@ from archc.runtime.pose.synth.scene import (
     inside_fraction,
     occluder,
     place_figure,
-    random_shape,
+    random_clutter,
 )
 
 # Largest amplitude (degrees) of an angle's oscillation, by angle family.
@@ -114,9 +114,7 @@ def make_track(rng: np.random.Generator, first: Placed, frames: int, size) -> Tr
 def sample_sequence(rng: np.random.Generator, h: int, w: int, frames: int):
     """One SceneSpec per frame; `tracks` holds each drawn figure's track id."""
     bg = background(rng, h, w)
-    clutter = [random_shape(rng, (rng.uniform(0, w), rng.uniform(0, h)),
-                            rng.uniform(0.05, 0.45) * min(h, w))
-               for _ in range(int(rng.integers(0, 14)))]
+    clutter = random_clutter(rng, h, w)
     boxes: list = []
     firsts = []
     for k in range(int(rng.choice(PERSONS, p=PERSON_P))):
