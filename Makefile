@@ -1,6 +1,6 @@
 # archc: set-up, demo, tests, lint and benchmarks.
 #
-#   make demo       set up, then check every example under examples/
+#   make demo       set up, check and compile every example, export and time a subnet, synth data
 #   make test       set up, then run the test suite (tests marked `slow` excluded)
 #   make test-slow  only the tests marked `slow`
 #   make lint       ruff over the whole repository

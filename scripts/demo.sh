@@ -30,9 +30,17 @@ for file in "${files[@]}"; do
 done
 
 total=${#files[@]}
-if [ "$failed" -eq 0 ]; then
-    echo "demo: $total of $total examples pass archc check and compile (IR, DOT, SVG in $out/)"
-else
+if [ "$failed" -ne 0 ]; then
     echo "demo: $failed of $total examples fail archc check"
     exit 1
 fi
+echo "demo: $total of $total examples pass archc check and compile (IR, DOT, SVG in $out/)"
+
+# Deployment: the released S-ViPNAS-MobileNetV3 subnet to ONNX, checked against torch,
+# and its latency on this CPU; then a small synthetic COCO-format data set.
+space=examples/spaces/vipnas_mbv3.arch
+"$archc" export "$space" --config examples/spaces/vipnas_mbv3.released.json \
+    -o "$out/s_vipnas_mbv3.onnx"
+"$archc" latency "$space" --config examples/spaces/vipnas_mbv3.released.json --runs 20 --torch
+rm -rf "$out/synth"
+"$archc" data synth "$out/synth" --train 50 --val 10 --seed 0
