@@ -69,6 +69,7 @@ class CostModel:
                  scope: str | None = None):
         """`scope` (e.g. `frame[1]`) counts only the ops named inside that scope."""
         choices = {c.name: c for c in graph.graph["choices"]}
+        self.choices = choices
         self._values = {name: possible_values(spec, choices) for name, spec in choices.items()}
         groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         for term in _terms(graph, choices, convention, scope):

@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from archc.compiler.cost_model import CostModel
+from archc.compiler.decide import upper_bound
 from archc.compiler.extremes import TooLarge, cost_extremes
 from archc.compiler.latency_table import LatencyTable
 from archc.compiler.passes.count_cost import Cost
@@ -178,6 +179,9 @@ def _group_bounds(model: CostModel) -> CostRange:
         hi_p += max(p for p, _ in table.values())
         lo_m += min(m for _, m in table.values())
         hi_m += max(m for _, m in table.values())
+    for _, params, macs in model.direct:  # too many choices to tabulate: 0 .. an upper bound
+        hi_p += upper_bound(params, model.choices)[0]
+        hi_m += upper_bound(macs, model.choices)[0]
     names = [set(n) for n, _ in model.tables]
     disjoint = all(not (a & b) for a, b in itertools.combinations(names, 2))
     return CostRange((lo_p, hi_p), (lo_m, hi_m), disjoint and not model.direct)

@@ -221,3 +221,16 @@ def test_mbv2_features_by_hand():
     # torchvision's mobilenet_v2: 3,504,872 params, minus the classifier (1,281,000),
     # features[18] (1x1 conv 320 -> 1280 + BN: 412,160) and features[17] (473,920)
     assert _mbv2_features() == 3_504_872 - 1_281_000 - 412_160 - 473_920 == 1_337_792
+
+
+@pytest.mark.parametrize("name", ["posenfs_hrnet", "posenfs_mobilenet"])
+def test_cost_bounds_of_a_space_with_untabulated_terms_contain_every_sampled_config(name):
+    """Terms over too many choices to tabulate still bound the range (they once were
+    left out, and the printed maximum lay below real configs)."""
+    space = load(name)
+    r = space.cost_range()
+    assert not r.exact
+    for seed in range(30):
+        cost = space.cost(space.sample(seed))
+        assert r.params[0] <= cost.params <= r.params[1]
+        assert r.macs[0] <= cost.macs <= r.macs[1]
