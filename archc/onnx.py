@@ -14,6 +14,7 @@ from typing import Any
 from archc.compiler.backends.onnx.export import ExportError, ExportReport, frozen_subnet, to_model
 from archc.compiler.backends.onnx.export import export as _export
 from archc.compiler.backends.onnx.runner import Timing, ort_latency
+from archc.compiler.ir import input_shapes
 
 __all__ = ["ExportError", "ExportReport", "Timing", "export", "latency", "subnet_model"]
 
@@ -42,9 +43,4 @@ def latency(space_or_path: Any, config=None, *, threads: int = 1, runs: int = 50
             batch: int = 1, weights=None) -> Timing:
     """Median and p90 latency of the subnet in onnxruntime on this CPU."""
     derived, _, data = subnet_model(space_or_path, config, weights=weights)
-    return ort_latency(data, _input_shapes(derived, batch), threads, runs)
-
-
-def _input_shapes(derived, batch: int) -> dict[str, tuple[int, ...]]:
-    graph = derived.graph
-    return {name: (batch, *graph.nodes[n]["ir"].shape) for name, n in graph.graph["inputs"].items()}
+    return ort_latency(data, input_shapes(derived.graph, batch), threads, runs)

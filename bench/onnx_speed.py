@@ -18,6 +18,7 @@ import torch
 
 import archc
 from archc.compiler.backends.onnx.runner import ort_latency, time_calls
+from archc.compiler.ir import input_shapes
 from archc.compiler.space import Config
 from archc.onnx import subnet_model
 
@@ -34,8 +35,7 @@ def compare(space_path: str, config_path: str | None, rounds: int, runs: int):
     space = archc.load(ROOT / space_path)
     config = Config.load(ROOT / config_path) if config_path else None
     derived, module, data = subnet_model(space, config)
-    shapes = {name: (1, *derived.graph.nodes[n]["ir"].shape)
-              for name, n in derived.graph.graph["inputs"].items()}
+    shapes = input_shapes(derived.graph)
     x = [torch.randn(s) for s in shapes.values()]
     ort_ms, torch_ms = [], []
     with torch.inference_mode():

@@ -50,6 +50,13 @@ def input_ids(graph: nx.MultiDiGraph, n: int) -> list[int]:
     return [src for src, _, _ in edges]
 
 
+def input_shapes(graph: nx.MultiDiGraph, batch: int = 1) -> dict[str, tuple]:
+    """`input name -> (batch, C, H, W)` of a graph's inputs (static shapes: a derived
+    subnet, or a net)."""
+    return {name: (batch, *graph.nodes[n]["ir"].shape)
+            for name, n in graph.graph["inputs"].items()}
+
+
 def nodes_in_order(graph: nx.MultiDiGraph) -> list[IRNode]:
     """All nodes in a topological order (ids grow along edges by construction)."""
     return [graph.nodes[n]["ir"] for n in sorted(graph.nodes)]

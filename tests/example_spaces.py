@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from archc.compiler.ir import input_shapes
+
 ROOT = Path(__file__).resolve().parents[1]
 SPACES = sorted((ROOT / "examples/spaces").glob("*.arch"))
 HEAVY = frozenset({"vipnas_res50", "vipnas_hrnet_w32", "vipnas_temporal", "posenfs_hrnet",
@@ -28,6 +30,5 @@ def input_tensors(space, batch: int = 1, dtype=None) -> dict:
     """A random tensor for every input of the space, by input name."""
     import torch
 
-    graph = space.graph
-    return {name: torch.randn(batch, *graph.nodes[n]["ir"].shape, dtype=dtype)
-            for name, n in graph.graph["inputs"].items()}
+    return {name: torch.randn(shape, dtype=dtype)
+            for name, shape in input_shapes(space.graph, batch).items()}

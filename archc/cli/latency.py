@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from archc.compiler.backends.onnx.runner import ort_latency, time_calls
+    from archc.compiler.ir import input_shapes
     from archc.onnx import ExportError, subnet_model
 
     for flag in ("threads", "runs", "batch"):
@@ -42,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
             derived, module, data = subnet_model(space, config)
     except ExportError as err:
         raise CliFailure(str(err)) from None
-    shapes = {name: (args.batch, *derived.graph.nodes[n]["ir"].shape)
-              for name, n in derived.graph.graph["inputs"].items()}
+    shapes = input_shapes(derived.graph, args.batch)
     result = {"onnxruntime": ort_latency(data, shapes, args.threads, args.runs)}
     if args.torch:
         result["torch"] = _torch_timing(module, shapes, args, time_calls)

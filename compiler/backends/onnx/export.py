@@ -25,6 +25,7 @@ from archc.compiler.backends.onnx.builder import DEFAULT_OPSET, state_weights, t
 from archc.compiler.backends.onnx.runner import session
 from archc.compiler.backends.torch import build_module, build_supernet
 from archc.compiler.files import write_atomic
+from archc.compiler.ir import input_shapes
 from archc.compiler.space import ConfigError
 from archc.runtime.weights import WeightsError, load_weights
 
@@ -123,15 +124,14 @@ def _writable(output: str | os.PathLike) -> Path:
 def _input_shapes(derived, requested: tuple[int, ...] | None) -> dict[str, tuple[int, ...]]:
     """Shapes to compare with: every input at batch 1, or at the batch of `requested`
     (whose C x H x W must be the input's: a space has one resolution)."""
-    inputs = derived.graph.graph["inputs"]
-    shapes = {name: tuple(derived.graph.nodes[n]["ir"].shape) for name, n in inputs.items()}
+    shapes = input_shapes(derived.graph)
     if requested is None:
-        return {name: (1, *chw) for name, chw in shapes.items()}
+        return shapes
     if len(shapes) != 1:
         raise ExportError(f"--input names one shape, but the space has {len(shapes)} inputs "
                           f"({', '.join(shapes)}); leave it out")
-    (name, chw), = shapes.items()
-    if len(requested) != 4 or tuple(requested[1:]) != chw or requested[0] < 1:
+    (name, (_, *chw)), = shapes.items()
+    if len(requested) != 4 or list(requested[1:]) != chw or requested[0] < 1:
         raise ExportError(f"--input {'x'.join(map(str, requested))} does not fit the space, "
                           f"whose input is Nx{'x'.join(map(str, chw))} (the batch N is free; "
                           "change the resolution in the .arch file)")

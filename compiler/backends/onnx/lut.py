@@ -21,7 +21,7 @@ import onnxruntime as ort
 
 from archc.compiler.backends.onnx.builder import random_weights, to_onnx
 from archc.compiler.backends.onnx.runner import ort_latency
-from archc.compiler.ir import IRNode
+from archc.compiler.ir import IRNode, input_shapes
 from archc.compiler.latency_table import (
     LatencyTable,
     graph_units,
@@ -147,8 +147,7 @@ def calibrate(space, table: LatencyTable, configs: int = 20, runs: int = 20, see
     for config in progress(picks):
         derived = space.derive(config)
         data = to_onnx(derived.graph, random_weights(seed)).SerializeToString()
-        shapes = {name: (1, *derived.graph.nodes[n]["ir"].shape)
-                  for name, n in derived.graph.graph["inputs"].items()}
+        shapes = input_shapes(derived.graph)
         measured.append(ort_latency(data, shapes, table.threads, runs, 3).median_ms)
         predicted.append(table.predict(space.graph, config))
     mape = 100 * sum(abs(p - m) / m for p, m in zip(predicted, measured, strict=True))

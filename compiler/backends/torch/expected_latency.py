@@ -52,11 +52,11 @@ def expected_latency(supernet, table: LatencyTable,
                                      supernet.active or supernet.table.default())
     cache = supernet.__dict__.setdefault("_latency_terms", {})
     key = (id(table), config)
-    if key not in cache:
-        cache[key] = latency_terms(supernet, table, config)
+    if key not in cache or cache[key][0] is not table:  # an id can be reused after gc
+        cache[key] = (table, latency_terms(supernet, table, config))
     probs = {c: torch.softmax(supernet.arch[c.replace(".", "/")], 0) for c in supernet.labels}
     total = torch.zeros((), dtype=next(iter(probs.values())).dtype if probs else torch.float32)
-    for ms, assignment in cache[key]:
+    for ms, assignment in cache[key][1]:
         weight = torch.ones(())
         for choice, index in assignment:
             weight = weight * probs[choice][index]
