@@ -40,6 +40,9 @@ from archc.dsl.values import BuiltinFn
 FORMAT = "archc-ir"
 VERSION = 1  # bump on any change an older reader would misread
 GRAPH_KEYS = ("name", "is_net", "doc", "choices", "inputs", "outputs", "constraints", "checks")
+# Present only on derived subnets: the config it was derived with, and which supernet
+# weights its diverging weight sharers are sliced from (name -> supernet weight name).
+DERIVED_KEYS = ("derived_from", "weight_sources")
 # Records: field -> kind; `_KINDS` (at the end) says how each kind is written and read.
 CHOICE = {"name": "str", "kind": "str", "domain": "value", "realise": "str", "default": "value",
           "span": "span"}
@@ -73,7 +76,8 @@ def ir_fingerprint(graph: nx.MultiDiGraph) -> str:
 def ir_to_json(graph: nx.MultiDiGraph) -> dict:
     """The JSON document (plain dicts and lists, header included) of a lowered IR graph."""
     g = graph.graph
-    missing, extra = [k for k in GRAPH_KEYS if k not in g], sorted(set(g) - set(GRAPH_KEYS))
+    missing = [k for k in GRAPH_KEYS if k not in g]
+    extra = sorted(set(g) - set(GRAPH_KEYS) - set(DERIVED_KEYS))
     if missing or extra:  # a new attribute needs a format change, not a silent drop
         raise ValueError(f"cannot serialise graph attributes: missing {missing}, unknown {extra}")
     nodes = []
@@ -97,6 +101,8 @@ def ir_to_json(graph: nx.MultiDiGraph) -> dict:
                         for i, c in enumerate(g["constraints"])],
         "checks": [_enc_record(CHECK, dict(zip(CHECK, c, strict=True)), f"$.checks[{i}]")
                    for i, c in enumerate(g["checks"])],
+        **{k: {name: _enc(v, _key(f"$.{k}", name)) for name, v in g[k].items()}
+           for k in DERIVED_KEYS if k in g},
         "nodes": nodes, "edges": edges}
 
 
@@ -145,7 +151,8 @@ def ir_from_json(data: Any) -> nx.MultiDiGraph:
 
 
 def _graph(data: dict) -> nx.MultiDiGraph:
-    _fields(data, "$", ("format", "version", "archc", *GRAPH_KEYS, "nodes", "edges"))
+    derived = tuple(k for k in DERIVED_KEYS if k in data)
+    _fields(data, "$", ("format", "version", "archc", *GRAPH_KEYS, *derived, "nodes", "edges"))
     _typed(data["archc"], "$.archc", str)
     graph = nx.MultiDiGraph()
     for i, item in enumerate(_typed(data["nodes"], "$.nodes", list)):
@@ -174,6 +181,9 @@ def _graph(data: dict) -> nx.MultiDiGraph:
         outputs=data["outputs"],
         constraints=_records(data, "constraints", CONSTRAINT, ConstraintSpec),
         checks=_records(data, "checks", CHECK, lambda **fields: tuple(fields.values())))
+    for key in derived:
+        graph.graph[key] = {name: _dec(v, _key(f"$.{key}", name))
+                            for name, v in _typed(data[key], f"$.{key}", dict).items()}
     return graph
 
 

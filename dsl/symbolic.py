@@ -301,6 +301,19 @@ def evaluate(value: Any, config: Mapping[str, Any],
     return _evaluate(value, config, dims, {})
 
 
+class Evaluation:
+    """Many values under one config, sharing every evaluated subexpression: the
+    terms of one cost table share their shapes, so evaluating them one by one
+    (a fresh memo each) repeats most of the work."""
+
+    def __init__(self, config: Mapping[str, Any],
+                 dims: Callable[[int, int], Any] | None = None):
+        self.config, self.dims, self.memo = config, dims, {}
+
+    def __call__(self, value: Any) -> Any:
+        return _evaluate(value, self.config, self.dims, self.memo)
+
+
 def _evaluate(value: Any, config: Mapping[str, Any], dims, memo: dict[int, Any]) -> Any:
     if isinstance(value, tuple):
         return tuple(_evaluate(v, config, dims, memo) for v in value)

@@ -18,6 +18,7 @@ import networkx as nx
 
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
+from archc.compiler.passes.weight_sharing import diverging
 from archc.dsl.symbolic import evaluate
 
 
@@ -60,16 +61,20 @@ def count_cost(graph: nx.MultiDiGraph, config: Mapping[str, Any],
                convention: str = "true") -> Cost:
     """Params and MACs of `config`'s subnet (`convention="hrnet"`: the papers' counter)."""
     params = macs = 0
-    for n in active_nodes(graph, config):
-        cost = node_cost(graph, n, config, convention)
+    active = active_nodes(graph, config)
+    own = diverging(graph, config, active)
+    for n in active:
+        cost = node_cost(graph, n, config, convention, own_weights=n in own)
         params += cost.params
         macs += cost.macs
     return Cost(params=params, macs=macs)
 
 
 def node_cost(graph: nx.MultiDiGraph, n: int, config: Mapping[str, Any],
-              convention: str = "true") -> Cost:
-    """Params and MACs of one node under `config` (zero for inputs, selects, chooses)."""
+              convention: str = "true", own_weights: bool = False) -> Cost:
+    """Params and MACs of one node under `config` (zero for inputs, selects, chooses).
+    A node that shares another's weights has no params of its own unless
+    `own_weights` (a diverging sharer, see `weight_sharing`)."""
     node: IRNode = graph.nodes[n]["ir"]
     if node.kind != "op":
         return Cost(0, 0)
@@ -78,7 +83,7 @@ def node_cost(graph: nx.MultiDiGraph, n: int, config: Mapping[str, Any],
     shapes = [evaluate(graph.nodes[i]["ir"].shape, config) for i in input_ids(graph, n)]
     rules = Rules(attrs, shapes)
     out = evaluate(node.shape, config)
-    params = int(rule.params(rules, out)) if owns_weights(node) else 0
+    params = int(rule.params(rules, out)) if own_weights or owns_weights(node) else 0
     return Cost(params=params, macs=int(rule.macs_for(convention)(rules, out)))
 
 

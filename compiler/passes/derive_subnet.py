@@ -2,7 +2,10 @@
 
 Only the nodes the config's subnet computes are kept (`count_cost.active_nodes`);
 each `select` and `choose` is replaced by the input it takes; attributes and
-shapes are evaluated to numbers; every guard becomes True. The result is a
+shapes are evaluated to numbers; every guard becomes True. A node sharing
+weights whose module would differ from its owner's gets weights of its own
+(`weight_sharing`); `graph["weight_sources"]` says, for each one with
+params, which supernet weights they are sliced from. The result is a
 graph of a fixed network that the same passes (shapes, cost, pictures, JSON)
 accept, and that the torch backend builds as a plain module.
 """
@@ -15,13 +18,15 @@ from typing import Any
 import networkx as nx
 
 from archc.compiler.ir import IRNode, input_ids
-from archc.compiler.passes.count_cost import active_nodes
+from archc.compiler.passes.count_cost import active_nodes, node_cost
+from archc.compiler.passes.weight_sharing import diverging
 from archc.dsl.symbolic import evaluate
 
 
 def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.MultiDiGraph:
     """The fixed network `config` selects (the config must be valid for the space)."""
     keep = active_nodes(graph, config)
+    own = diverging(graph, config, keep)
     forward: dict[int, int] = {}
     out = nx.MultiDiGraph()
     for n in keep:
@@ -33,13 +38,17 @@ def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.Multi
         shape = tuple(evaluate(node.shape, config))
         attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
         fixed = IRNode(id=n, kind=node.kind, op=node.op, name=node.name,
-                       weight_name=node.weight_name, attrs=attrs, guard=True, shape=shape,
+                       weight_name=node.name if n in own else node.weight_name,
+                       attrs=attrs, guard=True, shape=shape,
                        max_shape=shape, span=node.span, trace=node.trace)
         out.add_node(n, ir=fixed)
         for port, src in enumerate(inputs):
             out.add_edge(src, n, key=port, port=port)
     out.graph.update(graph.graph)
+    sources = {graph.nodes[n]["ir"].name: graph.nodes[n]["ir"].weight_name for n in sorted(own)
+               if n in out and node_cost(out, n, {}, own_weights=True).params}
     out.graph.update(choices=(), checks=(), derived_from=dict(config),
+                     weight_sources=sources | graph.graph.get("weight_sources", {}),
                      outputs={k: forward.get(v, v) for k, v in graph.graph["outputs"].items()})
     return out
 

@@ -79,12 +79,27 @@ def test_a_sandwich_step_touches_exactly_the_weights_of_each_active_subnet(path)
         derived = net.derive(config).double()
         derived.train()
         _output_sum(derived(**xs)).backward()
-        grads = {name: p.grad for name, p in derived.named_parameters()}
         for name, p in net.named_parameters():
-            expected = grads.get(name)
-            got = 0.0 if p.grad is None else p.grad.abs().sum().item()
-            want = 0.0 if expected is None else expected.abs().sum().item()
+            want, signed = _expected_gradient(derived, name)
+            grad = p.grad if p.grad is not None else torch.zeros(())
+            got = (grad.sum() if signed else grad.abs().sum()).item()
             assert got == pytest.approx(want, rel=1e-9, abs=1e-12), name
+
+
+def _expected_gradient(derived, name: str) -> tuple[float, bool]:
+    """The derived module's gradient total for supernet parameter `name`: |grad| summed,
+    or, when diverging weight sharers also slice it (`weight_sources`), the signed sum
+    over every module that uses it (slices of one tensor add up; their |.| do not)."""
+    grads = dict(derived.named_parameters())
+    users = [grads[name]] if name in grads else []
+    for path, source in derived.weight_sources.items():
+        prefix, param = "net." + ".".join(source) + ".", name.rsplit(".", 1)[-1]
+        if name == prefix + param:
+            users.append(grads["net." + ".".join(path) + "." + param])
+    signed = len(users) > 1 or (users and name not in grads)
+    total = sum((u.grad.sum() if signed else u.grad.abs().sum()).item()
+                for u in users if u.grad is not None)
+    return total, bool(signed)
 
 
 def _output_sum(out):

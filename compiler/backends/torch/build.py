@@ -4,7 +4,8 @@ Module names mirror the `.arch` names: the op `s2.blocks[0].mbconv.conv` lives
 at `self.net["s2"]["blocks[0]"]["mbconv"]["conv"]`, so the state-dict key of
 its weight is `net.s2.blocks[0].mbconv.conv.weight` — derived deterministically
 from the source, which keeps checkpoints loadable. Nodes that share weights
-(`scope f[1] shares weights with f[0]`) share one module, found by weight name.
+(`scope f[1] shares weights with f[0]`) share one module, found by weight name;
+a derived sharer whose module differs has its own (see `weight_sharing`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class FixedNet(nn.Module):
         self._inputs = dict(graph.graph["inputs"])
         self._outputs = dict(graph.graph["outputs"])
         self._plan: list[tuple[int, tuple[str, ...], list[int]]] = []
+        # module path -> the supernet path its weights are sliced from, where they differ
+        self.weight_sources = {name_segments(name): name_segments(source) for name, source
+                               in graph.graph.get("weight_sources", {}).items()}
         for n in sorted(graph.nodes):
             node: IRNode = graph.nodes[n]["ir"]
             if node.kind == "input":

@@ -194,8 +194,9 @@ class Supernet(nn.Module):
         derived = derive_subnet(self.graph, config)
         module = build_module(derived)
         for _, path, _ in module._plan:
-            if path is not None and self.graph_has_weights(path):
-                self.module_at(path).export(module.module_at(path))
+            source = module.weight_sources.get(path, path)
+            if self.graph_has_weights(source):
+                self.module_at(source).export(module.module_at(path))
         return module
 
     def graph_has_weights(self, path: tuple[str, ...]) -> bool:
