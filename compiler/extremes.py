@@ -28,20 +28,23 @@ class TooLarge(Exception):
     """Elimination would build a factor too large to hold; callers fall back to bounds."""
 
 
-def cost_extremes(model: CostModel, choices: Mapping[str, ChoiceSpec]) -> dict[str, int]:
-    """{"params_min", "params_max", "macs_min", "macs_max"} over all valid configs."""
+def cost_extremes(model: CostModel, choices: Mapping[str, ChoiceSpec],
+                  metric: str) -> tuple[int, int]:
+    """(min, max) of `metric` ("params" or "macs") over all valid configs."""
     if model.direct:
         raise TooLarge("some cost terms are evaluated directly")
+    if metric == "params" and model.shared:
+        raise TooLarge("shared weights' params are joined per call, not tabulated")
+    index = ("params", "macs").index(metric)
     values = {name: possible_values(spec, choices) for name, spec in choices.items()}
     validity = [_validity(spec, choices, values) for spec in choices.values() if spec.dependent]
-    out = {}
-    for index, metric in ((0, "params"), (1, "macs")):
-        for sign, end in ((1, "min"), (-1, "max")):
-            factors = [(names, {k: sign * v[index] for k, v in t.items()})
-                       for names, t in model.tables] + validity
-            constant = model.constant.params if index == 0 else model.constant.macs
-            out[f"{metric}_{end}"] = int(constant + sign * _minimise(factors, values))
-    return out
+    constant = (model.constant.params, model.constant.macs)[index]
+    out = []
+    for sign in (1, -1):
+        factors = [(names, {k: sign * v[index] for k, v in t.items()})
+                   for names, t in model.tables] + validity
+        out.append(int(constant + sign * _minimise(factors, values)))
+    return out[0], out[1]
 
 
 def _validity(spec: ChoiceSpec, choices, values) -> Factor:

@@ -42,7 +42,8 @@ def build_report(space: Space, config, convention: str) -> dict:
         "name": space.name, "kind": "net" if space.graph.graph["is_net"] else "space",
         "num_choices": len(space.choices), "size": str(space.size()),
         "params_range": list(rng.params), "macs_range": list(rng.macs),
-        "range_exact": rng.exact, "convention": convention,
+        "range_exact": rng.exact, "params_exact": rng.params_exact,
+        "macs_exact": rng.macs_exact, "convention": convention,
         "choices": [_choice(c) for c in space.choices],
     }
     if config is not None:
@@ -83,10 +84,11 @@ def render_table(space: Space, r: dict) -> str:
             domain = c["domain"] if isinstance(c["domain"], str) else _short(c["domain"])
             lines.append(f"  {c['name']:<{width}}  {c['realise']:<8}  "
                          f"{json.dumps(c['default']):<8}  {domain}")
-    how = "exact" if r["range_exact"] else "bounds (the space is too large to enumerate)"
-    lines += ["", f"params  {r['params_range'][0]:>15,} .. {r['params_range'][1]:,}  ({how})",
+    how = {True: "exact", False: "bounds (the space is too large to enumerate)"}
+    lines += ["", f"params  {r['params_range'][0]:>15,} .. {r['params_range'][1]:,}  "
+              f"({how[r['params_exact']]})",
               f"MACs    {r['macs_range'][0]:>15,} .. {r['macs_range'][1]:,}  "
-              f"({how}, {r['convention']} convention)"]
+              f"({how[r['macs_exact']]}, {r['convention']} convention)"]
     if "params" in r:
         lines += _config_lines(r)
     return "\n".join(lines)
