@@ -20,12 +20,14 @@ from typing import Any
 
 import networkx as nx
 
-from archc.compiler.decide import decide, possible_values
+from archc.compiler.decide import possible_values, tabulate
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
-from archc.compiler.passes.count_cost import Cost, owns_weights
+from archc.compiler.passes.count_cost import Cost
+from archc.compiler.passes.weight_sharing import divergence, owners
+from archc.compiler.shared_cost import node_params, shared_params
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import ChoiceRef, apply, deps_of, evaluate
+from archc.dsl.symbolic import ChoiceRef, Evaluation, apply, deps_of
 
 MAX_TABLE = 200_000  # entries of one group's table; larger groups are evaluated directly
 
@@ -40,18 +42,20 @@ def activity(graph: nx.MultiDiGraph, choices: Mapping[str, ChoiceSpec]) -> dict[
         if active[n] is False:
             continue
         for port, src in enumerate(input_ids(graph, n)):
-            active[src] = _either(active[src], apply("and", active[n],
-                                                     _edge_condition(node, port)), choices)
+            edge = _edge_condition(node, port)
+            reach = active[n] if edge is True else apply("and", active[n], edge)
+            active[src] = _either(active[src], reach, choices)
     return active
 
 
 def _either(a: Any, b: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
-    """`a or b`, decided over the choices only when both sides are conditions."""
+    """`a or b`, decided over the choices (or tabulated: `decide.tabulate`) only when
+    both sides are conditions."""
     if a is True or b is True:
         return True
     if a is False or a == b:
         return b
-    return decide(apply("or", a, b), choices)
+    return tabulate(apply("or", a, b), choices)
 
 
 def _edge_condition(node: IRNode, port: int) -> Any:
@@ -72,13 +76,18 @@ class CostModel:
         self.choices = choices
         self._values = {name: possible_values(spec, choices) for name, spec in choices.items()}
         groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
-        for term in _terms(graph, choices, convention, scope):
+        active = activity(graph, choices)
+        pairs: list[tuple[int, int]] = []
+        for term in _terms(graph, active, convention, scope, pairs):
             groups[tuple(sorted(deps_of(term)))].append(term)
         self.constant = Cost(0, 0)
         self.tables: list[tuple[tuple[str, ...], dict]] = []
         self.direct: list[tuple] = []
         for names, terms in groups.items():
             self._add_group(names, terms)
+        self.shared, too_large = shared_params(graph, pairs, active, self._values, MAX_TABLE)
+        for n, owner in too_large:
+            self.direct.append((divergence(graph, n, owner, active), node_params(graph, n), 0))
 
     def _add_group(self, names: tuple[str, ...], terms: list[tuple]) -> None:
         if not names:
@@ -104,12 +113,22 @@ class CostModel:
             p, m = _sum_terms(self.direct, config)
             params += p
             macs += m
+        for group in self.shared:
+            params += group(config)
         return Cost(params=params, macs=macs)
 
 
-def _terms(graph, choices, convention: str, scope: str | None):
-    """(active, params, macs) of every op (inside `scope`), symbolic in the choices."""
-    active = activity(graph, choices)
+def _terms(graph, active: Mapping[int, Any], convention: str, scope: str | None,
+           pairs: list[tuple[int, int]]):
+    """(active, params, macs) of every op (inside `scope`), symbolic in the choices.
+
+    A node sharing another's weights yields its MACs only; its params count when
+    it diverges (`weight_sharing`), which needs both sides' choices: its (node,
+    owner) pair is appended to `pairs` for `shared_cost`. Inside a `scope`,
+    every op's params count: a scope's cost is its subnetwork's on its own,
+    shared weights included.
+    """
+    sharers = owners(graph) if scope is None else {}
     for n in sorted(graph.nodes):
         node: IRNode = graph.nodes[n]["ir"]
         if node.kind != "op" or active[n] is False:
@@ -118,14 +137,19 @@ def _terms(graph, choices, convention: str, scope: str | None):
             continue
         rule = get(node.op)
         rules = Rules(node.attrs, [graph.nodes[i]["ir"].shape for i in input_ids(graph, n)])
-        params = rule.params(rules, node.shape) if owns_weights(node) else 0
-        yield (active[n], params, rule.macs_for(convention)(rules, node.shape))
+        macs = rule.macs_for(convention)(rules, node.shape)
+        if sharers.get(n) is not None:
+            pairs.append((n, sharers[n]))
+            yield (active[n], 0, macs)
+        else:
+            yield (active[n], rule.params(rules, node.shape), macs)
 
 
 def _sum_terms(terms: list[tuple], config: Mapping[str, Any]) -> tuple[int, int]:
     params = macs = 0
+    value = Evaluation(config)
     for active, p, m in terms:
-        if evaluate(active, config):
-            params += evaluate(p, config)
-            macs += evaluate(m, config)
+        if value(active):
+            params += value(p)
+            macs += value(m)
     return int(params), int(macs)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import deps_of, evaluate, is_symbolic
+from archc.dsl.symbolic import ChoiceRef, apply, deps_of, evaluate, is_symbolic
 
 MAX_COMBINATIONS = 4_096
 
@@ -86,6 +86,34 @@ def decide(cond: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
         return cond
     seen = {bool(evaluate(cond, c)) for c in configs}
     return seen.pop() if len(seen) == 1 else cond
+
+
+def tabulate(cond: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
+    """`cond` as a bool when the choices decide it; else, when they are few, as its
+    truth table: `(c1, c2, ...) in {the value tuples where it holds}`.
+
+    A condition built by or-ing and and-ing along every path of a graph (which
+    parts of a network a config computes) grows with the graph; its truth table
+    over the few choices it reads does not, and costs one lookup to evaluate.
+    """
+    if not is_symbolic(cond):
+        return bool(cond)
+    configs = combinations(cond, choices)
+    if configs is None:
+        return cond
+    names = sorted(deps_of(cond))
+    holds = frozenset(tuple(c[n] for n in names) for c in configs if evaluate(cond, c))
+    if not holds:
+        return False
+    if len(holds) == math.prod(len(possible_values(choices[n], choices)) for n in names) \
+            and not any(choices[n].dependent for n in names):
+        return True
+    refs = tuple(ChoiceRef(n, _REF_TYPES.get(choices[n].kind, "any")) for n in names)
+    return apply("in", refs, holds)
+
+
+_REF_TYPES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "op": "str",
+              "input": "str"}
 
 
 def simplify(value: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
