@@ -172,6 +172,11 @@ class LatencyTable:
 _UNITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def as_table(lut: LatencyTable | str | os.PathLike) -> LatencyTable:
+    """A latency table, or the one saved at path `lut`."""
+    return lut if isinstance(lut, LatencyTable) else LatencyTable.load(lut)
+
+
 def graph_units(graph: nx.MultiDiGraph) -> list[Unit]:
     """`units(graph)`, computed once per graph object."""
     if graph not in _UNITS:

@@ -79,7 +79,7 @@ class ConstraintSpec:
     metric: str  # macs, params or latency
     device: str | None  # latency(cpu) -> "cpu"
     scope: str | None  # `in frame[1]` -> "frame[1]"; None = whole network
-    op: str  # <=, <, >=, >, ==
+    op: str  # <=, <, >= or > (the checker rejects == and !=)
     bound: float  # MACs and params as counts; latency in milliseconds
     span: Span
 

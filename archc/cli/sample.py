@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 
 from archc.cli.common import CliFailure, load_space, quantity
-from archc.compiler.space.space import Space
-
-ATTEMPTS_PER_CONFIG = 2_000
+from archc.compiler.space.sampling import DRAWS, STEPS, WALKS, Sampler, limits_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "sample", help="sample configs under cost limits",
         description="Print N random configs of FILE, one archc-config JSON document per line, "
                     "that satisfy --max-macs/--max-params and the file's own macs/params "
-                    "constraints. Sampling is uniform per choice, then filtered; a clear "
-                    "error is given when no config (or too few) can meet the limits.")
+                    "constraints. Sampling is uniform per choice, then filtered; when the "
+                    "limits admit few configs, random mutations repair a draw until it "
+                    "meets them (such configs lie near the limits; see docs/compiler.md). "
+                    "A clear error is given when no config (or too few) can meet them.")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--n", type=int, default=1, help="how many configs (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -32,31 +33,24 @@ def run(args: argparse.Namespace) -> int:
         raise CliFailure("--n must be at least 1")
     space = load_space(args.file)
     _check_feasible(space, args)
+    sampler = Sampler(space, limits_of(space, args.max_macs, args.max_params))
     rng = random.Random(args.seed)
-    found = 0
-    model = space.cost_model()
-    for _ in range(args.n * ATTEMPTS_PER_CONFIG):
-        config = space.sample(rng)
-        cost = model(config)
-        if _fits(space, config, cost, args):
-            print(json.dumps({"format": "archc-config", "version": 1, "space": space.name,
-                              "choices": dict(config)}))
-            found += 1
-            if found == args.n:
-                return 0
-    raise CliFailure(f"found only {found} of {args.n} configs within the limits after "
-                     f"{args.n * ATTEMPTS_PER_CONFIG:,} samples; the limits admit few configs")
+    for found in range(args.n):
+        config = sampler(rng)
+        if config is None:
+            raise CliFailure(f"found only {found} of {args.n} configs within the limits "
+                             f"({DRAWS} uniform draws and {WALKS} repair walks of {STEPS:,} "
+                             "steps each per config); the limits admit very few configs")
+        print(json.dumps({"format": "archc-config", "version": 1, "space": space.name,
+                          "choices": dict(config)}), flush=True)
+    if sampler.repaired:
+        print(f"note: {sampler.repaired} of {args.n} configs came from repair walks, not "
+              "uniform draws: the limits admit few configs, and such configs lie near them",
+              file=sys.stderr)
+    return 0
 
 
-def _fits(space: Space, config, cost, args) -> bool:
-    if args.max_macs is not None and cost.macs > args.max_macs:
-        return False
-    if args.max_params is not None and cost.params > args.max_params:
-        return False
-    return not space.violations(config, cost)
-
-
-def _check_feasible(space: Space, args) -> None:
+def _check_feasible(space, args) -> None:
     """Fail early when even the cheapest config breaks a limit (or when no config can)."""
     rng = space.cost_range()
     for flag, limit, low, what in (("--max-macs", args.max_macs, rng.macs[0], "MACs"),

@@ -7,6 +7,7 @@ is the usual way to get one. Nothing here imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from collections.abc import Mapping
@@ -18,11 +19,12 @@ import networkx as nx
 from archc.compiler.cost_model import CostModel
 from archc.compiler.decide import upper_bound
 from archc.compiler.extremes import TooLarge, cost_extremes
-from archc.compiler.latency_table import LatencyTable
+from archc.compiler.latency_table import LatencyTable, as_table
 from archc.compiler.passes.count_cost import Cost
 from archc.compiler.passes.derive_subnet import derive_subnet
-from archc.compiler.space.choices import ChoiceTable, Rng
+from archc.compiler.space.choices import ChoiceTable, Rng, make_rng
 from archc.compiler.space.config import Config
+from archc.compiler.space.sampling import DRAWS, WALKS, Sampler, limits_of
 from archc.dsl.diagnostics import ArchError
 from archc.dsl.program import ConstraintSpec
 
@@ -31,11 +33,16 @@ MAX_EXACT_RANGE = 200_000  # configs enumerated for exact cost extremes
 
 @dataclass(frozen=True)
 class CostRange:
-    """Smallest and largest params and MACs over all valid configs; `exact` or bounds."""
+    """Smallest and largest params and MACs over all valid configs, each exact or bounds."""
 
     params: tuple[int, int]
     macs: tuple[int, int]
-    exact: bool
+    params_exact: bool
+    macs_exact: bool
+
+    @property
+    def exact(self) -> bool:
+        return self.params_exact and self.macs_exact
 
 
 class Space:
@@ -63,6 +70,20 @@ class Space:
 
     def sample(self, seed: Rng = None) -> Config:
         return self.table.sample(seed)
+
+    def sample_within(self, seed: Rng = None, max_macs: float | None = None,
+                      max_params: float | None = None,
+                      lut: LatencyTable | str | os.PathLike | None = None) -> Config:
+        """A random config that meets the file's constraints and the limits given
+        (latency constraints only with a latency table): uniform draws first, then
+        repair walks when the limits admit few configs (see `sampling`). Raises
+        `ValueError` when none is found."""
+        sampler = Sampler(self, limits_of(self, max_macs, max_params, lut), lut)
+        config = sampler(make_rng(seed))
+        if config is None:
+            raise ValueError(f"no config of `{self.name}` within the limits was found "
+                             f"({DRAWS} draws and {WALKS} repair walks)")
+        return config
 
     def largest(self) -> Config:
         return self.table.largest()
@@ -100,7 +121,7 @@ class Space:
         cost = self.cost_model(convention)(config)
         if lut is None:
             return cost
-        return replace(cost, latency_ms=_table(lut).predict(self.graph, config))
+        return replace(cost, latency_ms=as_table(lut).predict(self.graph, config))
 
     def violations(self, config: Mapping[str, Any], cost: Cost | None = None,
                    lut: LatencyTable | str | os.PathLike | None = None) -> list[str]:
@@ -108,7 +129,7 @@ class Space:
         are checked only with a latency table (from `lut`, or in `cost.latency_ms`)."""
         cost = cost or self.cost(config, lut=lut)
         if lut is not None and cost.latency_ms is None:
-            cost = replace(cost, latency_ms=_table(lut).predict(self.graph, config))
+            cost = replace(cost, latency_ms=as_table(lut).predict(self.graph, config))
         out = []
         for c in self.constraints:
             if c.metric == "latency":
@@ -125,7 +146,7 @@ class Space:
     def _latency_violation(self, c: ConstraintSpec, config, cost: Cost, lut) -> list[str]:
         if cost.latency_ms is None or (c.scope and lut is None):
             return []  # no table: a latency budget can only be checked against one
-        value = _table(lut).predict(self.graph, config, c.scope) if c.scope else cost.latency_ms
+        value = as_table(lut).predict(self.graph, config, c.scope) if c.scope else cost.latency_ms
         where = f" in {c.scope}" if c.scope else ""
         if _holds(value, c.op, c.bound):
             return []
@@ -139,13 +160,15 @@ class Space:
         if self.size() <= MAX_EXACT_RANGE:
             costs = [model(c) for c in self.table.configs()]
             return CostRange((min(c.params for c in costs), max(c.params for c in costs)),
-                             (min(c.macs for c in costs), max(c.macs for c in costs)), True)
-        try:
-            ext = cost_extremes(model, {c.name: c for c in self.graph.graph["choices"]})
-        except TooLarge:
-            return _group_bounds(model)
-        return CostRange((ext["params_min"], ext["params_max"]),
-                         (ext["macs_min"], ext["macs_max"]), True)
+                             (min(c.macs for c in costs), max(c.macs for c in costs)),
+                             True, True)
+        bounds = _group_bounds(model)
+        exact = {}
+        for metric in ("params", "macs"):
+            with contextlib.suppress(TooLarge):  # bounds, then
+                exact[metric] = cost_extremes(model, model.choices, metric)
+        return CostRange(exact.get("params", bounds.params), exact.get("macs", bounds.macs),
+                         "params" in exact, "macs" in exact)
 
     # ---- files
     def to_json(self) -> dict:
@@ -182,9 +205,11 @@ def _group_bounds(model: CostModel) -> CostRange:
     for _, params, macs in model.direct:  # too many choices to tabulate: 0 .. an upper bound
         hi_p += upper_bound(params, model.choices)[0]
         hi_m += upper_bound(macs, model.choices)[0]
+    hi_p += sum(group.max_params() for group in model.shared)  # 0 .. all diverging
     names = [set(n) for n, _ in model.tables]
     disjoint = all(not (a & b) for a, b in itertools.combinations(names, 2))
-    return CostRange((lo_p, hi_p), (lo_m, hi_m), disjoint and not model.direct)
+    exact = disjoint and not model.direct
+    return CostRange((lo_p, hi_p), (lo_m, hi_m), exact and not model.shared, exact)
 
 
 def load(path: str | os.PathLike, text: str | None = None, name: str | None = None) -> Space:
@@ -215,7 +240,3 @@ def load_ir(path: str | os.PathLike) -> Space:
     graph = read(path)
     verify(graph)
     return Space(graph)
-
-
-def _table(lut: LatencyTable | str | os.PathLike) -> LatencyTable:
-    return lut if isinstance(lut, LatencyTable) else LatencyTable.load(lut)
