@@ -181,6 +181,8 @@ def _box_attrs(scope: Scope, members: list[IRNode], order: dict[str, int]) -> di
     names = sorted(used, key=lambda c: (order.get(c, len(order)), c))
     ops = sum(1 for m in members if m.kind == "op")
     label = [".".join(scope), f"{ops} op{'s' if ops != 1 else ''}"]
+    inside = ".".join(scope) + "."  # choices made inside the box are named relative to it
+    names = [name.removeprefix(inside) for name in names]
     rows = [names[i:i + CHOICES_PER_LINE] for i in range(0, len(names), CHOICES_PER_LINE)]
     label += [("choices: " if i == 0 else "") + ", ".join(r) for i, r in enumerate(rows)]
     attrs = {"label": "\n".join(label), "tooltip": _guards_text(scope, members), **STYLE["box"]}

@@ -17,6 +17,7 @@ from archc.compiler.backends import graphviz
 from archc.compiler.backends.graphviz import RenderError, render, to_dot
 from archc.compiler.ir import IRNode
 from archc.dsl.span import Span
+from tests.example_spaces import HEAVY
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(ROOT.glob("examples/**/*.arch"))
@@ -73,9 +74,18 @@ def node_line(text: str, node_id: int) -> str:
 # ---- every example
 
 
+def dot_cases():
+    """Every example folded at depth 2, and unfolded; dot needs minutes to lay out the
+    unfolded heavy spaces (AutoPose has 5,000 nodes), so those run with the slow tests."""
+    for path in EXAMPLES:
+        for depth in (None, 2):
+            slow = depth is None and path.stem in HEAVY
+            yield pytest.param(path, depth, id=f"{depth}-{path.name}",
+                               marks=[pytest.mark.slow] if slow else [])
+
+
 @needs_dot
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-@pytest.mark.parametrize("depth", [None, 2])
+@pytest.mark.parametrize("path, depth", dot_cases())
 def test_every_example_parses_with_dot(path: Path, depth: int | None) -> None:
     for graph in compile_file(path).graphs:
         svg = dot_svg(to_dot(graph, depth=depth))
@@ -155,6 +165,16 @@ def test_depth_folds_scopes_into_boxes() -> None:
     assert ('"box:s1.blocks[0]"', '"box:s1.blocks[1]"') in pairs
     last = next(n for n in graph.nodes if graph.nodes[n]["ir"].name == "s1.select_1")
     assert (f"n{last}", '"box:s2.blocks[0]"') in pairs  # from cluster s1 into cluster s2
+
+
+def test_a_box_names_the_choices_made_inside_it_relative_to_it() -> None:
+    graph = graph_of(ROOT / "examples/spaces/vipnas_temporal.arch")
+    folded = to_dot(graph, depth=2)
+    box = next(ln for ln in folded.splitlines()
+               if ln.strip().startswith('"box:frame[2].t_vipnet"'))
+    label = re.search(r'label="([^"]*)"', box).group(1)
+    assert label.startswith("frame[2].t_vipnet\\n352 ops\\nchoices: fuse_at, fuse_op, s1.k")
+    assert "frame[2]" not in label.split("choices:")[1]
 
 
 def test_depth_keeps_edges_between_clusters() -> None:
