@@ -22,7 +22,7 @@ from archc.cli.common import CliFailure, add_config_options, chosen_config, load
 # CLI option -> TrainConfig field, for the options that map one to one.
 FIELDS = ("data", "epochs", "batch", "lr", "schedule", "lr_steps", "lr_factor", "min_lr",
           "weight_decay", "seed", "workers", "device", "deterministic", "threads", "amp",
-          "val_every", "limit_train", "limit_val", "flip_test", "augment")
+          "val_every", "limit_train", "limit_val", "flip_test", "augment", "sigma")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,6 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="validate without the flip test")
     p.add_argument("--no-augment", dest="augment", action="store_const", const=False,
                    help="no scale/rotation/flip augmentation")
+    p.add_argument("--sigma", type=float, metavar="S", help="Gaussian target sigma in heatmap "
+                   "pixels (default 2 at 64x48, scaled with the heatmap height)")
     p.set_defaults(run=run)
 
 

@@ -89,6 +89,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 yield f"{name} must be >= 1, got {value}"
+        if self.sigma is not None and not self.sigma > 0:
+            yield f"sigma must be > 0, got {self.sigma}"
         if self.lr_steps is not None and any(s < 1 for s in self.lr_steps):
             yield f"lr_steps must be epochs >= 1, got {list(self.lr_steps)}"
 
