@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+import archc
 from archc.cli import main as cli
 from archc.compiler.space import Config
+from tests.example_spaces import space_params
 
 SPACE = """import std
 space m {
@@ -83,3 +85,21 @@ def test_sample_rejects_a_duration(space_file, capsys):
     with pytest.raises(SystemExit):
         cli.main(["sample", space_file, "--max-macs", "30ms"])
     assert "is a duration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", space_params())
+def test_sample_every_example_space_under_a_tight_mac_budget(path, capsys):
+    """A budget a tenth of the way up the space's MAC range (from the smallest config's
+    MACs where the range is only a bound): uniform draws rarely meet it in the larger
+    spaces, repair walks do; every config printed meets it and the file's constraints."""
+    space = archc.load(path)
+    rng = space.cost_range()
+    low = rng.macs[0] if rng.macs_exact else space.cost(space.smallest()).macs
+    budget = int(low + (rng.macs[1] - low) / 10)
+    assert cli.main(["sample", str(path), "--max-macs", str(budget), "--n", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        config = space.validate(json.loads(line)["choices"])
+        assert space.cost(config).macs <= budget
+        assert space.violations(config) == []
