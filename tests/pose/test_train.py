@@ -228,6 +228,8 @@ def test_bad_inputs_fail_with_one_clear_line(trained, data, nets, tmp_path, caps
          f"cannot write the run directory {nets / 'micro.arch' / 'run'}: Not a directory"),
         (["train", micro, "--data", str(data), "--out", str(out), "--epochs", "0"],
          "epochs must be >= 1, got 0"),
+        (["train", micro, "--data", str(data), "--out", str(out), "--sigma", "0"],
+         "sigma must be > 0, got 0.0"),
     ]
     for argv, message in cases:
         assert _fails(argv, capsys) == f"archc: {message}\n", argv
