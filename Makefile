@@ -5,6 +5,7 @@
 #   make test-slow  only the tests marked `slow`
 #   make lint       ruff over the whole repository
 #   make bench      every benchmark script in bench/
+#   make pictures   render every example space to docs/pictures/ (docs/examples.md shows them)
 #   make clean      remove build outputs and caches (keeps .venv)
 #
 # `make setup` creates .venv, installs torch $(TORCH_VERSION) (CPU) first so that
@@ -28,7 +29,7 @@ SHELL := bash
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PIP_FILTER := { grep -v -E "^WARNING: Location '.*' is ignored" || true; }
 
-.PHONY: help setup demo test test-slow lint bench clean
+.PHONY: help setup demo test test-slow lint bench pictures clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -62,6 +63,9 @@ bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks in bench/ yet"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python "$$script"; done
+
+pictures: setup
+	$(BIN)/python scripts/pictures.py
 
 clean:
 	rm -rf build dist out .pytest_cache .ruff_cache .hypothesis
