@@ -16,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "info", help="show a space's choices, size and cost",
         description="Compile FILE and report its choices (domain, realisation, default), the "
                     "exact number of valid configs, the range of params and MACs over all "
-                    "configs (exact for spaces up to 200,000 configs, otherwise bounds: the "
-                    "output says which), and the cost of one config with a per-stage "
+                    "configs (exact by enumeration or by variable elimination over the cost "
+                    "tables; bounds where neither works: the output says which, per metric), "
+                    "and the cost of one config with a per-stage "
                     "breakdown. MACs are true multiply-accumulates unless --convention hrnet "
                     "(conv/linear only, transposed conv over output pixels, as the pose "
                     "papers print).")
@@ -84,7 +85,7 @@ def render_table(space: Space, r: dict) -> str:
             domain = c["domain"] if isinstance(c["domain"], str) else _short(c["domain"])
             lines.append(f"  {c['name']:<{width}}  {c['realise']:<8}  "
                          f"{json.dumps(c['default']):<8}  {domain}")
-    how = {True: "exact", False: "bounds (the space is too large to enumerate)"}
+    how = {True: "exact", False: "bounds: some cost terms read too many choices to tabulate"}
     lines += ["", f"params  {r['params_range'][0]:>15,} .. {r['params_range'][1]:,}  "
               f"({how[r['params_exact']]})",
               f"MACs    {r['macs_range'][0]:>15,} .. {r['macs_range'][1]:,}  "
