@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
         config = sampler(rng)
         if config is None:
             raise CliFailure(f"found only {found} of {args.n} configs within the limits "
-                             f"({DRAWS} uniform draws and {WALKS} repair walks of {STEPS:,} "
-                             "steps each per config); the limits admit very few configs")
+                             f"({DRAWS} uniform draws and {WALKS} repair walks of up to "
+                             f"{STEPS:,} mutations per config); the limits admit very few "
+                             "configs, or none")
         print(json.dumps({"format": "archc-config", "version": 1, "space": space.name,
                           "choices": dict(config)}), flush=True)
     if sampler.repaired:

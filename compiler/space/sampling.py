@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 DRAWS = 50  # uniform draws before repair walks
 WALKS = 10  # repair walks (each from a fresh draw) before giving up
 STEPS = 3_000  # mutants tried per walk
+PATIENCE = 300  # a walk ends early after this many mutants in a row that do not help
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,16 @@ class Sampler:
         return None
 
     def walk(self, config: Config, rng: random.Random) -> Config | None:
-        """Mutate `config` toward the limits; None if STEPS mutants do not get there."""
-        excess = self.excess(config)
+        """Mutate `config` toward the limits; None if STEPS mutants do not get there, or
+        PATIENCE mutants in a row do not help (a local minimum of the excess)."""
+        excess, stuck = self.excess(config), 0
         for _ in range(STEPS):
-            if not excess:
-                return config
+            if not excess or stuck == PATIENCE:
+                break
             mutant = self.space.table.mutate(config, rng)
             mutant_excess = self.excess(mutant)
             if mutant_excess < excess:
-                config, excess = mutant, mutant_excess
+                config, excess, stuck = mutant, mutant_excess, 0
+            else:
+                stuck += 1
         return config if not excess else None

@@ -9,7 +9,7 @@ import pytest
 import archc
 from archc.cli import main as cli
 from archc.compiler.space import Config
-from tests.example_spaces import space_params
+from tests.example_spaces import ROOT, space_params
 
 SPACE = """import std
 space m {
@@ -103,3 +103,14 @@ def test_sample_every_example_space_under_a_tight_mac_budget(path, capsys):
         config = space.validate(json.loads(line)["choices"])
         assert space.cost(config).macs <= budget
         assert space.violations(config) == []
+
+
+def test_sample_says_when_no_walk_meets_the_limits(capsys):
+    """posenfs_mobilenet's printed MAC range is a bound (102M) below its real minimum
+    (228M, every beta at the same scale): a 150M budget passes the early feasibility
+    check, and sampling then fails with a clear line instead of looping."""
+    path = ROOT / "examples" / "spaces" / "posenfs_mobilenet.arch"
+    assert cli.main(["sample", str(path), "--max-macs", "150M"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("archc: found only 0 of 1 configs within the limits (50 uniform "
+                          "draws and 10 repair walks of up to 3,000 mutations per config)")
