@@ -56,7 +56,11 @@ def _minmax(name: str):
 
 
 def _len(xs: Any) -> Any:
-    if not isinstance(xs, tuple) and not (is_symbolic(xs) and xs.type in ("list", "any")):
+    """A list's length is known even when its items are choices; only a list that is
+    itself a choice (or computed from one) has a symbolic length."""
+    if isinstance(xs, tuple):
+        return len(xs)
+    if not (is_symbolic(xs) and xs.type in ("list", "any")):
         raise BuiltinError(f"`len` needs a list, got {type(xs).__name__}")
     return apply("len", xs)
 

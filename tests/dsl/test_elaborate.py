@@ -242,3 +242,18 @@ def test_ops_are_declared_only_in_the_prelude():
                   'op myconv(x: tensor) -> tensor { "mine" }')
     assert msgs == ["`op myconv` declares a primitive op, but primitive ops come only from "
                     "the standard prelude"]
+
+
+def test_the_length_of_a_list_of_choices_is_known_at_compile_time():
+    """`len` of a list whose items are choices is a number (range() accepts it); only a
+    list that is itself chosen has a symbolic length."""
+    blocks = '''
+block gated(x: tensor, on: list[bool]) -> tensor {
+    "One conv per switch, each kept when its switch is on."
+    return cat([(x -> conv(3) as c[i]) if on[i] else x for i in range(len(on))])
+}
+'''
+    s = elaborate('''    let on = [choice(false, true) as b[i] for i in range(3)]
+    output h = image -> gated(on)''', blocks)
+    assert [n for n in names(s) if ".c[" in n] == [f"gated.c[{i}]" for i in range(3)]
+    assert "`len`" in " ".join(errors("    output h = image -> conv(len(3))"))
