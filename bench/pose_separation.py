@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,11 +94,14 @@ def main() -> None:
               "--sigma", str(args.sigma), "--schedule", "cosine", "--workers", "1",
               "--threads", "1", "--val-every", "3")
         seconds = time.perf_counter() - start
-        last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
-        speed = last["images_per_s"]
+        epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        last = epochs[-1]
+        speed = statistics.median(e["images_per_s"] for e in epochs)
         print(f"{name:24s} {info['params']:>10,} params {info['macs'] / 1e6:8.1f} M MACs   "
-              f"AP {last['AP']:.3f}  AP50 {last['AP50']:.3f}   {speed:.1f} crops/s   "
-              f"{seconds / 60:.1f} min for {args.epochs} epochs")
+              f"AP {last['AP']:.3f}  AP50 {last['AP50']:.3f}   {speed:.1f} crops/s (median "
+              f"epoch)   {seconds / 60:.1f} min for {args.epochs} epochs")
+        print("    AP by epoch: " + ", ".join(f"{e['epoch']}: {e['AP']:.3f}" for e in epochs
+                                             if e["AP"] is not None))
 
 
 if __name__ == "__main__":
