@@ -74,14 +74,13 @@ def node_line(text: str, node_id: int) -> str:
 # ---- every example
 
 
-def dot_cases():
+def dot_cases() -> list:
     """Every example folded at depth 2, and unfolded; dot needs minutes to lay out the
     unfolded heavy spaces (AutoPose has 5,000 nodes), so those run with the slow tests."""
-    for path in EXAMPLES:
-        for depth in (None, 2):
-            slow = depth is None and path.stem in HEAVY
-            yield pytest.param(path, depth, id=f"{depth}-{path.name}",
-                               marks=[pytest.mark.slow] if slow else [])
+    return [pytest.param(path, depth, id=f"{depth}-{path.name}",
+                         marks=[pytest.mark.slow] if depth is None and path.stem in HEAVY
+                         else [])
+            for path in EXAMPLES for depth in (None, 2)]
 
 
 @needs_dot
