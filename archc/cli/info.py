@@ -85,7 +85,7 @@ def render_table(space: Space, r: dict) -> str:
             domain = c["domain"] if isinstance(c["domain"], str) else _short(c["domain"])
             lines.append(f"  {c['name']:<{width}}  {c['realise']:<8}  "
                          f"{json.dumps(c['default']):<8}  {domain}")
-    how = {True: "exact", False: "bounds: some cost terms read too many choices to tabulate"}
+    how = {True: "exact", False: "bounds: some cost terms are computed per config"}
     lines += ["", f"params  {r['params_range'][0]:>15,} .. {r['params_range'][1]:,}  "
               f"({how[r['params_exact']]})",
               f"MACs    {r['macs_range'][0]:>15,} .. {r['macs_range'][1]:,}  "
