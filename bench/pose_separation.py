@@ -9,7 +9,8 @@ constant edits (input 128x96 so that the run fits a CPU):
 - a reduced SimpleBaseline (bottleneck depths [2, 2, 2, 2], planes 32..256,
   three 128-channel deconvs),
 - EfficientPose-A as published,
-- a tiny net (examples/nets/tiny.arch at the same input).
+- a tiny net (examples/nets/tiny.arch at the same input),
+- a micro net (tiny at a quarter of its widths or less, one block fewer).
 
     python bench/pose_separation.py [--epochs 12] [--train 2000] [--val 150]
                                     [--batch 16] [--lr 2e-3] [--sigma 2] [--out DIR]
@@ -43,6 +44,18 @@ NETS = {
     "EfficientPose-A": ("examples/nets/efficientpose_a.arch", {
         "const INPUT = [3, 256, 192]": f"const INPUT = {INPUT}"}),
     "tiny": ("examples/nets/tiny.arch", {"input image: [3, 256, 192]": f"input image: {INPUT}"}),
+    "micro": ("examples/nets/tiny.arch", {  # tiny at a quarter of the width or less
+        "input image: [3, 256, 192]": f"input image: {INPUT}",
+        "conv(16, k=3, stride=2) -> bn -> hswish -> mbconv(16, k=3, se=true)":
+            "conv(8, k=3, stride=2) -> bn -> hswish -> mbconv(8, k=3, se=true)",
+        "mbconv(24, k=3, expand=4, stride=2) -> mbconv(24, k=5, expand=3)":
+            "mbconv(8, k=3, expand=2, stride=2)",
+        "mbconv(40, k=5, expand=3, stride=2, se=true)": "mbconv(16, k=5, expand=2, stride=2)",
+        "repeat(2) { mbconv(40, k=5, expand=3, se=true) }": "repeat(1) { mbconv(16, k=5) }",
+        "mbconv(80, k=3, expand=4, stride=2, act=\"hswish\")":
+            "mbconv(24, k=3, expand=2, stride=2, act=\"hswish\")",
+        "mbconv(80, k=3, expand=4, act=\"hswish\")": "mbconv(24, k=3, expand=2, act=\"hswish\")",
+        "deconv_head([96, 96], joints=17)": "deconv_head([16, 16], joints=17)"}),
 }
 
 
