@@ -1,10 +1,10 @@
 """Does the synthetic data set separate networks of very different size?
 
 Generates a synthetic COCO-format data set (`archc data synth`), then trains
-three fixed networks with the same recipe (same data, epochs, schedule, seed)
+four fixed networks with the same recipe (same data, epochs, schedule, seed)
 with `archc train` and prints each one's validation AP, training throughput
 and wall time. The networks are the repository's examples with one-line
-constant edits (input 128x96 so that the run fits a CPU):
+edits (input 128x96 so that the run fits a CPU; about 95 minutes on 2 cores):
 
 - a reduced SimpleBaseline (bottleneck depths [2, 2, 2, 2], planes 32..256,
   three 128-channel deconvs),
