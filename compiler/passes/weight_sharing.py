@@ -13,7 +13,8 @@ agreeing sharers once, each diverging sharer again.
 
 The same rule is applied in three places, which must agree: `derive_subnet`
 (which renames a diverging sharer's weights to its own name),
-`count_cost` (concrete) and the `CostModel` (symbolic, `divergence`).
+`count_cost` (concrete) and the `CostModel` (`shared_cost` joins a table of
+each side per call; `divergence`, the symbolic form, serves the rest).
 """
 
 from __future__ import annotations
@@ -61,12 +62,9 @@ def diverging(graph: nx.MultiDiGraph, config: Mapping[str, Any],
     return out
 
 
-def divergence(graph: nx.MultiDiGraph, n: int, owner: int | None,
-               active: Mapping[int, Any]) -> Any:
+def divergence(graph: nx.MultiDiGraph, n: int, owner: int, active: Mapping[int, Any]) -> Any:
     """The condition (symbolic in the choices) under which sharer `n` diverges:
     active, and its owner inactive or built differently."""
-    if owner is None:
-        return active[n]
     same = _equal(signature(graph, n), signature(graph, owner))
     return _and(active[n], _not(_and(active[owner], same)))
 
