@@ -70,12 +70,15 @@ class Sampler:
         self.repaired = 0  # configs found by a repair walk, not a uniform draw
 
     def excess(self, config: Mapping[str, Any]) -> float:
-        return sum(limit.excess(self.value(limit, config)) for limit in self.limits)
+        costs: dict[str | None, Any] = {}  # one cost per scope, whatever limits read it
+        return sum(limit.excess(self.value(limit, config, costs)) for limit in self.limits)
 
-    def value(self, limit: Limit, config: Mapping[str, Any]) -> float:
+    def value(self, limit: Limit, config: Mapping[str, Any], costs: dict) -> float:
         if limit.metric == "latency":
             return self.lut.predict(self.space.graph, config, limit.scope)
-        cost = self.space.cost_model(scope=limit.scope)(config)
+        if limit.scope not in costs:
+            costs[limit.scope] = self.space.cost_model(scope=limit.scope)(config)
+        cost = costs[limit.scope]
         return cost.macs if limit.metric == "macs" else cost.params
 
     def __call__(self, rng: random.Random) -> Config | None:

@@ -96,10 +96,10 @@ def _expected_gradient(derived, name: str) -> tuple[float, bool]:
         prefix, param = "net." + ".".join(source) + ".", name.rsplit(".", 1)[-1]
         if name == prefix + param:
             users.append(grads["net." + ".".join(path) + "." + param])
-    signed = len(users) > 1 or (users and name not in grads)
+    signed = len(users) > 1 or (bool(users) and name not in grads)  # unused: |grad| must be 0
     total = sum((u.grad.sum() if signed else u.grad.abs().sum()).item()
                 for u in users if u.grad is not None)
-    return total, bool(signed)
+    return total, signed
 
 
 def _output_sum(out):
