@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from space_helpers import KINDS_SPACE, table_of
+from tests.compiler.space.space_helpers import KINDS_SPACE, table_of
 
 from archc.compiler.space import ChoiceTable
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from space_helpers import KINDS_SPACE, brute_force_size, enumerate_configs, space_text, table_of
+from tests.compiler.space.space_helpers import KINDS_SPACE, brute_force_size, enumerate_configs, space_text, table_of
 
 from archc.compiler.space import ChoiceTable, Config, ConfigError
 from archc.dsl.frontend import check_file

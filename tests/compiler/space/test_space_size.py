@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from space_helpers import KINDS_SPACE, brute_force_size, elaborate, space_text, table_of
+from tests.compiler.space.space_helpers import KINDS_SPACE, brute_force_size, elaborate, space_text, table_of
 
 from archc.compiler.decide import possible_values
 from archc.compiler.space import ChoiceTable

@@ -7,7 +7,7 @@ dependent domain: `g` in `divisors(w * e)`.
 from __future__ import annotations
 
 import pytest
-from space_helpers import elaborate, space_text, table_of
+from tests.compiler.space.space_helpers import elaborate, space_text, table_of
 
 from archc.compiler.space import ChoiceTable, Config, ConfigError
 from archc.dsl.program import ChoiceSpec

@@ -11,7 +11,7 @@ import pytest
 from archc.dsl.diagnostics import render
 from archc.dsl.frontend import check_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").rglob("*.arch"))
 
 

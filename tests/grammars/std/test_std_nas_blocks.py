@@ -3,7 +3,7 @@ vector_head, nfs_part), one test per block, in the style of test_std_blocks.py."
 
 from __future__ import annotations
 
-from tests.std.test_std_blocks import elaborate, errors, node, ops, output, under
+from tests.grammars.std.test_std_blocks import elaborate, errors, node, ops, output, under
 
 OPS = "zero, skip, dil_conv_3x3, sep_conv_3x3"
 WIDTHS = "[16, 32, 64, 128]"

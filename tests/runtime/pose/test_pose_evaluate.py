@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pose_fixtures import coco_dict, write_coco
+from tests.runtime.pose.pose_fixtures import coco_dict, write_coco
 
 from archc.runtime.pose.dataset import CocoPoseDataset
 from archc.runtime.pose.decode import coco_results, decode_heatmaps

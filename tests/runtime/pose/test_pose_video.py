@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from pose_fixtures import person_keypoints, write_image
+from tests.runtime.pose.pose_fixtures import person_keypoints, write_image
 
 from archc.runtime.pose.coco_json import PoseDataError
 from archc.runtime.pose.decode import decode_heatmaps, flip_back

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from train_fixtures import make_data, run_archc, write_net
+from tests.runtime.train.train_fixtures import make_data, run_archc, write_net
 
 from archc.runtime.train.loop import KILL_AFTER_STEPS_ENV
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from pose_fixtures import coco_dict, write_coco
+from tests.runtime.pose.pose_fixtures import coco_dict, write_coco
 
 from archc.runtime.pose.affine import transform_points
 from archc.runtime.pose.augment import AugmentConfig

@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import archc  # noqa: E402
 from archc.torch import GumbelTemperature, build_module, build_supernet  # noqa: E402
 from tests.example_spaces import SPACES, heavy_params, input_tensors, space_params  # noqa: E402
-from tests.torch.counting import hook_macs  # noqa: E402
+from tests.compiler.backends.torch.counting import hook_macs  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 

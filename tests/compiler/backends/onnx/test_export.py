@@ -27,7 +27,7 @@ from archc.torch import build_supernet  # noqa: E402
 from tests.example_spaces import space_params  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 NETS = sorted((ROOT / "examples/nets").glob("*.arch"))
 SPACES = sorted((ROOT / "examples/spaces").glob("*.arch"))
 

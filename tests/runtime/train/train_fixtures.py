@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pose_fixtures import coco_dict, write_coco
+from tests.runtime.pose.pose_fixtures import coco_dict, write_coco
 
 MICRO = """\
 import std

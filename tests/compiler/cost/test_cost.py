@@ -19,7 +19,7 @@ from archc.compiler.passes.verify import verify
 from archc.compiler.space import ChoiceTable
 from archc.dsl.symbolic import is_symbolic
 
-EXAMPLES = sorted(Path(__file__).resolve().parents[2].glob("examples/**/*.arch"))
+EXAMPLES = sorted(Path(__file__).resolve().parents[3].glob("examples/**/*.arch"))
 
 
 @cache
@@ -91,7 +91,7 @@ def test_variable_elimination_equals_enumeration(source):
     from archc.compiler.extremes import cost_extremes
 
     if source.endswith(".arch"):
-        [graph] = compile_file(Path(__file__).resolve().parents[2] / "examples/spaces" /
+        [graph] = compile_file(Path(__file__).resolve().parents[3] / "examples/spaces" /
                                source).graphs
     else:
         [graph] = compile_file("dep.arch", source).graphs

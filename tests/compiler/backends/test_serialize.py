@@ -36,7 +36,7 @@ from archc.dsl.span import Span
 from archc.dsl.symbolic import FUNCTIONS, Apply, ChoiceRef, Deferred, deps_of, evaluate
 from archc.dsl.values import Tensor
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("**/*.arch"))
 SPAN = Span(file="t.arch", line=1, column=2, end_line=3, end_column=4)
 

@@ -19,7 +19,7 @@ from archc.compiler.ir import IRNode
 from archc.dsl.span import Span
 from tests.example_spaces import HEAVY
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(ROOT.glob("examples/**/*.arch"))
 GOLDEN = ROOT / "tests" / "fixtures" / "graphviz" / "small_space.dot"
 DOT = shutil.which("dot")

@@ -18,7 +18,7 @@ from archc.torch import build_module  # noqa: E402
 from tests.example_spaces import HEAVY, input_tensors  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-EXAMPLES = sorted(Path(__file__).resolve().parents[2].glob("examples/**/*.arch"))
+EXAMPLES = sorted(Path(__file__).resolve().parents[4].glob("examples/**/*.arch"))
 
 
 @cache

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from train_fixtures import MPII_NET, SPACE, make_data, write_net
+from tests.runtime.train.train_fixtures import MPII_NET, SPACE, make_data, write_net
 
 import archc
 from archc.cli import main as cli

@@ -26,7 +26,7 @@ from archc.compiler.latency_table import (
 from archc.compiler.passes.count_cost import active_nodes
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 SPACES = sorted((ROOT / "examples/spaces").glob("*.arch"))
 
 BUDGET = """import std
