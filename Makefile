@@ -3,7 +3,7 @@
 #   make demo       set up, check and compile every example, export and time a subnet, synth data
 #   make test       set up, then run the test suite (tests marked `slow` excluded)
 #   make test-slow  only the tests marked `slow`
-#   make lint       ruff over the whole repository
+#   make lint       ruff check and ruff format --check over the whole repository (run by make test)
 #   make bench      every benchmark script in bench/
 #   make pictures   render every example space to docs/pictures/ (docs/examples.md shows them)
 #   make clean      remove build outputs and caches (keeps .venv)
@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	@ARCHC=$(BIN)/archc scripts/demo.sh
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 # pytest exits 5 when no test is selected: no slow tests yet is not a failure.
@@ -58,6 +58,7 @@ test-slow: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --quiet .
 
 bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \

@@ -34,13 +34,21 @@ def export(space_or_path: Any, output: str | os.PathLike, config=None, **options
 
 def subnet_model(space_or_path: Any, config=None, *, weights=None, realise=None, seed: int = 0):
     """(derived space, torch module, serialised ONNX model) of a subnet, without writing."""
-    derived, module = frozen_subnet(_space(space_or_path), config, weights=weights,
-                                    realise=realise, seed=seed)
+    derived, module = frozen_subnet(
+        _space(space_or_path), config, weights=weights, realise=realise, seed=seed
+    )
     return derived, module, to_model(derived, module).SerializeToString()
 
 
-def latency(space_or_path: Any, config=None, *, threads: int = 1, runs: int = 50,
-            batch: int = 1, weights=None) -> Timing:
+def latency(
+    space_or_path: Any,
+    config=None,
+    *,
+    threads: int = 1,
+    runs: int = 50,
+    batch: int = 1,
+    weights=None,
+) -> Timing:
     """Median and p90 latency of the subnet in onnxruntime on this CPU."""
     derived, _, data = subnet_model(space_or_path, config, weights=weights)
     return ort_latency(data, input_shapes(derived.graph, batch), threads, runs)

@@ -44,8 +44,10 @@ def main() -> None:
     checked = rate(space.cost, configs, args.seconds)
     walk = rate(lambda c: count_cost(space.graph, c), configs[:20], args.seconds)
     print(f"space {space.name}: {len(space.choices)} choices, {space.size():,} configs")
-    print(f"compile {compiled:.2f} s, cost model build {built:.2f} s "
-          f"({len(model.tables)} tables, {len(model.direct)} direct terms)")
+    print(
+        f"compile {compiled:.2f} s, cost model build {built:.2f} s "
+        f"({len(model.tables)} tables, {len(model.direct)} direct terms)"
+    )
     print(f"cost model          {fast:12,.0f} configs/s")
     print(f"Space.cost (checks) {checked:12,.0f} configs/s")
     print(f"graph walk          {walk:12,.0f} configs/s")

@@ -25,8 +25,10 @@ from archc.onnx import subnet_model
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 ROOT = Path(__file__).resolve().parent.parent
 NETS = {
-    "S-ViPNAS-MobileNetV3 (released)": ("examples/spaces/vipnas_mbv3.arch",
-                                        "examples/spaces/vipnas_mbv3.released.json"),
+    "S-ViPNAS-MobileNetV3 (released)": (
+        "examples/spaces/vipnas_mbv3.arch",
+        "examples/spaces/vipnas_mbv3.released.json",
+    ),
     "EfficientPose-A": ("examples/nets/efficientpose_a.arch", None),
 }
 
@@ -53,8 +55,10 @@ def main() -> None:
     torch.set_num_threads(1)
     for name, (space, config) in NETS.items():
         ort_ms, torch_ms = compare(space, config, args.rounds, args.runs)
-        print(f"{name:34s} onnxruntime {ort_ms:7.2f} ms   torch eager {torch_ms:7.2f} ms   "
-              f"ratio torch/onnxruntime {torch_ms / ort_ms:.2f}x (1 thread, batch 1)")
+        print(
+            f"{name:34s} onnxruntime {ort_ms:7.2f} ms   torch eager {torch_ms:7.2f} ms   "
+            f"ratio torch/onnxruntime {torch_ms / ort_ms:.2f}x (1 thread, batch 1)"
+        )
 
 
 if __name__ == "__main__":

@@ -35,33 +35,47 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INPUT = "[3, 128, 96]"
 NETS = {
-    "SimpleBaseline-reduced": ("examples/nets/simplebaseline_r50.arch", {
-        "const DEPTHS = [3, 4, 6, 3]": "const DEPTHS = [2, 2, 2, 2]",
-        "const PLANES = [64, 128, 256, 512]": "const PLANES = [32, 64, 128, 256]",
-        "const STEM = 64": "const STEM = 32",
-        "const HEAD_WIDTHS = [256, 256, 256]": "const HEAD_WIDTHS = [128, 128, 128]",
-        "const INPUT = [3, 256, 192]": f"const INPUT = {INPUT}"}),
-    "EfficientPose-A": ("examples/nets/efficientpose_a.arch", {
-        "const INPUT = [3, 256, 192]": f"const INPUT = {INPUT}"}),
+    "SimpleBaseline-reduced": (
+        "examples/nets/simplebaseline_r50.arch",
+        {
+            "const DEPTHS = [3, 4, 6, 3]": "const DEPTHS = [2, 2, 2, 2]",
+            "const PLANES = [64, 128, 256, 512]": "const PLANES = [32, 64, 128, 256]",
+            "const STEM = 64": "const STEM = 32",
+            "const HEAD_WIDTHS = [256, 256, 256]": "const HEAD_WIDTHS = [128, 128, 128]",
+            "const INPUT = [3, 256, 192]": f"const INPUT = {INPUT}",
+        },
+    ),
+    "EfficientPose-A": (
+        "examples/nets/efficientpose_a.arch",
+        {"const INPUT = [3, 256, 192]": f"const INPUT = {INPUT}"},
+    ),
     "tiny": ("examples/nets/tiny.arch", {"input image: [3, 256, 192]": f"input image: {INPUT}"}),
-    "micro": ("examples/nets/tiny.arch", {  # tiny at a quarter of the width or less
-        "input image: [3, 256, 192]": f"input image: {INPUT}",
-        "conv(16, k=3, stride=2) -> bn -> hswish -> mbconv(16, k=3, se=true)":
-            "conv(8, k=3, stride=2) -> bn -> hswish -> mbconv(8, k=3, se=true)",
-        "mbconv(24, k=3, expand=4, stride=2) -> mbconv(24, k=5, expand=3)":
-            "mbconv(8, k=3, expand=2, stride=2)",
-        "mbconv(40, k=5, expand=3, stride=2, se=true)": "mbconv(16, k=5, expand=2, stride=2)",
-        "repeat(2) { mbconv(40, k=5, expand=3, se=true) }": "repeat(1) { mbconv(16, k=5) }",
-        "mbconv(80, k=3, expand=4, stride=2, act=\"hswish\")":
-            "mbconv(24, k=3, expand=2, stride=2, act=\"hswish\")",
-        "mbconv(80, k=3, expand=4, act=\"hswish\")": "mbconv(24, k=3, expand=2, act=\"hswish\")",
-        "deconv_head([96, 96], joints=17)": "deconv_head([16, 16], joints=17)"}),
+    "micro": (
+        "examples/nets/tiny.arch",
+        {  # tiny at a quarter of the width or less
+            "input image: [3, 256, 192]": f"input image: {INPUT}",
+            "conv(16, k=3, stride=2) -> bn -> hswish -> mbconv(16, k=3, se=true)": (
+                "conv(8, k=3, stride=2) -> bn -> hswish -> mbconv(8, k=3, se=true)"
+            ),
+            "mbconv(24, k=3, expand=4, stride=2) -> mbconv(24, k=5, expand=3)": (
+                "mbconv(8, k=3, expand=2, stride=2)"
+            ),
+            "mbconv(40, k=5, expand=3, stride=2, se=true)": "mbconv(16, k=5, expand=2, stride=2)",
+            "repeat(2) { mbconv(40, k=5, expand=3, se=true) }": "repeat(1) { mbconv(16, k=5) }",
+            'mbconv(80, k=3, expand=4, stride=2, act="hswish")': (
+                'mbconv(24, k=3, expand=2, stride=2, act="hswish")'
+            ),
+            'mbconv(80, k=3, expand=4, act="hswish")': 'mbconv(24, k=3, expand=2, act="hswish")',
+            "deconv_head([96, 96], joints=17)": "deconv_head([16, 16], joints=17)",
+        },
+    ),
 }
 
 
 def archc(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "archc.cli.main", *args], check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "archc.cli.main", *args], check=True, capture_output=True, text=True
+    )
     return done.stdout
 
 
@@ -84,8 +98,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--sigma", type=float, default=2.0)
-    parser.add_argument("--only", choices=list(NETS), action="append",
-                        help="train only these nets (repeatable)")
+    parser.add_argument(
+        "--only", choices=list(NETS), action="append", help="train only these nets (repeatable)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="archc-separation-"))
@@ -93,8 +108,10 @@ def main() -> None:
     start = time.perf_counter()
     if not (data / "annotations").is_dir():
         archc("data", "synth", str(data), "--train", str(args.train), "--val", str(args.val))
-    print(f"data: {args.train} train / {args.val} val images in {data} "
-          f"({time.perf_counter() - start:.0f} s)")
+    print(
+        f"data: {args.train} train / {args.val} val images in {data} "
+        f"({time.perf_counter() - start:.0f} s)"
+    )
     for name, (source, edits) in NETS.items():
         if args.only and name not in args.only:
             continue
@@ -102,19 +119,43 @@ def main() -> None:
         info = json.loads(archc("info", str(path), "--json"))
         run = out / f"run-{name}"
         start = time.perf_counter()
-        archc("train", str(path), "--data", str(data), "--out", str(run), "--epochs",
-              str(args.epochs), "--batch", str(args.batch), "--lr", str(args.lr),
-              "--sigma", str(args.sigma), "--schedule", "cosine", "--workers", "1",
-              "--threads", "1", "--val-every", "3")
+        archc(
+            "train",
+            str(path),
+            "--data",
+            str(data),
+            "--out",
+            str(run),
+            "--epochs",
+            str(args.epochs),
+            "--batch",
+            str(args.batch),
+            "--lr",
+            str(args.lr),
+            "--sigma",
+            str(args.sigma),
+            "--schedule",
+            "cosine",
+            "--workers",
+            "1",
+            "--threads",
+            "1",
+            "--val-every",
+            "3",
+        )
         seconds = time.perf_counter() - start
         epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
         last = epochs[-1]
         speed = statistics.median(e["images_per_s"] for e in epochs)
-        print(f"{name:24s} {info['params']:>10,} params {info['macs'] / 1e6:8.1f} M MACs   "
-              f"AP {last['AP']:.3f}  AP50 {last['AP50']:.3f}   {speed:.1f} crops/s (median "
-              f"epoch)   {seconds / 60:.1f} min for {args.epochs} epochs")
-        print("    AP by epoch: " + ", ".join(f"{e['epoch']}: {e['AP']:.3f}" for e in epochs
-                                             if e["AP"] is not None))
+        print(
+            f"{name:24s} {info['params']:>10,} params {info['macs'] / 1e6:8.1f} M MACs   "
+            f"AP {last['AP']:.3f}  AP50 {last['AP50']:.3f}   {speed:.1f} crops/s (median "
+            f"epoch)   {seconds / 60:.1f} min for {args.epochs} epochs"
+        )
+        print(
+            "    AP by epoch: "
+            + ", ".join(f"{e['epoch']}: {e['AP']:.3f}" for e in epochs if e["AP"] is not None)
+        )
 
 
 if __name__ == "__main__":

@@ -63,12 +63,18 @@ def main() -> None:
         derived = net.derive(config).train()
         step_time(net, x, 1), step_time(derived, x, 1)  # warm-up
         ratios.append(step_time(net, x, args.repeats) / step_time(derived, x, args.repeats))
-    print(f"space {space.name}, {args.configs} configs, batch {args.batch}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"supernet / derived fwd+bwd time, median over configs: {statistics.median(ratios):.3f}"
-          f" (min {min(ratios):.3f}, max {max(ratios):.3f})")
-    print(f"set_active cold {statistics.median(cold) * 1e3:.1f} ms, "
-          f"warm {statistics.median(warm) * 1e6:.0f} us (medians)")
+    print(
+        f"space {space.name}, {args.configs} configs, batch {args.batch}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"supernet / derived fwd+bwd time, median over configs: {statistics.median(ratios):.3f}"
+        f" (min {min(ratios):.3f}, max {max(ratios):.3f})"
+    )
+    print(
+        f"set_active cold {statistics.median(cold) * 1e3:.1f} ms, "
+        f"warm {statistics.median(warm) * 1e6:.0f} us (medians)"
+    )
 
 
 if __name__ == "__main__":

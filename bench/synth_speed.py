@@ -34,16 +34,15 @@ def main() -> None:
     n = args.images if args.video is None else max(1, args.images // args.video)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        result = synthesize(tmp, n, 0, size=size, seed=1, video=args.video,
-                            workers=args.workers)
+        result = synthesize(tmp, n, 0, size=size, seed=1, video=args.video, workers=args.workers)
         seconds = time.perf_counter() - start
     images = result.images["train"]
-    print(f"size {size[0]}x{size[1]}, {images} images, {result.persons['train']} persons, "
-          f"{args.workers} workers" + (f", sequences of {args.video}" if args.video else ""))
-    print(f"render only, 1 process: {1000 * single:.1f} ms/image "
-          f"({60 / single:,.0f} images/min)")
-    print(f"synthesize, end to end: {60 * images / seconds:,.0f} images/min "
-          f"({seconds:.1f} s)")
+    print(
+        f"size {size[0]}x{size[1]}, {images} images, {result.persons['train']} persons, "
+        f"{args.workers} workers" + (f", sequences of {args.video}" if args.video else "")
+    )
+    print(f"render only, 1 process: {1000 * single:.1f} ms/image ({60 / single:,.0f} images/min)")
+    print(f"synthesize, end to end: {60 * images / seconds:,.0f} images/min ({seconds:.1f} s)")
 
 
 if __name__ == "__main__":

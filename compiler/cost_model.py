@@ -69,8 +69,7 @@ def _edge_condition(node: IRNode, port: int) -> Any:
 class CostModel:
     """`model(config) -> Cost`, built once per space (and counting convention)."""
 
-    def __init__(self, graph: nx.MultiDiGraph, convention: str = "true",
-                 scope: str | None = None):
+    def __init__(self, graph: nx.MultiDiGraph, convention: str = "true", scope: str | None = None):
         """`scope` (e.g. `frame[1]`) counts only the ops named inside that scope."""
         choices = {c.name: c for c in graph.graph["choices"]}
         self.choices = choices
@@ -118,8 +117,13 @@ class CostModel:
         return Cost(params=params, macs=macs)
 
 
-def _terms(graph, active: Mapping[int, Any], convention: str, scope: str | None,
-           pairs: list[tuple[int, int]]):
+def _terms(
+    graph,
+    active: Mapping[int, Any],
+    convention: str,
+    scope: str | None,
+    pairs: list[tuple[int, int]],
+):
     """(active, params, macs) of every op (inside `scope`), symbolic in the choices.
 
     A node sharing another's weights yields its MACs only; its params count when

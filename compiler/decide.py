@@ -51,8 +51,9 @@ def _closure(names: list[str], choices: Mapping[str, ChoiceSpec]) -> list[str] |
     return order if all(visit(n) for n in names) else None
 
 
-def _assignments(names: list[str], choices: Mapping[str, ChoiceSpec],
-                 partial: dict) -> Iterator[dict]:
+def _assignments(
+    names: list[str], choices: Mapping[str, ChoiceSpec], partial: dict
+) -> Iterator[dict]:
     if len(partial) == len(names):
         yield dict(partial)
         return
@@ -105,15 +106,22 @@ def tabulate(cond: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
     holds = frozenset(tuple(c[n] for n in names) for c in configs if evaluate(cond, c))
     if not holds:
         return False
-    if len(holds) == math.prod(len(possible_values(choices[n], choices)) for n in names) \
-            and not any(choices[n].dependent for n in names):
+    if len(holds) == math.prod(
+        len(possible_values(choices[n], choices)) for n in names
+    ) and not any(choices[n].dependent for n in names):
         return True
     refs = tuple(ChoiceRef(n, _REF_TYPES.get(choices[n].kind, "any")) for n in names)
     return apply("in", refs, holds)
 
 
-_REF_TYPES = {"int": "int", "float": "float", "bool": "bool", "str": "str", "op": "str",
-              "input": "str"}
+_REF_TYPES = {
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "str": "str",
+    "op": "str",
+    "input": "str",
+}
 
 
 def simplify(value: Any, choices: Mapping[str, ChoiceSpec]) -> Any:

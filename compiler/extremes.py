@@ -28,8 +28,9 @@ class TooLarge(Exception):
     """Elimination would build a factor too large to hold; callers fall back to bounds."""
 
 
-def cost_extremes(model: CostModel, choices: Mapping[str, ChoiceSpec],
-                  metric: str) -> tuple[int, int]:
+def cost_extremes(
+    model: CostModel, choices: Mapping[str, ChoiceSpec], metric: str
+) -> tuple[int, int]:
     """(min, max) of `metric` ("params" or "macs") over all valid configs."""
     if model.direct:
         raise TooLarge("some cost terms are evaluated directly")
@@ -41,8 +42,9 @@ def cost_extremes(model: CostModel, choices: Mapping[str, ChoiceSpec],
     constant = (model.constant.params, model.constant.macs)[index]
     out = []
     for sign in (1, -1):
-        factors = [(names, {k: sign * v[index] for k, v in t.items()})
-                   for names, t in model.tables] + validity
+        factors = [
+            (names, {k: sign * v[index] for k, v in t.items()}) for names, t in model.tables
+        ] + validity
         out.append(int(constant + sign * _minimise(factors, values)))
     return out[0], out[1]
 

@@ -53,8 +53,7 @@ def input_ids(graph: nx.MultiDiGraph, n: int) -> list[int]:
 def input_shapes(graph: nx.MultiDiGraph, batch: int = 1) -> dict[str, tuple]:
     """`input name -> (batch, C, H, W)` of a graph's inputs (static shapes: a derived
     subnet, or a net)."""
-    return {name: (batch, *graph.nodes[n]["ir"].shape)
-            for name, n in graph.graph["inputs"].items()}
+    return {name: (batch, *graph.nodes[n]["ir"].shape) for name, n in graph.graph["inputs"].items()}
 
 
 def nodes_in_order(graph: nx.MultiDiGraph) -> list[IRNode]:

@@ -122,8 +122,9 @@ class LatencyTable:
     entries: dict[str, float] = field(default_factory=dict)
     spaces: dict[str, str] = field(default_factory=dict)  # space name -> IR fingerprint
 
-    def predict(self, graph: nx.MultiDiGraph, config: Mapping[str, Any],
-                scope: str | None = None) -> float:
+    def predict(
+        self, graph: nx.MultiDiGraph, config: Mapping[str, Any], scope: str | None = None
+    ) -> float:
         """Predicted milliseconds of `config`'s subnet of `graph` (only the units inside
         `scope`, without the call overhead, when a scope is given)."""
         active = set(active_nodes(graph, config))
@@ -138,15 +139,26 @@ class LatencyTable:
         key = spec_key(spec)
         if key not in self.entries:
             space = f" of `{graph.graph['name']}`" if graph is not None else ""
-            raise LatencyTableError(f"the latency table has no entry for {spec[0][0]} "
-                                    f"{spec[0][1]} on {spec[0][2]}{space}: rebuild it with "
-                                    "`archc lut FILE -o TABLE`")
+            raise LatencyTableError(
+                f"the latency table has no entry for {spec[0][0]} "
+                f"{spec[0][1]} on {spec[0][2]}{space}: rebuild it with "
+                "`archc lut FILE -o TABLE`"
+            )
         return self.entries[key]
 
     def to_json(self) -> str:
-        return json.dumps({"format": FORMAT, "version": VERSION, "machine": self.machine,
-                           "threads": self.threads, "overhead_ms": self.overhead_ms,
-                           "spaces": self.spaces, "entries": self.entries}, indent=1)
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "machine": self.machine,
+                "threads": self.threads,
+                "overhead_ms": self.overhead_ms,
+                "spaces": self.spaces,
+                "entries": self.entries,
+            },
+            indent=1,
+        )
 
     def save(self, path: str | os.PathLike) -> Path:
         return write_atomic(path, self.to_json() + "\n")
@@ -163,10 +175,17 @@ class LatencyTable:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise LatencyTableError(f"{file}: not an archc latency table")
         if data.get("version") != VERSION:
-            raise LatencyTableError(f"{file}: latency table version {data.get('version')!r} "
-                                    f"is not supported (this archc reads {VERSION})")
-        return cls(data["machine"], data["threads"], data.get("overhead_ms", 0.0),
-                   dict(data["entries"]), dict(data.get("spaces", {})))
+            raise LatencyTableError(
+                f"{file}: latency table version {data.get('version')!r} "
+                f"is not supported (this archc reads {VERSION})"
+            )
+        return cls(
+            data["machine"],
+            data["threads"],
+            data.get("overhead_ms", 0.0),
+            dict(data["entries"]),
+            dict(data.get("spaces", {})),
+        )
 
 
 _UNITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

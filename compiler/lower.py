@@ -71,8 +71,9 @@ class Lowering:
             return apply(value.fn, *(self.resolve(a) for a in value.args))
         if isinstance(value, Deferred):
             env = {k: self.resolve(v) for k, v in value.env}
-            return Deferred(expr=value.expr, env=tuple(env.items()), type=value.type,
-                            _deps=value.deps())
+            return Deferred(
+                expr=value.expr, env=tuple(env.items()), type=value.type, _deps=value.deps()
+            )
         return value
 
     def decide(self, cond: Any) -> Any:
@@ -112,8 +113,10 @@ class Lowering:
         choice = ChoiceRef(attrs["choice"], "str")
         shape = self.shapes[inputs[-1]]
         for label, i in reversed(list(zip(attrs["labels"][:-1], inputs[:-1], strict=True))):
-            shape = tuple(apply("if", apply("eq", choice, label), a, b)
-                          for a, b in zip(self.shapes[i], shape, strict=True))
+            shape = tuple(
+                apply("if", apply("eq", choice, label), a, b)
+                for a, b in zip(self.shapes[i], shape, strict=True)
+            )
         return shape
 
     def _select(self, node: GraphNode, inputs: list[int]) -> None:
@@ -127,28 +130,47 @@ class Lowering:
         if cond is True or cond is False:
             self.alias[node.id] = then if cond else orelse
             return
-        same = [apply("eq", a, b) for a, b in
-                zip(self.shapes[then], self.shapes[orelse], strict=True)]
-        message = self._bypass_message(node, then, orelse) if "bypass" in node.attrs else \
-            f"the two alternatives have different shapes: {self._fmt(then)} and " \
+        same = [
+            apply("eq", a, b) for a, b in zip(self.shapes[then], self.shapes[orelse], strict=True)
+        ]
+        message = (
+            self._bypass_message(node, then, orelse)
+            if "bypass" in node.attrs
+            else f"the two alternatives have different shapes: {self._fmt(then)} and "
             f"{self._fmt(orelse)}"
-        self._require(apply("and", apply("and", same[0], same[1]), same[2]), message, node,
-                      [then, orelse], implied=cond if "bypass" in node.attrs else True)
-        shape = tuple(apply("if", cond, a, b)
-                      for a, b in zip(self.shapes[then], self.shapes[orelse], strict=True))
-        self._add(node, {"cond": cond, **{k: v for k, v in node.attrs.items() if k != "cond"}},
-                  self.decide(node.guard), [then, orelse], shape)
+        )
+        self._require(
+            apply("and", apply("and", same[0], same[1]), same[2]),
+            message,
+            node,
+            [then, orelse],
+            implied=cond if "bypass" in node.attrs else True,
+        )
+        shape = tuple(
+            apply("if", cond, a, b)
+            for a, b in zip(self.shapes[then], self.shapes[orelse], strict=True)
+        )
+        self._add(
+            node,
+            {"cond": cond, **{k: v for k, v in node.attrs.items() if k != "cond"}},
+            self.decide(node.guard),
+            [then, orelse],
+            shape,
+        )
 
     def _bypass_message(self, node: GraphNode, then: int, orelse: int) -> str:
-        return (f"block `{node.attrs['bypass']}` is skipped when the depth is smaller, but it "
-                f"changes the shape from {self._fmt(orelse)} to {self._fmt(then)}; "
-                "iterations after the minimum depth must keep the shape")
+        return (
+            f"block `{node.attrs['bypass']}` is skipped when the depth is smaller, but it "
+            f"changes the shape from {self._fmt(orelse)} to {self._fmt(then)}; "
+            "iterations after the minimum depth must keep the shape"
+        )
 
     def _fmt(self, n: int) -> str:
         return "[" + ", ".join(str(d) for d in self.shapes[n]) + "]"
 
-    def _require(self, cond: Any, message: str, node: GraphNode, inputs: list[int],
-                 implied: Any = True) -> None:
+    def _require(
+        self, cond: Any, message: str, node: GraphNode, inputs: list[int], implied: Any = True
+    ) -> None:
         """A requirement false now or for some config is an error; else kept as a check."""
         full = cond if implied is True else apply("or", apply("not", implied), cond)
         found = counterexample(decide(full, self.choices), self.choices)
@@ -170,14 +192,25 @@ class Lowering:
             d = d.with_note("in the block instantiated here", node.trace[-1])
         return d
 
-    def _add(self, node: GraphNode, attrs: dict, guard: Any, inputs: list[int],
-             shape: tuple) -> None:
+    def _add(
+        self, node: GraphNode, attrs: dict, guard: Any, inputs: list[int], shape: tuple
+    ) -> None:
         shape = tuple(simplify(d, self.choices) for d in shape)
         self.shapes[node.id] = shape
         max_shape = tuple(upper_bound(d, self.choices)[0] for d in shape)
-        ir = IRNode(id=node.id, kind=node.kind, op=node.op, name=node.name,
-                    weight_name=node.weight_name, attrs=attrs, guard=guard, shape=shape,
-                    max_shape=max_shape, span=node.span, trace=node.trace)
+        ir = IRNode(
+            id=node.id,
+            kind=node.kind,
+            op=node.op,
+            name=node.name,
+            weight_name=node.weight_name,
+            attrs=attrs,
+            guard=guard,
+            shape=shape,
+            max_shape=max_shape,
+            span=node.span,
+            trace=node.trace,
+        )
         self.graph.add_node(node.id, ir=ir)
         for port, src in enumerate(inputs):
             self.graph.add_edge(src, node.id, key=port, port=port)
@@ -186,10 +219,16 @@ class Lowering:
         e = self.elab
         outputs = {name: self.target(n) for name, n in e.outputs}
         self.graph.graph.update(
-            name=e.name, is_net=e.is_net, doc=e.doc, choices=e.choices,
-            inputs=dict(e.inputs), outputs=outputs, constraints=e.constraints,
-            checks=tuple(self.checks) + tuple((self.resolve(c.cond), c.message, c.span)
-                                              for c in e.checks))
+            name=e.name,
+            is_net=e.is_net,
+            doc=e.doc,
+            choices=e.choices,
+            inputs=dict(e.inputs),
+            outputs=outputs,
+            constraints=e.constraints,
+            checks=tuple(self.checks)
+            + tuple((self.resolve(c.cond), c.message, c.span) for c in e.checks),
+        )
 
 
 def lower(elab: Elaborated) -> tuple[nx.MultiDiGraph, list[Diagnostic]]:
@@ -197,5 +236,3 @@ def lower(elab: Elaborated) -> tuple[nx.MultiDiGraph, list[Diagnostic]]:
     lowering = Lowering(elab)
     graph = lowering.run()
     return graph, lowering.diagnostics
-
-

@@ -44,20 +44,51 @@ GRAPH_KEYS = ("name", "is_net", "doc", "choices", "inputs", "outputs", "constrai
 # weights its diverging weight sharers are sliced from (name -> supernet weight name).
 DERIVED_KEYS = ("derived_from", "weight_sources")
 # Records: field -> kind; `_KINDS` (at the end) says how each kind is written and read.
-CHOICE = {"name": "str", "kind": "str", "domain": "value", "realise": "str", "default": "value",
-          "span": "span"}
-CONSTRAINT = {"metric": "str", "device": "str?", "scope": "str?", "op": "str", "bound": "number",
-              "span": "span"}
+CHOICE = {
+    "name": "str",
+    "kind": "str",
+    "domain": "value",
+    "realise": "str",
+    "default": "value",
+    "span": "span",
+}
+CONSTRAINT = {
+    "metric": "str",
+    "device": "str?",
+    "scope": "str?",
+    "op": "str",
+    "bound": "number",
+    "span": "span",
+}
 CHECK = {"cond": "value", "message": "str", "span": "span"}
-NODE = {"id": "int", "kind": "str", "op": "str?", "name": "str", "weight_name": "str",
-        "attrs": "attrs", "guard": "value", "shape": "tuple", "max_shape": "tuple",
-        "span": "span", "trace": "spans"}
-SYMS = {"choice": (ChoiceRef, {"name": "str", "type": "type"}),
-        "apply": (Apply, {"fn": "fn", "args": "tuple", "type": "type"}),
-        "deferred": (Deferred, {"expr": "expr", "env": "env", "type": "type"})}
+NODE = {
+    "id": "int",
+    "kind": "str",
+    "op": "str?",
+    "name": "str",
+    "weight_name": "str",
+    "attrs": "attrs",
+    "guard": "value",
+    "shape": "tuple",
+    "max_shape": "tuple",
+    "span": "span",
+    "trace": "spans",
+}
+SYMS = {
+    "choice": (ChoiceRef, {"name": "str", "type": "type"}),
+    "apply": (Apply, {"fn": "fn", "args": "tuple", "type": "type"}),
+    "deferred": (Deferred, {"expr": "expr", "env": "env", "type": "type"}),
+}
 SYM_TYPES = ("int", "float", "bool", "str", "list", "any")
-_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "an integer",
-               float: "a number", bool: "a boolean", type(None): "null"}
+_JSON_KINDS = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 class IRFormatError(ValueError):
@@ -92,18 +123,33 @@ def ir_to_json(graph: nx.MultiDiGraph) -> dict:
             raise ValueError(f"edge {src} -> {dst} (key {key}) must carry only port={key}")
         edges.append([src, dst, key])
     return {
-        "format": FORMAT, "version": VERSION, "archc": __version__, "name": g["name"],
-        "is_net": g["is_net"], "doc": g["doc"], "inputs": dict(g["inputs"]),
+        "format": FORMAT,
+        "version": VERSION,
+        "archc": __version__,
+        "name": g["name"],
+        "is_net": g["is_net"],
+        "doc": g["doc"],
+        "inputs": dict(g["inputs"]),
         "outputs": dict(g["outputs"]),
-        "choices": [_enc_record(CHOICE, vars(c), f"$.choices[{i}]")
-                    for i, c in enumerate(g["choices"])],
-        "constraints": [_enc_record(CONSTRAINT, vars(c), f"$.constraints[{i}]")
-                        for i, c in enumerate(g["constraints"])],
-        "checks": [_enc_record(CHECK, dict(zip(CHECK, c, strict=True)), f"$.checks[{i}]")
-                   for i, c in enumerate(g["checks"])],
-        **{k: {name: _enc(v, _key(f"$.{k}", name)) for name, v in g[k].items()}
-           for k in DERIVED_KEYS if k in g},
-        "nodes": nodes, "edges": edges}
+        "choices": [
+            _enc_record(CHOICE, vars(c), f"$.choices[{i}]") for i, c in enumerate(g["choices"])
+        ],
+        "constraints": [
+            _enc_record(CONSTRAINT, vars(c), f"$.constraints[{i}]")
+            for i, c in enumerate(g["constraints"])
+        ],
+        "checks": [
+            _enc_record(CHECK, dict(zip(CHECK, c, strict=True)), f"$.checks[{i}]")
+            for i, c in enumerate(g["checks"])
+        ],
+        **{
+            k: {name: _enc(v, _key(f"$.{k}", name)) for name, v in g[k].items()}
+            for k in DERIVED_KEYS
+            if k in g
+        },
+        "nodes": nodes,
+        "edges": edges,
+    }
 
 
 def _enc_record(schema: dict[str, str], values: dict, path: str) -> dict:
@@ -132,18 +178,22 @@ def _enc(value: Any, path: str) -> Any:
 def ir_from_json(data: Any) -> nx.MultiDiGraph:
     """The IR graph of a document made by `ir_to_json` (after a trip through JSON text)."""
     if type(data) is not dict:
-        raise IRFormatError(f"not an archc IR document: the top level is {_kind(data)}, "
-                            "expected an object")
+        raise IRFormatError(
+            f"not an archc IR document: the top level is {_kind(data)}, expected an object"
+        )
     if data.get("format") != FORMAT:
-        found = f"format is {json.dumps(data['format'])}" if "format" in data else \
-            'no "format" field'
+        found = (
+            f"format is {json.dumps(data['format'])}" if "format" in data else 'no "format" field'
+        )
         raise IRFormatError(f'not an archc IR document ({found}, expected "{FORMAT}")')
     version = data.get("version")
     if type(version) is not int or version < 1:
         raise _bad("$.version", f"expected a positive integer, got {json.dumps(version)}")
     if version > VERSION:
-        raise IRFormatError(f"IR format version {version} is newer than archc {__version__} "
-                            f"reads ({VERSION}): written by a newer archc; upgrade")
+        raise IRFormatError(
+            f"IR format version {version} is newer than archc {__version__} "
+            f"reads ({VERSION}): written by a newer archc; upgrade"
+        )
     try:
         return _graph(data)
     except RecursionError:
@@ -172,18 +222,24 @@ def _graph(data: dict) -> nx.MultiDiGraph:
     for key in ("inputs", "outputs"):
         for name, n in _typed(data[key], f"$.{key}", dict).items():
             if type(n) is not int or n not in graph:
-                raise _bad(_key(f"$.{key}", name), f"expected a node id in $.nodes, got "
-                           f"{json.dumps(n)}")
+                raise _bad(
+                    _key(f"$.{key}", name), f"expected a node id in $.nodes, got {json.dumps(n)}"
+                )
     graph.graph.update(
-        name=_typed(data["name"], "$.name", str), is_net=_typed(data["is_net"], "$.is_net", bool),
+        name=_typed(data["name"], "$.name", str),
+        is_net=_typed(data["is_net"], "$.is_net", bool),
         doc=_typed(data["doc"], "$.doc", str, type(None)),
-        choices=_records(data, "choices", CHOICE, ChoiceSpec), inputs=data["inputs"],
+        choices=_records(data, "choices", CHOICE, ChoiceSpec),
+        inputs=data["inputs"],
         outputs=data["outputs"],
         constraints=_records(data, "constraints", CONSTRAINT, ConstraintSpec),
-        checks=_records(data, "checks", CHECK, lambda **fields: tuple(fields.values())))
+        checks=_records(data, "checks", CHECK, lambda **fields: tuple(fields.values())),
+    )
     for key in derived:
-        graph.graph[key] = {name: _dec(v, _key(f"$.{key}", name))
-                            for name, v in _typed(data[key], f"$.{key}", dict).items()}
+        graph.graph[key] = {
+            name: _dec(v, _key(f"$.{key}", name))
+            for name, v in _typed(data[key], f"$.{key}", dict).items()
+        }
     return graph
 
 
@@ -212,8 +268,9 @@ def _dec(v: Any, path: str) -> Any:
         x = _fields(v, path, ("float",))["float"]
         if type(x) in (int, float) or x in ("inf", "-inf", "nan"):
             return float(x)
-        raise _bad(f"{path}.float", 'expected a number, "inf", "-inf" or "nan", got '
-                   f"{json.dumps(x)}")
+        raise _bad(
+            f"{path}.float", f'expected a number, "inf", "-inf" or "nan", got {json.dumps(x)}'
+        )
     if "builtin" in v:
         name = _fields(v, path, ("builtin",))["builtin"]
         return BUILTINS[_known(name, f"{path}.builtin", BUILTINS, "builtin function")]
@@ -253,8 +310,12 @@ def _dec_env(v: Any, path: str) -> tuple:
 
 
 def _dec_span(v: Any, path: str) -> Span:
-    if type(v) is not list or len(v) != 5 or type(v[0]) is not str or \
-            any(type(x) is not int for x in v[1:]):
+    if (
+        type(v) is not list
+        or len(v) != 5
+        or type(v[0]) is not str
+        or any(type(x) is not int for x in v[1:])
+    ):
         raise _bad(path, "expected a span [file, line, column, end_line, end_column]")
     return Span(file=v[0], line=v[1], column=v[2], end_line=v[3], end_column=v[4])
 
@@ -284,8 +345,7 @@ def _fields(v: Any, path: str, names: tuple[str, ...]) -> dict:
 
 def _typed(v: Any, path: str, *types: type) -> Any:
     if type(v) not in types:
-        raise _bad(path, f"expected {' or '.join(_JSON_KINDS[t] for t in types)}, "
-                   f"got {_kind(v)}")
+        raise _bad(path, f"expected {' or '.join(_JSON_KINDS[t] for t in types)}, got {_kind(v)}")
     return v
 
 
@@ -321,11 +381,14 @@ _KINDS: dict[str, tuple[Callable, Callable]] = {  # kind -> (encode, decode)
     "env": (_enc, _dec_env),
     "expr": (lambda v, p: v.model_dump(mode="json"), _dec_expr),
     "span": (_span, _dec_span),
-    "spans": (lambda v, p: [_span(s) for s in v],
-              lambda v, p: tuple(_dec_span(s, f"{p}[{i}]")
-                                 for i, s in enumerate(_typed(v, p, list)))),
-    "attrs": (lambda v, p: {k: _enc(x, _key(p, k)) for k, x in v.items()},
-              lambda v, p: {k: _dec(x, _key(p, k)) for k, x in _typed(v, p, dict).items()}),
+    "spans": (
+        lambda v, p: [_span(s) for s in v],
+        lambda v, p: tuple(_dec_span(s, f"{p}[{i}]") for i, s in enumerate(_typed(v, p, list))),
+    ),
+    "attrs": (
+        lambda v, p: {k: _enc(x, _key(p, k)) for k, x in v.items()},
+        lambda v, p: {k: _dec(x, _key(p, k)) for k, x in _typed(v, p, dict).items()},
+    ),
 }
 
 

@@ -48,7 +48,8 @@ class SharedParams:
     def join(self, mine: tuple, theirs: tuple) -> int:
         params = 0
         for (active, sig, p), (owner_active, owner_sig) in zip(
-                self._sharers[mine], self._owners[theirs], strict=True):
+            self._sharers[mine], self._owners[theirs], strict=True
+        ):
             if active and not (owner_active and sig == owner_sig):
                 params += p
         return params
@@ -59,9 +60,13 @@ class SharedParams:
         return sum(max(row[i][2] for row in self._sharers.values()) for i in range(count))
 
 
-def shared_params(graph: nx.MultiDiGraph, pairs: Iterable[tuple[int, int]],
-                  active: Mapping[int, Any], values: Mapping[str, tuple],
-                  max_table: int) -> tuple[list[SharedParams], list[tuple[int, int]]]:
+def shared_params(
+    graph: nx.MultiDiGraph,
+    pairs: Iterable[tuple[int, int]],
+    active: Mapping[int, Any],
+    values: Mapping[str, tuple],
+    max_table: int,
+) -> tuple[list[SharedParams], list[tuple[int, int]]]:
     """Groups for the (sharer, owner) `pairs`, and the pairs whose tables would
     exceed `max_table` entries (the caller evaluates those directly)."""
     groups: dict[Key, list[tuple]] = defaultdict(list)
@@ -69,7 +74,8 @@ def shared_params(graph: nx.MultiDiGraph, pairs: Iterable[tuple[int, int]],
         mine = (active[n], signature(graph, n), node_params(graph, n))
         theirs = (active[owner], signature(graph, owner))
         groups[(tuple(sorted(deps_of(mine))), tuple(sorted(deps_of(theirs))))].append(
-            (mine, theirs, (n, owner)))
+            (mine, theirs, (n, owner))
+        )
     out, too_large = [], []
     for key, items in groups.items():
         if max(_size(names, values) for names in key) > max_table:
@@ -92,8 +98,9 @@ def _size(names: tuple[str, ...], values: Mapping[str, tuple]) -> int:
     return math.prod(len(values[n]) for n in names)
 
 
-def _table(names: tuple[str, ...], exprs: list[tuple], values: Mapping[str, tuple],
-           row) -> dict[tuple, tuple]:
+def _table(
+    names: tuple[str, ...], exprs: list[tuple], values: Mapping[str, tuple], row
+) -> dict[tuple, tuple]:
     table = {}
     for combo in itertools.product(*(values[n] for n in names)):
         value = Evaluation(dict(zip(names, combo, strict=True)))

@@ -178,8 +178,26 @@ class Repeat(Node):
 
 
 Expr = Annotated[
-    Union[Number, String, Bool, NoneLit, Name, Attribute, Index, Call, ListLit, Comprehension,
-          RangeLit, BinOp, UnaryOp, IfExpr, Pipe, ChoiceExpr, OneOf, Repeat],
+    Union[
+        Number,
+        String,
+        Bool,
+        NoneLit,
+        Name,
+        Attribute,
+        Index,
+        Call,
+        ListLit,
+        Comprehension,
+        RangeLit,
+        BinOp,
+        UnaryOp,
+        IfExpr,
+        Pipe,
+        ChoiceExpr,
+        OneOf,
+        Repeat,
+    ],
     Field(discriminator="kind"),
 ]
 
@@ -321,8 +339,6 @@ class Module(Node):
     path: str
     items: tuple[Item, ...] = ()
     comments: tuple[Comment, ...] = ()
-
-
 
 
 def same_tree(a: Node, b: Node) -> bool:

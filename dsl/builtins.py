@@ -20,8 +20,10 @@ class BuiltinError(Exception):
 
 def _need_concrete(name: str, *args: Any) -> None:
     if any(is_symbolic(a) for a in args):
-        raise BuiltinError(f"`{name}` needs values known at compile time, not choices; "
-                           "for a number of layers that is a choice use `repeat(n)`")
+        raise BuiltinError(
+            f"`{name}` needs values known at compile time, not choices; "
+            "for a number of layers that is a choice use `repeat(n)`"
+        )
 
 
 def _range(*args: Any) -> tuple[int, ...]:
@@ -32,8 +34,7 @@ def _range(*args: Any) -> tuple[int, ...]:
         raise BuiltinError("`range` step must not be 0")
     items = range(*args)
     if len(items) > MAX_ITEMS:
-        raise BuiltinError(f"a range of {len(items)} items is longer than the limit of "
-                           f"{MAX_ITEMS}")
+        raise BuiltinError(f"a range of {len(items)} items is longer than the limit of {MAX_ITEMS}")
     return tuple(items)
 
 
@@ -52,6 +53,7 @@ def _minmax(name: str):
         for item in items[1:]:
             result = apply(name, result, item)
         return result
+
     return fn
 
 
@@ -99,13 +101,19 @@ def _numeric(name: str, fn):
         if not isinstance(x, (int, float)):
             raise BuiltinError(f"`{name}` needs a number, got {x!r}")
         return fn(x)
+
     return wrapped
 
 
 BUILTINS: dict[str, BuiltinFn] = {
-    b.name: b for b in [
-        BuiltinFn("range", _range, "range(stop) or range(start, stop[, step]): half-open, like "
-                  "Python; for inclusive bounds write a..b"),
+    b.name: b
+    for b in [
+        BuiltinFn(
+            "range",
+            _range,
+            "range(stop) or range(start, stop[, step]): half-open, like "
+            "Python; for inclusive bounds write a..b",
+        ),
         BuiltinFn("divisors", _divisors, "divisors(n): the positive divisors of n, ascending"),
         BuiltinFn("len", _len, "len(list): number of items"),
         BuiltinFn("min", _minmax("min"), "min(a, b, ...) or min(list)"),
@@ -115,12 +123,21 @@ BUILTINS: dict[str, BuiltinFn] = {
         BuiltinFn("int", _numeric("int", int), "int(x): truncate towards zero"),
         BuiltinFn("float", _numeric("float", float), "float(x)"),
         BuiltinFn("round", _numeric("round", round), "round(x): nearest integer"),
-        BuiltinFn("ceil", lambda x: (_need_concrete("ceil", x), math.ceil(x))[1],
-                  "ceil(x): smallest integer >= x"),
-        BuiltinFn("floor", lambda x: (_need_concrete("floor", x), math.floor(x))[1],
-                  "floor(x): largest integer <= x"),
-        BuiltinFn("make_divisible", _make_divisible,
-                  "make_divisible(v, divisor=8): MobileNet channel rounding"),
+        BuiltinFn(
+            "ceil",
+            lambda x: (_need_concrete("ceil", x), math.ceil(x))[1],
+            "ceil(x): smallest integer >= x",
+        ),
+        BuiltinFn(
+            "floor",
+            lambda x: (_need_concrete("floor", x), math.floor(x))[1],
+            "floor(x): largest integer <= x",
+        ),
+        BuiltinFn(
+            "make_divisible",
+            _make_divisible,
+            "make_divisible(v, divisor=8): MobileNet channel rounding",
+        ),
         BuiltinFn("enumerate", _enumerate, "enumerate(list): (index, item) pairs"),
         BuiltinFn("zip", _zip, "zip(a, b, ...): tuples of corresponding items"),
         BuiltinFn("str", lambda x: (_need_concrete("str", x), str(x))[1], "str(x)"),

@@ -54,9 +54,12 @@ class CallEvaluator(ExprEvaluator):
     def tensor_binop(self, e: ast.BinOp, left: Any, right: Any) -> Any:
         ops = {"+": "add", "*": "mul"}
         if e.op not in ops or not (isinstance(left, Tensor) and isinstance(right, Tensor)):
-            raise fail("E211", f"cannot apply `{e.op}` to {describe(left)} and "
-                       f"{describe(right)}", e.span,
-                       hint="tensors support `+` (add) and `*` (elementwise multiply)")
+            raise fail(
+                "E211",
+                f"cannot apply `{e.op}` to {describe(left)} and {describe(right)}",
+                e.span,
+                hint="tensors support `+` (add) and `*` (elementwise multiply)",
+            )
         decl = self.prelude[ops[e.op]].decl
         return self.record_op(decl, {"xs": (left, right)}, self.ctx.auto_label(ops[e.op]), e)
 
@@ -74,11 +77,17 @@ class CallEvaluator(ExprEvaluator):
         if isinstance(stage, ast.Repeat):
             return self.apply_repeat(stage, value, env)
         if isinstance(stage, (ast.Name, ast.Attribute, ast.Index, ast.OneOf)):
-            fn = self.eval(stage, env, hint) if isinstance(stage, ast.OneOf) \
+            fn = (
+                self.eval(stage, env, hint)
+                if isinstance(stage, ast.OneOf)
                 else self.eval(stage, env)
+            )
             return self.call(fn, stage, env, piped=value)
-        raise fail("E220", "`->` must be followed by an op, a block, a call, `oneof` or "
-                   "`repeat`", stage.span)
+        raise fail(
+            "E220",
+            "`->` must be followed by an op, a block, a call, `oneof` or `repeat`",
+            stage.span,
+        )
 
     def apply_chain(self, stages: tuple, value: Any, env: Env) -> Any:
         for stage in stages:
@@ -104,8 +113,9 @@ class CallEvaluator(ExprEvaluator):
             orelse = self.eval(e.orelse, env, hint)
         return self.select(test, body, orelse, e)
 
-    def select(self, test: Sym, then: Any, orelse: Any, node: ast.Node,
-               bypass: str | None = None) -> Any:
+    def select(
+        self, test: Sym, then: Any, orelse: Any, node: ast.Node, bypass: str | None = None
+    ) -> Any:
         """Merge two alternatives: a `select` node for tensors, a Sym otherwise.
 
         `bypass` names the repeat iteration a select skips, so the compiler can say
@@ -115,15 +125,24 @@ class CallEvaluator(ExprEvaluator):
         if isinstance(then, Tensor) and isinstance(orelse, Tensor):
             label = self.ctx.auto_label("select")
             attrs = {"cond": test} if bypass is None else {"cond": test, "bypass": bypass}
-            return self.ctx.add_node("select", None, label, attrs, (then.node, orelse.node),
-                                     node.span)
-        if isinstance(then, tuple) and isinstance(orelse, tuple) and len(then) == len(orelse) \
-                and any(isinstance(v, Tensor) for v in then + orelse):
+            return self.ctx.add_node(
+                "select", None, label, attrs, (then.node, orelse.node), node.span
+            )
+        if (
+            isinstance(then, tuple)
+            and isinstance(orelse, tuple)
+            and len(then) == len(orelse)
+            and any(isinstance(v, Tensor) for v in then + orelse)
+        ):
             pairs = zip(then, orelse, strict=True)
             return tuple(self.select(test, a, b, node, bypass) for a, b in pairs)
         if isinstance(then, Tensor) or isinstance(orelse, Tensor):
-            raise fail("E221", f"both branches must give tensors when the condition depends "
-                       f"on a choice; got {describe(then)} and {describe(orelse)}", node.span)
+            raise fail(
+                "E221",
+                f"both branches must give tensors when the condition depends "
+                f"on a choice; got {describe(then)} and {describe(orelse)}",
+                node.span,
+            )
         return apply("if", test, then, orelse)
 
     # ---- calls
@@ -137,8 +156,11 @@ class CallEvaluator(ExprEvaluator):
             return self._call_builtin(fn, site, args, keywords, env, piped)
         if isinstance(fn, (Template, OpChoice)):
             if args or keywords or piped is _MISSING:
-                raise fail("E222", f"`{callable_name(fn)}` is a stage: use it after `->` "
-                           "with no arguments", site.span)
+                raise fail(
+                    "E222",
+                    f"`{callable_name(fn)}` is a stage: use it after `->` with no arguments",
+                    site.span,
+                )
             if isinstance(fn, Template):
                 return self.apply_chain(fn.stages, piped, fn.env)
             return self.apply_op_choice(fn, piped, site, label)
@@ -146,13 +168,20 @@ class CallEvaluator(ExprEvaluator):
             func = site.func if isinstance(site, ast.Call) else site
             desc = "a tensor" if isinstance(fn, Tensor) else describe(fn)
             what = f"`{func.id}` is {desc}" if isinstance(func, ast.Name) else desc
-            raise fail("E223", f"{what}, which cannot be called", site.span,
-                       hint=f"to apply an op to `{func.id}`, pipe it: `{func.id} -> conv(...)`"
-                       if isinstance(fn, Tensor) and isinstance(func, ast.Name)
-                       else "only blocks, ops and builtins can be called")
+            raise fail(
+                "E223",
+                f"{what}, which cannot be called",
+                site.span,
+                hint=f"to apply an op to `{func.id}`, pipe it: `{func.id} -> conv(...)`"
+                if isinstance(fn, Tensor) and isinstance(func, ast.Name)
+                else "only blocks, ops and builtins can be called",
+            )
         label_text = self.label_text(label, env) if label else None
-        inst = self.ctx.claim_label(label_text, label.span) if label_text \
+        inst = (
+            self.ctx.claim_label(label_text, label.span)
+            if label_text
             else self.ctx.auto_label(fn.decl.name)
+        )
         bound = self.bind(fn.decl, args, keywords, env, piped, site, inst)
         if isinstance(fn, OpFn):
             return self.record_op(fn.decl, bound, inst, site)
@@ -173,36 +202,48 @@ class CallEvaluator(ExprEvaluator):
             raise fail("E224", f"bad arguments to `{fn.name}`: {fn.doc}", site.span) from err
         except (ArithmeticError, ValueError) as err:  # int(1e400), float(10 ** 400), ...
             reason = "the number is too large" if isinstance(err, OverflowError) else err
-            raise fail("E224", f"`{fn.name}` cannot compute this: {reason}", site.span) \
-                from None
+            raise fail("E224", f"`{fn.name}` cannot compute this: {reason}", site.span) from None
 
-    def bind(self, decl, args, keywords, env: Env, piped: Any, site: ast.Node,
-             inst: str) -> dict[str, Any]:
+    def bind(
+        self, decl, args, keywords, env: Env, piped: Any, site: ast.Node, inst: str
+    ) -> dict[str, Any]:
         """Match arguments to parameters, evaluate them, apply defaults, check types."""
         params = {p.name: p for p in decl.params}
         order = [p.name for p in decl.params]
         given: dict[str, tuple[Any, ast.Node]] = {}
         if piped is not _MISSING:
             if not order:
-                raise fail("E225", f"`{decl.name}` takes no input to pipe into", site.span,
-                           hint=f"call it on its own: `{decl.name}()`")
+                raise fail(
+                    "E225",
+                    f"`{decl.name}` takes no input to pipe into",
+                    site.span,
+                    hint=f"call it on its own: `{decl.name}()`",
+                )
             given[order[0]] = (piped, site)
-        positional = order[len(given):]
+        positional = order[len(given) :]
         if len(args) > len(positional):
-            raise fail("E225", f"`{decl.name}` takes {len(order)} argument"
-                       f"{'s' if len(order) != 1 else ''} but {len(args) + len(given)} "
-                       f"were given{' (counting the piped input)' if given else ''}",
-                       args[len(positional)].span,
-                       hint=_signature_hint(decl))
+            raise fail(
+                "E225",
+                f"`{decl.name}` takes {len(order)} argument"
+                f"{'s' if len(order) != 1 else ''} but {len(args) + len(given)} "
+                f"were given{' (counting the piped input)' if given else ''}",
+                args[len(positional)].span,
+                hint=_signature_hint(decl),
+            )
         for name, arg in zip(positional, args, strict=False):
             given[name] = (self.eval(arg, env, f"{inst}.{name}"), arg)
         for kw in keywords:
             if kw.name not in params:
-                raise fail("E226", f"`{decl.name}` has no parameter `{kw.name}`", kw.span,
-                           hint=suggest(kw.name, params) or _signature_hint(decl))
+                raise fail(
+                    "E226",
+                    f"`{decl.name}` has no parameter `{kw.name}`",
+                    kw.span,
+                    hint=suggest(kw.name, params) or _signature_hint(decl),
+                )
             if kw.name in given:
-                raise fail("E227", f"parameter `{kw.name}` of `{decl.name}` is given twice",
-                           kw.span)
+                raise fail(
+                    "E227", f"parameter `{kw.name}` of `{decl.name}` is given twice", kw.span
+                )
             given[kw.name] = (self.eval(kw.value, env, f"{inst}.{kw.name}"), kw.value)
         return self._complete(decl, params, given, site, inst)
 
@@ -210,8 +251,12 @@ class CallEvaluator(ExprEvaluator):
         missing = [p.name for p in decl.params if p.name not in given and p.default is None]
         if missing:
             names = ", ".join(f"`{m}`" for m in missing)
-            raise fail("E228", f"`{decl.name}` is missing argument{'s' if len(missing) > 1 else ''}"
-                       f" {names}", site.span, hint=_signature_hint(decl))
+            raise fail(
+                "E228",
+                f"`{decl.name}` is missing argument{'s' if len(missing) > 1 else ''} {names}",
+                site.span,
+                hint=_signature_hint(decl),
+            )
         bound: dict[str, Any] = {}
         for p in decl.params:
             if p.name in given:
@@ -220,18 +265,22 @@ class CallEvaluator(ExprEvaluator):
                 module_env = self.globals_of(self.module_of(decl))
                 value, node = self.eval(p.default, module_env, f"{inst}.{p.name}"), site
             if not matches(value, p.type):
-                raise fail("E229", f"argument `{p.name}` of `{decl.name}` must be {p.type}, "
-                           f"got {describe(value)}", node.span, hint=_int_hint(value, p.type))
+                raise fail(
+                    "E229",
+                    f"argument `{p.name}` of `{decl.name}` must be {p.type}, got {describe(value)}",
+                    node.span,
+                    hint=_int_hint(value, p.type),
+                )
             bound[p.name] = value
         return bound
 
     def module_of(self, decl: Any) -> str:
         return decl.span.file
 
-    def record_op(self, decl: ast.OpDecl, bound: dict[str, Any], label: str,
-                  site: ast.Node) -> Any:
-        if any(isinstance(v, Poison) or (isinstance(v, tuple) and POISON in v)
-               for v in bound.values()):
+    def record_op(self, decl: ast.OpDecl, bound: dict[str, Any], label: str, site: ast.Node) -> Any:
+        if any(
+            isinstance(v, Poison) or (isinstance(v, tuple) and POISON in v) for v in bound.values()
+        ):
             return POISON
         inputs: list[int] = []
         attrs: dict[str, Any] = {}
@@ -241,8 +290,9 @@ class CallEvaluator(ExprEvaluator):
                 inputs.append(value.node)
             elif p.type.name == "list" and p.type.args[0].name == "tensor":
                 if not value:
-                    raise fail("E230", f"`{decl.name}` needs at least one tensor in "
-                               f"`{p.name}`", site.span)
+                    raise fail(
+                        "E230", f"`{decl.name}` needs at least one tensor in `{p.name}`", site.span
+                    )
                 inputs.extend(t.node for t in value)
             else:
                 attrs[p.name] = value
@@ -255,9 +305,13 @@ class CallEvaluator(ExprEvaluator):
         with self.ctx.enter(inst, site.span, call=True):
             result = self.run_block_body(fn.decl, env)
         if fn.decl.returns is not None and not matches(result, fn.decl.returns):
-            raise fail("E231", f"block `{fn.decl.name}` must return {fn.decl.returns}, but "
-                       f"returned {describe(result)}", fn.decl.returns.span,
-                       hint=_int_hint(result, fn.decl.returns))
+            raise fail(
+                "E231",
+                f"block `{fn.decl.name}` must return {fn.decl.returns}, but "
+                f"returned {describe(result)}",
+                fn.decl.returns.span,
+                hint=_int_hint(result, fn.decl.returns),
+            )
         return result
 
     def run_block_body(self, decl: ast.BlockDecl, env: Env) -> Any:
@@ -269,8 +323,12 @@ class CallEvaluator(ExprEvaluator):
         for idx in label.indices:
             value = self.eval(idx, env)
             if isinstance(value, bool) or not isinstance(value, (int, str)):
-                raise fail("E232", f"label index must be an int or a string known at compile "
-                           f"time, got {describe(value)}", idx.span)
+                raise fail(
+                    "E232",
+                    f"label index must be an int or a string known at compile "
+                    f"time, got {describe(value)}",
+                    idx.span,
+                )
             parts.append(str(value))
         return f"{label.name}[{','.join(parts)}]" if parts else label.name
 
@@ -283,8 +341,9 @@ def _int_hint(value: Any, expected: ast.TypeRef) -> str | None:
 
 
 def _signature_hint(decl) -> str:
-    params = ", ".join(f"{p.name}: {p.type}" + (" = ..." if p.default is not None else "")
-                       for p in decl.params)
+    params = ", ".join(
+        f"{p.name}: {p.type}" + (" = ..." if p.default is not None else "") for p in decl.params
+    )
     return f"signature: {decl.name}({params})"
 
 

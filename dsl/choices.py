@@ -25,8 +25,14 @@ from archc.dsl.values import POISON, OpChoice, Poison, Template, Tensor, describ
 MAX_ENUMERATION = 10_000
 MAX_FOLD = 4_096  # configs tried when folding a condition
 MAX_REPEAT = 1_000  # iterations of one `repeat`; more is a typo, and would take minutes
-_DEFAULT_REALISE = {"int": "elastic", "float": "elastic", "bool": "elastic", "str": "sampled",
-                    "op": "sampled", "input": "sampled"}
+_DEFAULT_REALISE = {
+    "int": "elastic",
+    "float": "elastic",
+    "bool": "elastic",
+    "str": "sampled",
+    "op": "sampled",
+    "input": "sampled",
+}
 _CHOICE_KEYWORDS = ("realise", "default")
 
 
@@ -50,8 +56,11 @@ class ChoiceEvaluator(CallEvaluator):
         is not possible here (shapes needed, dependent domains, too many configs)."""
         names = sorted(value.deps())
         specs = [self.ctx.choices.get(n) for n in names]
-        if not names or any(s is None or s.dependent for s in specs) or \
-                math.prod(len(s.domain) for s in specs) > MAX_FOLD:
+        if (
+            not names
+            or any(s is None or s.dependent for s in specs)
+            or math.prod(len(s.domain) for s in specs) > MAX_FOLD
+        ):
             return None
         results = []
         for combo in itertools.product(*(s.domain for s in specs)):
@@ -74,8 +83,9 @@ class ChoiceEvaluator(CallEvaluator):
         kind = self._domain_kind(e, options)
         name = self._choice_name(e, env, hint, "choice")
         realise, default = self._choice_options(e, env, kind, options)
-        spec = ChoiceSpec(name=name, kind=kind, domain=options, realise=realise,
-                          default=default, span=e.span)
+        spec = ChoiceSpec(
+            name=name, kind=kind, domain=options, realise=realise, default=default, span=e.span
+        )
         self.ctx.add_choice(spec)
         return ChoiceRef(name=name, type=kind)
 
@@ -83,19 +93,31 @@ class ChoiceEvaluator(CallEvaluator):
         if isinstance(options, Sym):
             return self._sampled_kind(e, options)
         if any(is_callable(o) for o in options):
-            raise fail("E240", "a choice between ops is written `oneof(...)`", e.span,
-                       hint="e.g. `x -> oneof(conv(16, k=3), conv(16, k=5), skip)`")
+            raise fail(
+                "E240",
+                "a choice between ops is written `oneof(...)`",
+                e.span,
+                hint="e.g. `x -> oneof(conv(16, k=3), conv(16, k=5), skip)`",
+            )
         if len(options) < 2 and not is_symbolic(options):
-            raise fail("E241", "a choice needs at least two candidates", e.span,
-                       hint="write the value itself when there is nothing to choose")
+            raise fail(
+                "E241",
+                "a choice needs at least two candidates",
+                e.span,
+                hint="write the value itself when there is nothing to choose",
+            )
         kinds = {type_of(o) for o in options}
         if kinds <= {"int", "float"} and kinds:
             kind = "float" if "float" in kinds else "int"
         elif len(kinds) == 1 and kinds <= {"bool", "str"}:
             kind = kinds.pop()
         else:
-            raise fail("E242", "choice candidates must all be numbers, all bools or all "
-                       f"strings; got {', '.join(describe(o) for o in options)}", e.span)
+            raise fail(
+                "E242",
+                "choice candidates must all be numbers, all bools or all "
+                f"strings; got {', '.join(describe(o) for o in options)}",
+                e.span,
+            )
         concrete = [o for o in options if not is_symbolic(o)]
         duplicates = sorted({repr(o) for o, n in Counter(concrete).items() if n > 1})
         if duplicates:
@@ -108,8 +130,12 @@ class ChoiceEvaluator(CallEvaluator):
         kinds = {type_of(v) for v in values}
         if not kinds <= {"int", "float"} and not (len(kinds) == 1 and kinds <= {"bool", "str"}):
             shown = ", ".join(describe(v) for v in values[:4])
-            raise fail("E242", "choice candidates must all be numbers, all bools or all "
-                       f"strings; this domain gives {shown}", e.span)
+            raise fail(
+                "E242",
+                "choice candidates must all be numbers, all bools or all "
+                f"strings; this domain gives {shown}",
+                e.span,
+            )
         return "float" if kinds == {"int", "float"} else kinds.pop() if len(kinds) == 1 else "int"
 
     def _domains_over_parents(self, domain: Any, e: ast.Node):
@@ -121,42 +147,60 @@ class ChoiceEvaluator(CallEvaluator):
             try:
                 values = evaluate(domain, config)
             except Exception as err:  # a user expression failing for some parent value
-                raise fail("E244", f"this domain cannot be computed when "
-                           f"{_describe_config(config)}: {err}", e.span) from None
+                raise fail(
+                    "E244",
+                    f"this domain cannot be computed when {_describe_config(config)}: {err}",
+                    e.span,
+                ) from None
             values = tuple(values) if isinstance(values, (tuple, list)) else (values,)
             if not values:
-                raise fail("E244", f"this choice has no candidates when "
-                           f"{_describe_config(config)}", e.span)
+                raise fail(
+                    "E244", f"this choice has no candidates when {_describe_config(config)}", e.span
+                )
             yield config, values
 
     def _concrete_domain(self, name: str, e: ast.Node) -> tuple:
         spec = self.ctx.choices.get(name)
         if spec is None or spec.dependent:
-            raise fail("E245", f"a domain may depend only on choices with fixed candidates; "
-                       f"`{name}` has none", e.span)
+            raise fail(
+                "E245",
+                f"a domain may depend only on choices with fixed candidates; `{name}` has none",
+                e.span,
+            )
         return spec.domain
 
     def _choice_options(self, e, env: Env, kind: str, options: Any) -> tuple[str, Any]:
         kw = {k.name: k for k in e.keywords}
         for k in e.keywords:
             if k.name not in _CHOICE_KEYWORDS:
-                raise fail("E246", f"`choice` has no option `{k.name}`", k.span,
-                           hint=suggest(k.name, _CHOICE_KEYWORDS) or
-                           "options are `realise=` and `default=`")
+                raise fail(
+                    "E246",
+                    f"`choice` has no option `{k.name}`",
+                    k.span,
+                    hint=suggest(k.name, _CHOICE_KEYWORDS)
+                    or "options are `realise=` and `default=`",
+                )
         realise = self._realisation(kw.get("realise"), kind)
         domain = self._default_domain(options)
         if "default" not in kw:
             return realise, domain[0]
         node = kw["default"].value
         # `default=skip` names a candidate of a oneof or an input choice, not a variable
-        default = node.id if isinstance(node, ast.Name) and kind in ("op", "input") \
+        default = (
+            node.id
+            if isinstance(node, ast.Name) and kind in ("op", "input")
             else self.eval(node, env)
+        )
         if default not in domain:
             where = " when the other choices take their defaults" if is_symbolic(options) else ""
-            raise fail("E247", f"default {describe(default)} is not one of the candidates"
-                       f"{where}", kw["default"].value.span,
-                       hint="candidates: " + ", ".join(_shown(o) for o in domain[:20])
-                       + (", ..." if len(domain) > 20 else ""))
+            raise fail(
+                "E247",
+                f"default {describe(default)} is not one of the candidates{where}",
+                kw["default"].value.span,
+                hint="candidates: "
+                + ", ".join(_shown(o) for o in domain[:20])
+                + (", ..." if len(domain) > 20 else ""),
+            )
         return realise, default
 
     def _default_domain(self, options: Any) -> tuple:
@@ -171,16 +215,29 @@ class ChoiceEvaluator(CallEvaluator):
         if kw is None:
             return _DEFAULT_REALISE[kind]
         value = kw.value
-        word = value.id if isinstance(value, ast.Name) else \
-            value.value if isinstance(value, ast.String) else None
+        word = (
+            value.id
+            if isinstance(value, ast.Name)
+            else value.value
+            if isinstance(value, ast.String)
+            else None
+        )
         if word not in REALISATIONS:
-            raise fail("E248", f"unknown realisation `{word or '?'}`", value.span,
-                       hint=suggest(word or "", REALISATIONS) or
-                       f"realisations are {', '.join(REALISATIONS)}")
+            raise fail(
+                "E248",
+                f"unknown realisation `{word or '?'}`",
+                value.span,
+                hint=suggest(word or "", REALISATIONS)
+                or f"realisations are {', '.join(REALISATIONS)}",
+            )
         if word == "elastic" and kind in ("str", "op", "input"):
-            raise fail("E249", "`elastic` slices shared weights, so it applies to numbers "
-                       "and on/off switches only", value.span,
-                       hint="use `sampled`, `weighted`, `gumbel` or `policy`")
+            raise fail(
+                "E249",
+                "`elastic` slices shared weights, so it applies to numbers "
+                "and on/off switches only",
+                value.span,
+                hint="use `sampled`, `weighted`, `gumbel` or `policy`",
+            )
         return word
 
     def _choice_name(self, e, env: Env, hint: str | None, base: str) -> str:
@@ -193,35 +250,70 @@ class ChoiceEvaluator(CallEvaluator):
         if not all(isinstance(o, Tensor) for o in options):
             raise fail("E242", "a choice over tensors must list only tensors", e.span)
         if len(options) < 2:
-            raise fail("E241", "a choice needs at least two candidates", e.span,
-                       hint="write the tensor itself when there is nothing to choose")
+            raise fail(
+                "E241",
+                "a choice needs at least two candidates",
+                e.span,
+                hint="write the tensor itself when there is nothing to choose",
+            )
         names = [o.id for o in e.options if isinstance(o, ast.Name)]
-        labels = tuple(names) if len(names) == len(options) == len(set(names)) \
+        labels = (
+            tuple(names)
+            if len(names) == len(options) == len(set(names))
             else tuple(range(len(options)))
+        )
         name = self._choice_name(e, env, hint, "choice")
         realise, default = self._choice_options(e, env, "input", labels)
-        self.ctx.add_choice(ChoiceSpec(name=name, kind="input", domain=labels,
-                                       realise=realise, default=default, span=e.span))
+        self.ctx.add_choice(
+            ChoiceSpec(
+                name=name,
+                kind="input",
+                domain=labels,
+                realise=realise,
+                default=default,
+                span=e.span,
+            )
+        )
         label = name.rsplit(".", 1)[-1]
         attrs = {"choice": name, "labels": labels, "realise": realise}
-        return self.ctx.add_node("choose", None, self.ctx.auto_label(label), attrs,
-                                 tuple(o.node for o in options), e.span)
+        return self.ctx.add_node(
+            "choose",
+            None,
+            self.ctx.auto_label(label),
+            attrs,
+            tuple(o.node for o in options),
+            e.span,
+        )
 
     # ---- oneof(...)
     def _eval_oneof(self, e: ast.OneOf, env: Env, hint: str | None = None) -> Any:
-        candidates = tuple((self._candidate_label(c), Template((c.stage,), env,
-                            self._candidate_label(c))) for c in e.candidates)
+        candidates = tuple(
+            (self._candidate_label(c), Template((c.stage,), env, self._candidate_label(c)))
+            for c in e.candidates
+        )
         labels = [label for label, _ in candidates]
         for label in labels:
             if labels.count(label) > 1:
-                raise fail("E250", f"two candidates are called `{label}`", e.span,
-                           hint="label them: `oneof(c3: conv(16, k=3), c5: conv(16, k=5))`")
+                raise fail(
+                    "E250",
+                    f"two candidates are called `{label}`",
+                    e.span,
+                    hint="label them: `oneof(c3: conv(16, k=3), c5: conv(16, k=5))`",
+                )
         if len(candidates) < 2:
             raise fail("E241", "`oneof` needs at least two candidates", e.span)
         name = self._choice_name(e, env, hint, "oneof")
         realise, default = self._choice_options(e, env, "op", tuple(labels))
-        self.ctx.add_choice(ChoiceSpec(name=name, kind="op", domain=tuple(labels),
-                                       realise=realise, default=default, span=e.span))
+        self.ctx.add_choice(
+            ChoiceSpec(
+                name=name,
+                kind="op",
+                domain=tuple(labels),
+                realise=realise,
+                default=default,
+                span=e.span,
+            )
+        )
         return OpChoice(choice=name, candidates=candidates)
 
     def _candidate_label(self, c: ast.Candidate) -> str:
@@ -241,17 +333,25 @@ class ChoiceEvaluator(CallEvaluator):
         spec = ctx.choices.get(oc.choice)
         with ctx.enter(segment, site.span):
             for cand_label, fn in oc.candidates:
-                with ctx.guarded(apply("eq", ChoiceRef(oc.choice, "str"), cand_label)), \
-                        ctx.enter(cand_label, site.span):
+                with (
+                    ctx.guarded(apply("eq", ChoiceRef(oc.choice, "str"), cand_label)),
+                    ctx.enter(cand_label, site.span),
+                ):
                     out = self.apply_chain(fn.stages, value, fn.env)
                 if isinstance(out, Poison):
                     return POISON
                 if not isinstance(out, Tensor):
-                    raise fail("E252", f"candidate `{cand_label}` must give a tensor, "
-                               f"got {describe(out)}", site.span)
+                    raise fail(
+                        "E252",
+                        f"candidate `{cand_label}` must give a tensor, got {describe(out)}",
+                        site.span,
+                    )
                 outputs.append(out.node)
-        attrs = {"choice": oc.choice, "labels": tuple(c for c, _ in oc.candidates),
-                 "realise": spec.realise if spec else "sampled"}
+        attrs = {
+            "choice": oc.choice,
+            "labels": tuple(c for c, _ in oc.candidates),
+            "realise": spec.realise if spec else "sampled",
+        }
         return ctx.add_node("choose", None, segment, attrs, tuple(outputs), site.span)
 
     # ---- repeat(n) { i => ... }
@@ -264,8 +364,9 @@ class ChoiceEvaluator(CallEvaluator):
             return POISON
         counts = self._repeat_counts(e, count)
         label = self.label_text(e.label, env) if e.label else None
-        label = self.ctx.claim_label(label, e.label.span) if label \
-            else self.ctx.auto_label("repeat")
+        label = (
+            self.ctx.claim_label(label, e.label.span) if label else self.ctx.auto_label("repeat")
+        )
         for i in range(max(counts)):
             body_env = env.child({e.index_var: i} if e.index_var else {})
             if i < min(counts):
@@ -279,36 +380,47 @@ class ChoiceEvaluator(CallEvaluator):
         return value
 
     def _bypass(self, cond: Sym, out: Any, value: Any, e: ast.Repeat, iteration: str) -> Any:
-        if not (isinstance(out, Tensor) or (isinstance(out, tuple) and out and
-                                            all(isinstance(t, Tensor) for t in out))):
+        if not (
+            isinstance(out, Tensor)
+            or (isinstance(out, tuple) and out and all(isinstance(t, Tensor) for t in out))
+        ):
             if isinstance(out, Poison):
                 return POISON
-            raise fail("E254", f"a `repeat` whose count is a choice must produce tensors, "
-                       f"got {describe(out)}", e.span)
+            raise fail(
+                "E254",
+                f"a `repeat` whose count is a choice must produce tensors, got {describe(out)}",
+                e.span,
+            )
         return self.select(cond, out, value, e, bypass=iteration)
 
     def _repeat_counts(self, e: ast.Repeat, count: Any) -> list[int]:
         if isinstance(count, bool) or (not isinstance(count, int) and not is_symbolic(count)):
-            raise fail("E255", f"repeat count must be an integer, got {describe(count)}",
-                       e.count.span)
+            raise fail(
+                "E255", f"repeat count must be an integer, got {describe(count)}", e.count.span
+            )
         if isinstance(count, int):
             if count < 0:
-                raise fail("E255", f"repeat count must not be negative, got {count}",
-                           e.count.span)
+                raise fail("E255", f"repeat count must not be negative, got {count}", e.count.span)
             if count > MAX_REPEAT:
-                raise fail("E255", f"repeat count {count} is above the limit of {MAX_REPEAT}",
-                           e.count.span)
+                raise fail(
+                    "E255", f"repeat count {count} is above the limit of {MAX_REPEAT}", e.count.span
+                )
             return [count] if count else [0]
         if count.type != "int":
-            raise fail("E255", f"repeat count must be an integer, got {describe(count)}",
-                       e.count.span)
-        values = sorted({v for _, dom in self._domains_over_parents((count,), e.count)
-                         for v in dom})
+            raise fail(
+                "E255", f"repeat count must be an integer, got {describe(count)}", e.count.span
+            )
+        values = sorted(
+            {v for _, dom in self._domains_over_parents((count,), e.count) for v in dom}
+        )
         if values[0] < 0:
             raise fail("E255", "repeat count can be negative for some choices", e.count.span)
         if values[-1] > MAX_REPEAT:
-            raise fail("E255", f"repeat count can be {values[-1]}, above the limit of "
-                       f"{MAX_REPEAT}", e.count.span)
+            raise fail(
+                "E255",
+                f"repeat count can be {values[-1]}, above the limit of {MAX_REPEAT}",
+                e.count.span,
+            )
         return values
 
 
@@ -319,10 +431,14 @@ def _deps(options: Any) -> set[str]:
 
 
 def _shown(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else str(value).lower() \
-        if isinstance(value, bool) else str(value)
+    return (
+        f'"{value}"'
+        if isinstance(value, str)
+        else str(value).lower()
+        if isinstance(value, bool)
+        else str(value)
+    )
 
 
 def _describe_config(config: dict[str, Any]) -> str:
     return ", ".join(f"`{k}` = {v!r}" for k, v in config.items()) or "nothing is chosen"
-

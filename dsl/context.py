@@ -79,8 +79,12 @@ class Context:
         taken = self._labels.setdefault(tuple(self.scope), {})
         if label in taken:
             first = taken[label]
-            err = fail("E301", f"name `{self.path(label)}` is already used in this scope", span,
-                       hint="give this one a different `as` label")
+            err = fail(
+                "E301",
+                f"name `{self.path(label)}` is already used in this scope",
+                span,
+                hint="give this one a different `as` label",
+            )
             if first.line > 0:
                 err = ArchError([err.diagnostics[0].with_note("first used here", first)])
             raise err
@@ -92,16 +96,20 @@ class Context:
         return label in self._labels.get(tuple(self.scope), {})
 
     @contextlib.contextmanager
-    def enter(self, segment: str, span: Span, shares: str | None = None,
-              call: bool = False) -> Iterator[None]:
+    def enter(
+        self, segment: str, span: Span, shares: str | None = None, call: bool = False
+    ) -> Iterator[None]:
         """Open a naming scope (a `scope`, block instance or repeat iteration).
 
         `call` marks a block instantiation, whose call site joins the trace that
         diagnostics and IR nodes carry.
         """
         if len(self.scope) >= MAX_DEPTH:
-            raise fail("E302", f"scopes nested more than {MAX_DEPTH} deep; is a block calling "
-                       "itself?", span)
+            raise fail(
+                "E302",
+                f"scopes nested more than {MAX_DEPTH} deep; is a block calling itself?",
+                span,
+            )
         saved_weights = list(self.weight_scope)
         self.scope.append(segment)
         self.weight_scope = shares.split(".") if shares else [*self.weight_scope, segment]
@@ -126,29 +134,62 @@ class Context:
             self.guard = saved
 
     # ---- graph
-    def add_node(self, kind: str, op: str | None, label: str, attrs: dict[str, Any],
-                 inputs: tuple[int, ...], span: Span) -> Tensor:
+    def add_node(
+        self,
+        kind: str,
+        op: str | None,
+        label: str,
+        attrs: dict[str, Any],
+        inputs: tuple[int, ...],
+        span: Span,
+    ) -> Tensor:
         if len(self.nodes) >= MAX_NODES:
-            raise fail("E305", f"`{self.space_name}` has more than {MAX_NODES} nodes; is a "
-                       "loop or repeat count much larger than intended?", span)
-        node = GraphNode(id=len(self.nodes), kind=kind, op=op, name=self.path(label),
-                         weight_name=self.weight_path(label), attrs=attrs, inputs=inputs,
-                         guard=self.guard, span=span, trace=tuple(self.trace))
+            raise fail(
+                "E305",
+                f"`{self.space_name}` has more than {MAX_NODES} nodes; is a "
+                "loop or repeat count much larger than intended?",
+                span,
+            )
+        node = GraphNode(
+            id=len(self.nodes),
+            kind=kind,
+            op=op,
+            name=self.path(label),
+            weight_name=self.weight_path(label),
+            attrs=attrs,
+            inputs=inputs,
+            guard=self.guard,
+            span=span,
+            trace=tuple(self.trace),
+        )
         self.nodes.append(node)
         return Tensor(node.id)
 
     def add_choice(self, spec: ChoiceSpec) -> None:
         if spec.name in self.choices:
             first = self.choices[spec.name].span
-            raise ArchError([Diagnostic(
-                "E303", f"two choices are named `{spec.name}`", spec.span,
-                hint="label one of them: `choice(...) as other_name`",
-            ).with_note("the first one is here", first)])
+            raise ArchError(
+                [
+                    Diagnostic(
+                        "E303",
+                        f"two choices are named `{spec.name}`",
+                        spec.span,
+                        hint="label one of them: `choice(...) as other_name`",
+                    ).with_note("the first one is here", first)
+                ]
+            )
         if len(self.choices) >= MAX_CHOICES:
-            raise fail("E305", f"`{self.space_name}` has more than {MAX_CHOICES} choices; is a "
-                       "loop much larger than intended?", spec.span)
+            raise fail(
+                "E305",
+                f"`{self.space_name}` has more than {MAX_CHOICES} choices; is a "
+                "loop much larger than intended?",
+                spec.span,
+            )
         if self.is_net:
-            raise fail("E304", f"`net {self.space_name}` is a fixed network, but this is a "
-                       "choice", spec.span,
-                       hint=f"declare it as `space {self.space_name}` to search over it")
+            raise fail(
+                "E304",
+                f"`net {self.space_name}` is a fixed network, but this is a choice",
+                spec.span,
+                hint=f"declare it as `space {self.space_name}` to search over it",
+            )
         self.choices[spec.name] = spec

@@ -45,8 +45,14 @@ class Diagnostic:
     hint: str | None = None
 
     def with_note(self, message: str, span: Span | None = None) -> Diagnostic:
-        return Diagnostic(self.code, self.message, self.span, self.severity,
-                          (*self.notes, Note(message, span)), self.hint)
+        return Diagnostic(
+            self.code,
+            self.message,
+            self.span,
+            self.severity,
+            (*self.notes, Note(message, span)),
+            self.hint,
+        )
 
 
 class ArchError(Exception):

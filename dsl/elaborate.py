@@ -22,9 +22,11 @@ from archc.dsl.values import POISON, Poison, Tensor, describe
 
 _TIME_UNITS_MS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
 _BLOCK_ONLY = {"return": "a `space` names its results with `output NAME = ...`"}
-_SPACE_ONLY = {"input": "inputs of a block are its parameters",
-               "output": "a block gives its result with `return`",
-               "constraint": "constraints belong to a `space`"}
+_SPACE_ONLY = {
+    "input": "inputs of a block are its parameters",
+    "output": "a block gives its result with `return`",
+    "constraint": "constraints belong to a `space`",
+}
 
 
 class Evaluator(ChoiceEvaluator):
@@ -41,9 +43,13 @@ class Evaluator(ChoiceEvaluator):
         result: Any = _NO_RETURN
         for stmt in decl.body:
             if result is not _NO_RETURN:
-                raise fail("E260", "statements after `return` are never used", stmt.span,
-                           hint="`return` must be the last statement of a block; move this "
-                                "before it or delete it")
+                raise fail(
+                    "E260",
+                    "statements after `return` are never used",
+                    stmt.span,
+                    hint="`return` must be the last statement of a block; move this "
+                    "before it or delete it",
+                )
             if isinstance(stmt, ast.Return):
                 result = self._guarded_eval(stmt.value, env)
             else:
@@ -52,9 +58,14 @@ class Evaluator(ChoiceEvaluator):
             if any(isinstance(s, ast.Output) for s in decl.body):
                 return POISON  # the misplaced `output` was reported, with the fix
             last = decl.body[-1] if decl.body else None
-            raise fail("E261", f"block `{decl.name}` does not return a value", decl.span,
-                       hint=f"end the block with `return {last.name}`"
-                       if isinstance(last, ast.Let) else "end the block with `return ...`")
+            raise fail(
+                "E261",
+                f"block `{decl.name}` does not return a value",
+                decl.span,
+                hint=f"end the block with `return {last.name}`"
+                if isinstance(last, ast.Let)
+                else "end the block with `return ...`",
+            )
         return result
 
     def run_all(self, stmts: tuple, env: Env, in_block: bool) -> None:
@@ -65,8 +76,9 @@ class Evaluator(ChoiceEvaluator):
         misplaced = (_SPACE_ONLY if in_block else _BLOCK_ONLY).get(stmt.kind)
         if misplaced:
             where = "a block" if in_block else "a space"
-            self.ctx.report(fail("E262", f"`{stmt.kind}` is not allowed in {where}", stmt.span,
-                                 hint=misplaced))
+            self.ctx.report(
+                fail("E262", f"`{stmt.kind}` is not allowed in {where}", stmt.span, hint=misplaced)
+            )
             if isinstance(stmt, ast.Input):
                 env.vars[stmt.name] = POISON  # uses of it would only repeat the mistake
             return
@@ -74,8 +86,12 @@ class Evaluator(ChoiceEvaluator):
             try:
                 getattr(self, f"_run_{stmt.kind}")(stmt, env, in_block)
             except RecursionError:  # before MAX_DEPTH: deep expressions, long block chains
-                raise fail("E306", "this statement nests blocks or expressions too deeply",
-                           stmt.span, hint="is a block calling itself?") from None
+                raise fail(
+                    "E306",
+                    "this statement nests blocks or expressions too deeply",
+                    stmt.span,
+                    hint="is a block calling itself?",
+                ) from None
         except ArchError as err:
             self.ctx.report(_with_trace(err, self.ctx))
             for name in _bound_names(stmt):
@@ -98,13 +114,13 @@ class Evaluator(ChoiceEvaluator):
         if isinstance(test, Poison) or isinstance(message, Poison):
             return
         if not isinstance(message, str):
-            raise fail("E263", f"assert message must be a string, got {describe(message)}",
-                       s.message.span)
+            raise fail(
+                "E263", f"assert message must be a string, got {describe(message)}", s.message.span
+            )
         if is_symbolic(test):
             self._assert_for_every_config(test, message, s)
         elif not test:
-            raise fail("E264", f"assertion failed: {message}" if s.message else message,
-                       s.span)
+            raise fail("E264", f"assertion failed: {message}" if s.message else message, s.span)
 
     def _assert_for_every_config(self, test: Any, message: str, s: ast.Assert) -> None:
         """Check now over all configs when possible; else leave it to the compiler."""
@@ -115,9 +131,13 @@ class Evaluator(ChoiceEvaluator):
         failing = next((config for config, ok in outcomes if not ok), None)
         if failing is not None:
             when = ", ".join(f"`{k}` = {v!r}" for k, v in failing.items())
-            raise fail("E264", f"assertion failed when {when}: {message}", s.span,
-                       hint="restrict the choices so that every config is valid, e.g. a "
-                            "domain computed from the other choice")
+            raise fail(
+                "E264",
+                f"assertion failed when {when}: {message}",
+                s.span,
+                hint="restrict the choices so that every config is valid, e.g. a "
+                "domain computed from the other choice",
+            )
 
     def _run_scope(self, s: ast.Scope, env: Env, in_block: bool) -> None:
         label = self.ctx.claim_label(self.label_text(s.label, env), s.label.span)
@@ -125,21 +145,32 @@ class Evaluator(ChoiceEvaluator):
         if s.shares is not None:
             target = self.label_text(s.shares, env)
             if not self.ctx.has_label(target) or target == label:
-                raise fail("E273", f"`shares weights with {target}`: no scope `{target}` was "
-                           "created before this one", s.shares.span,
-                           hint="weights are shared with an earlier sibling scope, e.g. "
-                                "`scope f[1] shares weights with f[0] { ... }`")
+                raise fail(
+                    "E273",
+                    f"`shares weights with {target}`: no scope `{target}` was "
+                    "created before this one",
+                    s.shares.span,
+                    hint="weights are shared with an earlier sibling scope, e.g. "
+                    "`scope f[1] shares weights with f[0] { ... }`",
+                )
             shares = ".".join([*self.ctx.scope, target])
         with self.ctx.enter(label, s.span, shares=shares):
             self.run_all(s.body, env, in_block)
 
     def _run_input(self, s: ast.Input, env: Env, in_block: bool) -> None:
         shape = self.eval(s.shape, env)
-        if not (isinstance(shape, tuple) and len(shape) == 3 and
-                all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
-            raise fail("E265", f"input shape must be [channels, height, width] with positive "
-                       f"integers, got {describe(shape)}", s.shape.span,
-                       hint="e.g. `input image: [3, 256, 192]` (the batch size is not written)")
+        if not (
+            isinstance(shape, tuple)
+            and len(shape) == 3
+            and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        ):
+            raise fail(
+                "E265",
+                f"input shape must be [channels, height, width] with positive "
+                f"integers, got {describe(shape)}",
+                s.shape.span,
+                hint="e.g. `input image: [3, 256, 192]` (the batch size is not written)",
+            )
         tensor = self.ctx.add_node("input", None, s.name, {"shape": shape}, (), s.span)
         self.ctx.inputs.append((s.name, tensor.node))
         env.vars[s.name] = tensor
@@ -149,8 +180,7 @@ class Evaluator(ChoiceEvaluator):
         if isinstance(value, Poison):
             return
         if not isinstance(value, Tensor):
-            raise fail("E266", f"an output must be a tensor, got {describe(value)}",
-                       s.value.span)
+            raise fail("E266", f"an output must be a tensor, got {describe(value)}", s.value.span)
         if any(name == s.name for name, _ in self.ctx.outputs):
             raise fail("E267", f"output `{s.name}` is defined twice", s.span)
         self.ctx.outputs.append((s.name, value.node))
@@ -158,47 +188,81 @@ class Evaluator(ChoiceEvaluator):
     def _run_constraint(self, s: ast.Constraint, env: Env, in_block: bool) -> None:
         m = s.metric
         if m.name not in METRICS:
-            raise fail("E268", f"unknown metric `{m.name}`", m.span,
-                       hint=_METRIC_HINTS.get(m.name.lower()) or suggest(m.name, METRICS)
-                       or f"metrics are {', '.join(METRICS)}")
+            raise fail(
+                "E268",
+                f"unknown metric `{m.name}`",
+                m.span,
+                hint=_METRIC_HINTS.get(m.name.lower())
+                or suggest(m.name, METRICS)
+                or f"metrics are {', '.join(METRICS)}",
+            )
         if m.name == "latency" and m.arg is None:
-            raise fail("E269", "`latency` needs a device", m.span,
-                       hint="write `latency(cpu)` (or the device the budget is for)")
+            raise fail(
+                "E269",
+                "`latency` needs a device",
+                m.span,
+                hint="write `latency(cpu)` (or the device the budget is for)",
+            )
         if m.name != "latency" and m.arg is not None:
-            raise fail("E269", f"`{m.name}` takes no device; only `latency` does", m.span,
-                       hint=f"write `constraint {m.name} <= ...`")
+            raise fail(
+                "E269",
+                f"`{m.name}` takes no device; only `latency` does",
+                m.span,
+                hint=f"write `constraint {m.name} <= ...`",
+            )
         if s.op not in _BOUND_OPS:
-            raise fail("E272", f"a constraint is a bound: `{s.op}` is not allowed", s.span,
-                       hint="use `<=`, `<`, `>=` or `>`")
+            raise fail(
+                "E272",
+                f"a constraint is a bound: `{s.op}` is not allowed",
+                s.span,
+                hint="use `<=`, `<`, `>=` or `>`",
+            )
         bound = self._bound(s, env)
         scope = ".".join([*self.ctx.scope, self.label_text(m.scope, env)]) if m.scope else None
-        self.ctx.constraints.append(ConstraintSpec(metric=m.name, device=m.arg, scope=scope,
-                                                   op=s.op, bound=bound, span=s.span))
+        self.ctx.constraints.append(
+            ConstraintSpec(
+                metric=m.name, device=m.arg, scope=scope, op=s.op, bound=bound, span=s.span
+            )
+        )
 
     def _bound(self, s: ast.Constraint, env: Env) -> float:
         b = s.bound
         is_time = s.metric.name == "latency"
         if isinstance(b, ast.Number) and b.unit is not None:
             if not is_time:
-                raise fail("E270", f"`{s.metric.name}` is a count; `{b.text}` is a duration",
-                           b.span, hint="bound it by a count such as `300M`; a time budget "
-                           "is `constraint latency(cpu) <= 30ms`")
+                raise fail(
+                    "E270",
+                    f"`{s.metric.name}` is a count; `{b.text}` is a duration",
+                    b.span,
+                    hint="bound it by a count such as `300M`; a time budget "
+                    "is `constraint latency(cpu) <= 30ms`",
+                )
             return b.value * _TIME_UNITS_MS[b.unit]
         if is_time:
-            raise fail("E270", "a latency bound needs a unit: `ms`, `us` or `s`", b.span,
-                       hint="e.g. `constraint latency(cpu) <= 30ms`")
+            raise fail(
+                "E270",
+                "a latency bound needs a unit: `ms`, `us` or `s`",
+                b.span,
+                hint="e.g. `constraint latency(cpu) <= 30ms`",
+            )
         value = self.eval(b, env)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise fail("E270", f"a constraint bound must be a non-negative number known at "
-                       f"compile time, got {describe(value)}", b.span)
+            raise fail(
+                "E270",
+                f"a constraint bound must be a non-negative number known at "
+                f"compile time, got {describe(value)}",
+                b.span,
+            )
         return value
 
 
 _NO_RETURN = object()
 _BOUND_OPS = ("<=", "<", ">=", ">")
-_METRIC_HINTS = {"flops": "archc counts multiply-accumulates: use `macs` (1 MAC is 2 FLOPs)",
-                 "gflops": "archc counts multiply-accumulates: use `macs` (1 MAC is 2 FLOPs)",
-                 "time": "write `latency(cpu)`"}
+_METRIC_HINTS = {
+    "flops": "archc counts multiply-accumulates: use `macs` (1 MAC is 2 FLOPs)",
+    "gflops": "archc counts multiply-accumulates: use `macs` (1 MAC is 2 FLOPs)",
+    "time": "write `latency(cpu)`",
+}
 
 
 def _with_trace(err: ArchError, ctx: Context) -> ArchError:
@@ -206,14 +270,20 @@ def _with_trace(err: ArchError, ctx: Context) -> ArchError:
     if not ctx.trace:
         return err
     site = ctx.trace[-1]
-    return ArchError([d.with_note("in the block instantiated here", site)
-                      if not d.notes else d for d in err.diagnostics])
+    return ArchError(
+        [
+            d.with_note("in the block instantiated here", site) if not d.notes else d
+            for d in err.diagnostics
+        ]
+    )
 
 
 def _has_output(stmts: tuple) -> bool:
     """Whether an `output` is written (one whose value failed was reported already)."""
-    return any(isinstance(s, ast.Output) or (isinstance(s, ast.Scope) and _has_output(s.body))
-               for s in stmts)
+    return any(
+        isinstance(s, ast.Output) or (isinstance(s, ast.Scope) and _has_output(s.body))
+        for s in stmts
+    )
 
 
 def _bound_names(stmt: ast.Node) -> list[str]:
@@ -229,8 +299,14 @@ def _check_constraint_scopes(ctx: Context) -> None:
     """`constraint macs in frame[1]` must name a scope that holds part of the network."""
     for c in ctx.constraints:
         if c.scope and not any(n.name.startswith(c.scope + ".") for n in ctx.nodes):
-            ctx.report(fail("E274", f"no part of the network is in scope `{c.scope}`", c.span,
-                            hint="name a `scope` or block instance that holds ops"))
+            ctx.report(
+                fail(
+                    "E274",
+                    f"no part of the network is in scope `{c.scope}`",
+                    c.span,
+                    hint="name a `scope` or block instance that holds ops",
+                )
+            )
 
 
 def elaborate_space(decl: ast.SpaceDecl, modules: Any) -> tuple[Elaborated, list]:
@@ -241,11 +317,24 @@ def elaborate_space(decl: ast.SpaceDecl, modules: Any) -> tuple[Elaborated, list
     evaluator.run_all(decl.body, env, in_block=False)
     _check_constraint_scopes(ctx)
     if not ctx.outputs and not ctx.diagnostics and not _has_output(decl.body):
-        ctx.report(fail("E271", f"`{decl.name}` has no `output`", decl.span,
-                        hint="name the result: `output heatmaps = x`"))
-    result = Elaborated(name=decl.name, is_net=decl.is_net, doc=decl.doc,
-                        nodes=tuple(ctx.nodes), choices=tuple(ctx.choices.values()),
-                        inputs=tuple(ctx.inputs), outputs=tuple(ctx.outputs),
-                        constraints=tuple(ctx.constraints), checks=tuple(ctx.checks),
-                        span=decl.span)
+        ctx.report(
+            fail(
+                "E271",
+                f"`{decl.name}` has no `output`",
+                decl.span,
+                hint="name the result: `output heatmaps = x`",
+            )
+        )
+    result = Elaborated(
+        name=decl.name,
+        is_net=decl.is_net,
+        doc=decl.doc,
+        nodes=tuple(ctx.nodes),
+        choices=tuple(ctx.choices.values()),
+        inputs=tuple(ctx.inputs),
+        outputs=tuple(ctx.outputs),
+        constraints=tuple(ctx.constraints),
+        checks=tuple(ctx.checks),
+        span=decl.span,
+    )
     return result, ctx.diagnostics

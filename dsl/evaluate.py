@@ -18,10 +18,25 @@ from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.symbolic import MAX_ITEMS, Dim, Sym, apply, deferred, is_symbolic, type_of
 from archc.dsl.values import POISON, Namespace, Poison, Tensor, describe
 
-_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod",
-          "**": "pow"}
-_COMPARE = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
-            "in": "in", "not in": "not in"}
+_ARITH = {
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "truediv",
+    "//": "floordiv",
+    "%": "mod",
+    "**": "pow",
+}
+_COMPARE = {
+    "==": "eq",
+    "!=": "ne",
+    "<": "lt",
+    "<=": "le",
+    ">": "gt",
+    ">=": "ge",
+    "in": "in",
+    "not in": "not in",
+}
 _TENSOR_DIMS = {"channels": 0, "height": 1, "width": 2}
 
 
@@ -32,8 +47,9 @@ class _PoisonSeen(Exception):
 class Env:
     """A lexical environment: a dict of bindings and a parent."""
 
-    def __init__(self, bindings: Mapping[str, Any] | None = None, parent: Env | None = None,
-                 module: str = ""):
+    def __init__(
+        self, bindings: Mapping[str, Any] | None = None, parent: Env | None = None, module: str = ""
+    ):
         self.vars: dict[str, Any] = dict(bindings or {})
         self.parent = parent
         self.module = module or (parent.module if parent else "")
@@ -76,8 +92,12 @@ class ExprEvaluator:
     # ---- literals and names
     def _eval_number(self, e: ast.Number, env: Env) -> Any:
         if e.unit is not None:
-            raise fail("E201", f"`{e.text}` is a duration; durations are only allowed as the "
-                       "bound of a latency constraint", e.span)
+            raise fail(
+                "E201",
+                f"`{e.text}` is a duration; durations are only allowed as the "
+                "bound of a latency constraint",
+                e.span,
+            )
         return e.value
 
     def _eval_string(self, e: ast.String, env: Env) -> str:
@@ -93,8 +113,9 @@ class ExprEvaluator:
         try:
             return env.lookup(e.id)
         except KeyError:
-            raise fail("E202", f"unknown name `{e.id}`", e.span,
-                       hint=suggest(e.id, env.names())) from None
+            raise fail(
+                "E202", f"unknown name `{e.id}`", e.span, hint=suggest(e.id, env.names())
+            ) from None
 
     def _eval_attribute(self, e: ast.Attribute, env: Env) -> Any:
         value = self.eval(e.value, env)
@@ -102,17 +123,25 @@ class ExprEvaluator:
             return POISON
         if isinstance(value, Namespace):
             if e.attr not in value.members:
-                raise fail("E203", f"module `{value.name}` has no `{e.attr}`", e.span,
-                           hint=suggest(e.attr, value.members))
+                raise fail(
+                    "E203",
+                    f"module `{value.name}` has no `{e.attr}`",
+                    e.span,
+                    hint=suggest(e.attr, value.members),
+                )
             return value.members[e.attr]
         if isinstance(value, Tensor):
             if e.attr == "shape":
                 return tuple(Dim(value.node, axis) for axis in range(3))
             if e.attr in _TENSOR_DIMS:
                 return Dim(value.node, _TENSOR_DIMS[e.attr])
-            raise fail("E203", f"a tensor has no attribute `{e.attr}`", e.span,
-                       hint=suggest(e.attr, [*_TENSOR_DIMS, "shape"]) or
-                       "tensors have `channels`, `height`, `width` and `shape`")
+            raise fail(
+                "E203",
+                f"a tensor has no attribute `{e.attr}`",
+                e.span,
+                hint=suggest(e.attr, [*_TENSOR_DIMS, "shape"])
+                or "tensors have `channels`, `height`, `width` and `shape`",
+            )
         raise fail("E203", f"{describe(value)} has no attribute `{e.attr}`", e.span)
 
     def _eval_index(self, e: ast.Index, env: Env) -> Any:
@@ -124,20 +153,30 @@ class ExprEvaluator:
         if isinstance(index, bool) or not isinstance(index, int):
             if is_symbolic(index) and isinstance(value, tuple) and index.type == "int":
                 return self._select_item(value, index, e)
-            raise fail("E204", f"list index must be an integer, got {describe(index)}",
-                       e.index.span)
+            raise fail(
+                "E204", f"list index must be an integer, got {describe(index)}", e.index.span
+            )
         if isinstance(value, tuple) and not -len(value) <= index < len(value):
-            raise fail("E205", f"index {index} is out of range for a list of {len(value)}",
-                       e.index.span, hint=f"valid indices are 0 to {len(value) - 1}, or "
-                       f"-{len(value)} to -1 from the end" if value else "the list is empty")
+            raise fail(
+                "E205",
+                f"index {index} is out of range for a list of {len(value)}",
+                e.index.span,
+                hint=f"valid indices are 0 to {len(value) - 1}, or -{len(value)} to -1 from the end"
+                if value
+                else "the list is empty",
+            )
         if isinstance(value, tuple):  # a known position: the item itself, even a choice
             return value[index]
         return apply("index", value, index)
 
     def _select_item(self, items: tuple, index: Sym, e: ast.Index) -> Any:
         if any(isinstance(x, Tensor) for x in items):
-            raise fail("E204", "a list of tensors cannot be indexed by a choice; use "
-                       "`choice(a, b, ...)` to choose between tensors", e.index.span)
+            raise fail(
+                "E204",
+                "a list of tensors cannot be indexed by a choice; use "
+                "`choice(a, b, ...)` to choose between tensors",
+                e.index.span,
+            )
         return apply("index", items, index)
 
     # ---- collections
@@ -151,8 +190,9 @@ class ExprEvaluator:
             if isinstance(part, Poison):
                 return POISON
             if isinstance(part, bool) or type_of(part) != "int":
-                raise fail("E206", f"range bounds must be integers, got {describe(part)}",
-                           node.span)
+                raise fail(
+                    "E206", f"range bounds must be integers, got {describe(part)}", node.span
+                )
         if step == 0:
             raise fail("E206", "range step must not be 0", e.step.span if e.step else e.span)
         try:
@@ -160,9 +200,12 @@ class ExprEvaluator:
         except ValueError as err:  # longer than symbolic.MAX_ITEMS
             raise fail("E206", str(err), e.span) from None
         if isinstance(result, tuple) and not result:
-            raise fail("E206", f"range {start}..{stop} step {step} is empty", e.span,
-                       hint="ranges include both ends and count upwards unless the step "
-                            "is negative")
+            raise fail(
+                "E206",
+                f"range {start}..{stop} step {step} is empty",
+                e.span,
+                hint="ranges include both ends and count upwards unless the step is negative",
+            )
         return result
 
     def _eval_comprehension(self, e: ast.Comprehension, env: Env) -> Any:
@@ -174,8 +217,12 @@ class ExprEvaluator:
             for item in self._comprehend(e, list(e.clauses), env):
                 items.append(item)
                 if len(items) > MAX_ITEMS:
-                    raise fail("E207", f"this list has more than {MAX_ITEMS} items", e.span,
-                               hint="is a loop bound much larger than intended?")
+                    raise fail(
+                        "E207",
+                        f"this list has more than {MAX_ITEMS} items",
+                        e.span,
+                        hint="is a loop bound much larger than intended?",
+                    )
         except _PoisonSeen:
             return POISON  # an earlier mistake, already reported
         return tuple(items)
@@ -198,8 +245,11 @@ class ExprEvaluator:
         if isinstance(clause, ast.CompIf):
             test = self.eval(clause.test, env)
             if is_symbolic(test):
-                raise fail("E207", "a comprehension filter cannot depend on a choice here",
-                           clause.test.span)
+                raise fail(
+                    "E207",
+                    "a comprehension filter cannot depend on a choice here",
+                    clause.test.span,
+                )
             if test:
                 yield from self._comprehend(e, rest, env)
             return
@@ -207,8 +257,12 @@ class ExprEvaluator:
         if isinstance(iterable, Poison):
             raise _PoisonSeen
         if not isinstance(iterable, tuple):
-            raise fail("E207", f"cannot loop over {describe(iterable)}", clause.iter.span,
-                       hint="loops need a list or a range known at compile time")
+            raise fail(
+                "E207",
+                f"cannot loop over {describe(iterable)}",
+                clause.iter.span,
+                hint="loops need a list or a range known at compile time",
+            )
         for item in iterable:
             yield from self._comprehend(e, rest, env.child(self._unpack(clause, item)))
 
@@ -216,8 +270,11 @@ class ExprEvaluator:
         if len(clause.targets) == 1:
             return {clause.targets[0]: item}
         if not isinstance(item, tuple) or len(item) != len(clause.targets):
-            raise fail("E207", f"cannot unpack {describe(item)} into {len(clause.targets)} "
-                       "names", clause.span)
+            raise fail(
+                "E207",
+                f"cannot unpack {describe(item)} into {len(clause.targets)} names",
+                clause.span,
+            )
         return dict(zip(clause.targets, item, strict=False))
 
     def _eval_call(self, e: ast.Call, env: Env, hint: str | None = None) -> Any:
@@ -269,17 +326,27 @@ class ExprEvaluator:
     def _truth(self, value: Any, node: ast.Node) -> Any:
         if isinstance(value, (bool, Poison)) or (is_symbolic(value) and value.type == "bool"):
             return value
-        raise fail("E209", f"expected a bool, got {describe(value)}", node.span,
-                   hint="write a comparison, e.g. `x == 0`")
+        raise fail(
+            "E209",
+            f"expected a bool, got {describe(value)}",
+            node.span,
+            hint="write a comparison, e.g. `x == 0`",
+        )
 
     def _compare(self, e: ast.BinOp, left: Any, right: Any) -> Any:
         if e.op in ("in", "not in"):
             if not isinstance(right, tuple) and not is_symbolic(right):
-                raise fail("E210", f"`{e.op}` needs a list on the right, got {describe(right)}",
-                           e.right.span)
+                raise fail(
+                    "E210",
+                    f"`{e.op}` needs a list on the right, got {describe(right)}",
+                    e.right.span,
+                )
         elif e.op not in ("==", "!=") and not (_numeric(left) and _numeric(right)):
-            raise fail("E210", f"cannot compare {describe(left)} with {describe(right)} "
-                       f"using `{e.op}`", e.span)
+            raise fail(
+                "E210",
+                f"cannot compare {describe(left)} with {describe(right)} using `{e.op}`",
+                e.span,
+            )
         return self.fold(apply(_COMPARE[e.op], left, right))
 
     def _arith(self, e: ast.BinOp, left: Any, right: Any) -> Any:
@@ -289,8 +356,9 @@ class ExprEvaluator:
         if e.op == "+" and isinstance(left, str) and isinstance(right, str):
             return left + right
         if not (_numeric(left) and _numeric(right)):
-            raise fail("E211", f"cannot apply `{e.op}` to {describe(left)} and "
-                       f"{describe(right)}", e.span)
+            raise fail(
+                "E211", f"cannot apply `{e.op}` to {describe(left)} and {describe(right)}", e.span
+            )
         if e.op in ("/", "//", "%") and not is_symbolic(right) and right == 0:
             what = f": `{e.right.id}` is 0" if isinstance(e.right, ast.Name) else ""
             raise fail("E212", f"division by zero{what}", e.right.span)
@@ -300,8 +368,11 @@ class ExprEvaluator:
             return apply(fn, left, right)
         except (ArithmeticError, ValueError) as err:  # 0 ** -1, 2.0 ** 10000, ...
             reason = "the result is too large" if isinstance(err, OverflowError) else err
-            raise fail("E213", f"cannot compute `{e.op}` of {describe(left)} and "
-                       f"{describe(right)}: {reason}", e.span) from None
+            raise fail(
+                "E213",
+                f"cannot compute `{e.op}` of {describe(left)} and {describe(right)}: {reason}",
+                e.span,
+            ) from None
 
     def fold(self, value: Any) -> Any:
         """Simplify a condition using what is known of the choices (see ChoiceEvaluator)."""
@@ -334,8 +405,13 @@ def _numeric(value: Any) -> bool:
 
 def _too_big_power(base: Any, exponent: Any) -> bool:
     """Whether an integer power would have more than ~3000 digits (or take long)."""
-    if is_symbolic(base) or is_symbolic(exponent) or not isinstance(exponent, int) \
-            or not isinstance(base, int) or abs(base) < 2:
+    if (
+        is_symbolic(base)
+        or is_symbolic(exponent)
+        or not isinstance(exponent, int)
+        or not isinstance(base, int)
+        or abs(base) < 2
+    ):
         return False
     return exponent * base.bit_length() > 10_000
 

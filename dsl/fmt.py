@@ -61,11 +61,13 @@ def _real_comments(module: ast.Module) -> list[ast.Comment]:
     strings = [n.span for n in _walk(module) if isinstance(n, ast.String)]
 
     def inside(c: ast.Comment) -> bool:
-        return any(s.line == c.span.line and s.column < c.span.column < s.end_column
-                   for s in strings)
+        return any(
+            s.line == c.span.line and s.column < c.span.column < s.end_column for s in strings
+        )
 
-    return sorted((c for c in module.comments if not inside(c)),
-                  key=lambda c: (c.span.line, c.span.column))
+    return sorted(
+        (c for c in module.comments if not inside(c)), key=lambda c: (c.span.line, c.span.column)
+    )
 
 
 def _walk(node: object):
@@ -122,8 +124,11 @@ class _Printer:
             leading = self.take(unit.span.line)
             for i, c in enumerate(leading):
                 self.emit_comment(c, indent, blank=separate and i == 0, keep=keep)
-            self.blank_line(unit.span.line, force=separate and not leading,
-                            keep=keep and (bool(leading) or not top))
+            self.blank_line(
+                unit.span.line,
+                force=separate and not leading,
+                keep=keep and (bool(leading) or not top),
+            )
             self.unit(unit, indent)
             self.last_line, prev = unit.span.end_line, unit
         for c in self.take(end_line):
@@ -189,8 +194,10 @@ def _header(node) -> Doc:
 
 
 def _params(params: tuple[ast.Param, ...]) -> Doc:
-    docs = [[p.name, ": ", str(p.type)] + ([] if p.default is None else [" = ", expr(p.default)])
-            for p in params]
+    docs = [
+        [p.name, ": ", str(p.type)] + ([] if p.default is None else [" = ", expr(p.default)])
+        for p in params
+    ]
     return bracketed("(", docs, ")")
 
 

@@ -201,8 +201,9 @@ def _call(e: ast.Call) -> Doc:
 def _ends_in_bare_label(e: ast.Node) -> bool:
     """`f() as lab` followed by `[i]` would read as the label `lab[i]`."""
     lab = getattr(e, "label", None)
-    return isinstance(e, (ast.Call, ast.ChoiceExpr, ast.OneOf)) and lab is not None \
-        and not lab.indices
+    return (
+        isinstance(e, (ast.Call, ast.ChoiceExpr, ast.OneOf)) and lab is not None and not lab.indices
+    )
 
 
 def _index(e: ast.Index) -> Doc:
@@ -271,8 +272,10 @@ def _choice(e: ast.ChoiceExpr) -> Doc:
 
 
 def _oneof(e: ast.OneOf) -> Doc:
-    cands = [[c.name, ": ", sub(c.stage, POSTFIX)] if c.name else sub(c.stage, POSTFIX)
-             for c in e.candidates]
+    cands = [
+        [c.name, ": ", sub(c.stage, POSTFIX)] if c.name else sub(c.stage, POSTFIX)
+        for c in e.candidates
+    ]
     return ["oneof", bracketed("(", cands + _keywords(e.keywords), ")"), label(e.label)]
 
 

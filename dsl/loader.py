@@ -40,12 +40,19 @@ def read_source(path: Path, key: str, span: Span | None = None) -> str:
     """Read a user file, turning every OS-level problem into a located diagnostic."""
     where = span or Span.point(key, 1, 1)
     if path.suffix != ".arch":
-        raise fail("E010", f"`{key}` is not an .arch file", where,
-                   hint="`import` loads .arch files only" if span else None)
+        raise fail(
+            "E010",
+            f"`{key}` is not an .arch file",
+            where,
+            hint="`import` loads .arch files only" if span else None,
+        )
     if not path.exists():
-        raise fail("E011", f"no such file `{key}`", where,
-                   hint="an import path is relative to the folder of the importing file"
-                   if span else None)
+        raise fail(
+            "E011",
+            f"no such file `{key}`",
+            where,
+            hint="an import path is relative to the folder of the importing file" if span else None,
+        )
     if not path.is_file():
         raise fail("E012", f"`{key}` is not a regular file", where)
     if path.stat().st_size > MAX_FILE_BYTES:
@@ -73,13 +80,19 @@ class Loader:
         self._load(PRELUDE, STD_DIR / "prelude.arch", None, [])
         return self._load(key, Path(path), None, [], text)
 
-    def _load(self, key: str, path: Path, span: Span | None, stack: list[str],
-              text: str | None = None) -> SourceFile | None:
+    def _load(
+        self, key: str, path: Path, span: Span | None, stack: list[str], text: str | None = None
+    ) -> SourceFile | None:
         if key in stack:
-            chain = " -> ".join([*stack[stack.index(key):], key])
-            self.diagnostics.append(Diagnostic(
-                "E016", f"import cycle: {chain}", span,
-                hint="move what both files need into a third file that each imports"))
+            chain = " -> ".join([*stack[stack.index(key) :], key])
+            self.diagnostics.append(
+                Diagnostic(
+                    "E016",
+                    f"import cycle: {chain}",
+                    span,
+                    hint="move what both files need into a third file that each imports",
+                )
+            )
             return None
         if key in self.files:
             return self.files[key]
@@ -116,18 +129,28 @@ class Loader:
             return [(os.path.normpath(os.path.join(os.path.dirname(key), item.module)), target)]
         parts = item.module.split(".")
         if parts[0] != "std" or len(parts) > 2:
-            raise fail("E018", f"unknown module `{item.module}`", item.span,
-                       hint='the standard library is `std` or `std.NAME`; import files '
-                            'with a quoted relative path: `import "blocks.arch"`')
+            raise fail(
+                "E018",
+                f"unknown module `{item.module}`",
+                item.span,
+                hint="the standard library is `std` or `std.NAME`; import files "
+                'with a quoted relative path: `import "blocks.arch"`',
+            )
         names = std_modules() if len(parts) == 1 else [parts[1]]
         if parts[1:] and parts[1] not in std_modules():
-            raise fail("E018", f"the standard library has no module `{parts[1]}`", item.span,
-                       hint=suggest(parts[1], std_modules()) or
-                       (f"modules: {', '.join(std_modules())}" if std_modules() else
-                        "it has only the prelude, whose ops are visible without an import"))
+            raise fail(
+                "E018",
+                f"the standard library has no module `{parts[1]}`",
+                item.span,
+                hint=suggest(parts[1], std_modules())
+                or (
+                    f"modules: {', '.join(std_modules())}"
+                    if std_modules()
+                    else "it has only the prelude, whose ops are visible without an import"
+                ),
+            )
         return [(f"std/{n}.arch", STD_DIR / f"{n}.arch") for n in names]
 
 
 def _empty(key: str) -> ast.Module:
     return ast.Module(span=Span.point(key, 1, 1), path=key)
-

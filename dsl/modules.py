@@ -63,10 +63,14 @@ class Modules:
             for key in keys:
                 for name, value in self.public(key).items():
                     if name in origin and imported.vars[name] is not value:
-                        self.diagnostics.append(Diagnostic(
-                            "E019", f"`{name}` is defined by both `{origin[name]}` and "
-                            f"`{key}`", item.span,
-                            hint="import one of them under a name: `import \"x.arch\" as x`"))
+                        self.diagnostics.append(
+                            Diagnostic(
+                                "E019",
+                                f"`{name}` is defined by both `{origin[name]}` and `{key}`",
+                                item.span,
+                                hint='import one of them under a name: `import "x.arch" as x`',
+                            )
+                        )
                     origin[name] = key
                     imported.vars[name] = value
 
@@ -81,26 +85,35 @@ class Modules:
             if not isinstance(item, (ast.ConstDecl, ast.OpDecl, ast.BlockDecl)):
                 continue
             if item.name in seen:
-                self.diagnostics.append(Diagnostic(
-                    "E020", f"`{item.name}` is defined twice in this file", item.span,
-                ).with_note("first definition", seen[item.name].span))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "E020",
+                        f"`{item.name}` is defined twice in this file",
+                        item.span,
+                    ).with_note("first definition", seen[item.name].span)
+                )
                 continue
             seen[item.name] = item
             try:
                 try:
                     env.vars[item.name] = self._define(item, env)
                 except RecursionError:
-                    raise fail("E023", f"`{item.name}` is nested too deeply to evaluate",
-                               item.span) from None
+                    raise fail(
+                        "E023", f"`{item.name}` is nested too deeply to evaluate", item.span
+                    ) from None
             except ArchError as err:
                 self.diagnostics.extend(err.diagnostics)
                 env.vars[item.name] = POISON  # defined, but broken: uses report nothing more
 
     def _define(self, item: ast.Node, env: Env) -> Any:
         if isinstance(item, ast.OpDecl) and item.span.file != PRELUDE:
-            raise fail("E024", f"`op {item.name}` declares a primitive op, but primitive ops "
-                       "come only from the standard prelude", item.span,
-                       hint=f"write `block {item.name}(...)` in terms of existing ops")
+            raise fail(
+                "E024",
+                f"`op {item.name}` declares a primitive op, but primitive ops "
+                "come only from the standard prelude",
+                item.span,
+                hint=f"write `block {item.name}(...)` in terms of existing ops",
+            )
         if isinstance(item, (ast.OpDecl, ast.BlockDecl)):
             _check_signature(item)
             return OpFn(item) if isinstance(item, ast.OpDecl) else BlockFn(item, item.span.file)
@@ -112,9 +125,13 @@ class Modules:
         ctx = Context(f"const {item.name}", is_net=False)
         value = Evaluator(ctx, self).eval(item.value, env)
         if ctx.nodes or ctx.choices or is_symbolic(value) or isinstance(value, Tensor):
-            raise fail("E021", f"const `{item.name}` must be known at compile time; it cannot "
-                       "hold tensors or choices", item.value.span,
-                       hint="use `let` inside a space or block for choices")
+            raise fail(
+                "E021",
+                f"const `{item.name}` must be known at compile time; it cannot "
+                "hold tensors or choices",
+                item.value.span,
+                hint="use `let` inside a space or block for choices",
+            )
         return value
 
 

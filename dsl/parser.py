@@ -31,11 +31,26 @@ from archc.dsl.transform import ToAst
 from archc.grammars import GRAMMAR_PATH
 
 _READABLE = {
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "COMPARE": "a comparison",
-    "ADD_OP": "`+` or `-`", "MUL_OP": "`*`, `/`, `//` or `%`", "SPACE_KIND": "`space` or `net`",
-    "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "LBRACE": "`{`",
-    "RBRACE": "`}`", "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "DOT": "`.`",
-    "MINUS": "`-`", "__ANON_0": "`->`", "$END": "the end of the file",
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "COMPARE": "a comparison",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*`, `/`, `//` or `%`",
+    "SPACE_KIND": "`space` or `net`",
+    "LPAR": "`(`",
+    "RPAR": "`)`",
+    "LSQB": "`[`",
+    "RSQB": "`]`",
+    "LBRACE": "`{`",
+    "RBRACE": "`}`",
+    "COMMA": "`,`",
+    "COLON": "`:`",
+    "EQUAL": "`=`",
+    "DOT": "`.`",
+    "MINUS": "`-`",
+    "__ANON_0": "`->`",
+    "$END": "the end of the file",
 }
 _STATEMENT_WORDS = ("let", "return", "assert", "scope", "input", "output", "constraint")
 _ITEM_WORDS = ("import", "const", "op", "block", "space", "net")
@@ -44,9 +59,15 @@ _ITEM_WORDS = ("import", "const", "op", "block", "space", "net")
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     grammar = GRAMMAR_PATH.read_text()
-    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True,
-                maybe_placeholders=True, cache=_cache_file(grammar),
-                lexer_callbacks={"COMMENT": _collect_comment})
+    return Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=_cache_file(grammar),
+        lexer_callbacks={"COMMENT": _collect_comment},
+    )
 
 
 def _cache_file(grammar: str) -> str | bool:
@@ -70,8 +91,13 @@ def _cache_file(grammar: str) -> str | bool:
 def parse(text: str, path: str = "<string>") -> ast.Module:
     """Parse one file. Raises `ArchError` with a located diagnostic on failure."""
     if "\x00" in text:
-        raise ArchError([Diagnostic("E001", "file contains a NUL byte; is it a binary file?",
-                                    Span.point(path, 1, 1))])
+        raise ArchError(
+            [
+                Diagnostic(
+                    "E001", "file contains a NUL byte; is it a binary file?", Span.point(path, 1, 1)
+                )
+            ]
+        )
     _SINK.tokens = []
     try:
         tree = _lark().parse(text)
@@ -81,17 +107,26 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
             raise err.orig_exc from None
         meta = getattr(err.obj, "meta", None)
         where = Span.point(path, getattr(meta, "line", 1), getattr(meta, "column", 1))
-        raise ArchError([Diagnostic("E005", f"cannot read this {err.rule}: {err.orig_exc}",
-                                    where)]) from None
+        raise ArchError(
+            [Diagnostic("E005", f"cannot read this {err.rule}: {err.orig_exc}", where)]
+        ) from None
     except UnexpectedInput as err:
         raise ArchError([_syntax_error(err, text, path)]) from None
     except RecursionError:  # hundreds of nested brackets or operators
-        raise ArchError([Diagnostic("E007", "expressions are nested too deeply to read",
-                                    Span.point(path, 1, 1),
-                                    hint="split the expression with `let`")]) from None
+        raise ArchError(
+            [
+                Diagnostic(
+                    "E007",
+                    "expressions are nested too deeply to read",
+                    Span.point(path, 1, 1),
+                    hint="split the expression with `let`",
+                )
+            ]
+        ) from None
     except LarkError as err:  # grammar-level surprises are still reported, located at 1:1
-        raise ArchError([Diagnostic("E001", f"cannot parse: {err}", Span.point(path, 1, 1))]) \
-            from None
+        raise ArchError(
+            [Diagnostic("E001", f"cannot parse: {err}", Span.point(path, 1, 1))]
+        ) from None
     comments = _comment_nodes(_SINK.tokens, path)
     end = Span(file=path, line=1, column=1, end_line=text.count("\n") + 1, end_column=1)
     return ast.Module(span=end, path=path, items=tuple(items), comments=comments)
@@ -99,9 +134,19 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
 
 def _comment_nodes(tokens: list[Token], path: str) -> tuple[ast.Comment, ...]:
     """COMMENT tokens seen by the lexer, as AST comments for the formatter."""
-    return tuple(ast.Comment(span=Span(file=path, line=t.line, column=t.column,
-                                       end_line=t.end_line, end_column=t.end_column),
-                             text=str(t).rstrip()) for t in tokens)
+    return tuple(
+        ast.Comment(
+            span=Span(
+                file=path,
+                line=t.line,
+                column=t.column,
+                end_line=t.end_line,
+                end_column=t.end_column,
+            ),
+            text=str(t).rstrip(),
+        )
+        for t in tokens
+    )
 
 
 class _CommentSink(threading.local):
@@ -128,7 +173,8 @@ def _syntax_error(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if isinstance(err, UnexpectedCharacters):
         return _bad_character(err, text, path)
     if isinstance(err, UnexpectedEOF) or (
-            isinstance(err, UnexpectedToken) and err.token.type == "$END"):
+        isinstance(err, UnexpectedToken) and err.token.type == "$END"
+    ):
         return _unexpected_end(err, text, path)
     assert isinstance(err, UnexpectedToken)
     return _unexpected_token(err, text, path)
@@ -138,24 +184,29 @@ def _bad_character(err: UnexpectedCharacters, text: str, path: str) -> Diagnosti
     char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
     span = Span.point(path, err.line, err.column)
     if char == "'":
-        return Diagnostic("E002", "strings use double quotes", span,
-                          hint='write "text" instead of \'text\'')
+        return Diagnostic(
+            "E002", "strings use double quotes", span, hint="write \"text\" instead of 'text'"
+        )
     if char == '"':
-        return Diagnostic("E002", "this string is not closed on its line", span,
-                          hint='add the closing `"`; a string cannot span lines')
-    if char == "=" and text[err.pos_in_stream:err.pos_in_stream + 2] == "=>":
+        return Diagnostic(
+            "E002",
+            "this string is not closed on its line",
+            span,
+            hint='add the closing `"`; a string cannot span lines',
+        )
+    if char == "=" and text[err.pos_in_stream : err.pos_in_stream + 2] == "=>":
         return Diagnostic("E002", "`=>` is only allowed after the index name in `repeat`", span)
     shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}" if char else "end"
     # lark's `allowed` here is every terminal of the lexer state, too broad to help
-    return Diagnostic("E002", f"unexpected character {shown}", span,
-                      hint=_CHAR_HINTS.get(char))
+    return Diagnostic("E002", f"unexpected character {shown}", span, hint=_CHAR_HINTS.get(char))
 
 
 _CHAR_HINTS = {
     ";": "remove the `;`: statements need no terminator (each starts with a keyword)",
     "!": "negation is written `not`; `!=` is the only operator with `!`",
-    "&": "logical and is written `and`", "|": "logical or is written `or`",
-    "`": "strings use double quotes: \"text\"",
+    "&": "logical and is written `and`",
+    "|": "logical or is written `or`",
+    "`": 'strings use double quotes: "text"',
 }
 
 
@@ -166,77 +217,135 @@ def _unexpected_end(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if open_at is not None:
         char, line, col = open_at
         closing = {"{": "}", "(": ")", "[": "]"}[char]
-        d = Diagnostic("E004", f"file ended before `{char}` was closed", span,
-                       hint=f"add the missing `{closing}`")
+        d = Diagnostic(
+            "E004",
+            f"file ended before `{char}` was closed",
+            span,
+            hint=f"add the missing `{closing}`",
+        )
         return d.with_note(f"`{char}` opened here", Span.point(path, line, col))
     expected = getattr(err, "expected", None) or getattr(err, "accepts", None) or set()
-    return Diagnostic("E004", "file ended in the middle of a statement", span,
-                      hint=_expected_text(expected) if expected else None)
+    return Diagnostic(
+        "E004",
+        "file ended in the middle of a statement",
+        span,
+        hint=_expected_text(expected) if expected else None,
+    )
 
 
 def _unexpected_token(err: UnexpectedToken, text: str, path: str) -> Diagnostic:
     tok: Token = err.token
-    span = Span(file=path, line=tok.line, column=tok.column,
-                end_line=tok.end_line or tok.line, end_column=tok.end_column or tok.column + 1)
+    span = Span(
+        file=path,
+        line=tok.line,
+        column=tok.column,
+        end_line=tok.end_line or tok.line,
+        end_column=tok.end_column or tok.column + 1,
+    )
     found = f"`{tok.value}`"
     expected = set(err.accepts or err.expected or ())
     hint = _expected_text(expected)
     unclosed = _unclosed_before(tok, expected, text, path, span)
     if unclosed is not None:
         return unclosed
-    if tok.type == "IF" and "->" in _line(text, tok.line)[:tok.column - 1]:
-        return Diagnostic("E003", "unexpected `if` after a pipe stage", span,
-                          hint="`->` binds loosest: write `x -> (f() if cond else g())` for a "
-                          "conditional stage, or `(x -> f()) if cond else y`")
-    if tok.type != "NAME" and tok.value in _STATEMENT_WORDS and "CONST" in expected \
-            and not _expects_statement(expected):
-        return Diagnostic("E003", f"`{tok.value}` is a statement; statements belong inside a "
-                          "`space`, `net` or `block`", span,
-                          hint="for a value shared by the whole file write `const NAME = ...`"
-                          if tok.value == "let" else None)
+    if tok.type == "IF" and "->" in _line(text, tok.line)[: tok.column - 1]:
+        return Diagnostic(
+            "E003",
+            "unexpected `if` after a pipe stage",
+            span,
+            hint="`->` binds loosest: write `x -> (f() if cond else g())` for a "
+            "conditional stage, or `(x -> f()) if cond else y`",
+        )
+    if (
+        tok.type != "NAME"
+        and tok.value in _STATEMENT_WORDS
+        and "CONST" in expected
+        and not _expects_statement(expected)
+    ):
+        return Diagnostic(
+            "E003",
+            f"`{tok.value}` is a statement; statements belong inside a `space`, `net` or `block`",
+            span,
+            hint="for a value shared by the whole file write `const NAME = ...`"
+            if tok.value == "let"
+            else None,
+        )
     if tok.type == "NAME" and _expects_statement(expected):
         word = str(tok.value)
         if word in ("if", "for", "else", "while", "def", "class", "return"):
-            hint = "statements start with `let`, `return`, `assert`, `scope`, `input`, `output` "\
-                   "or `constraint`"
+            hint = (
+                "statements start with `let`, `return`, `assert`, `scope`, `input`, `output` "
+                "or `constraint`"
+            )
         else:
             hint = f"bindings start with `let`: write `let {word} = ...`"
-        return Diagnostic("E003", f"unexpected name {found} where a statement should start",
-                          span, hint=hint)
+        return Diagnostic(
+            "E003", f"unexpected name {found} where a statement should start", span, hint=hint
+        )
     if tok.type == "EQUAL" and "COMPARE" in expected:
         return Diagnostic("E003", "unexpected `=`; comparisons use `==`", span)
     control = _control_word(text, tok)
     if control is not None:
         col = _line(text, tok.line).index(control) + 1
-        return Diagnostic("E003", f"`{control}` cannot start a statement",
-                          Span(file=path, line=tok.line, column=col, end_line=tok.line,
-                               end_column=col + len(control)), hint=_CONTROL[control])
+        return Diagnostic(
+            "E003",
+            f"`{control}` cannot start a statement",
+            Span(
+                file=path,
+                line=tok.line,
+                column=col,
+                end_line=tok.line,
+                end_column=col + len(control),
+            ),
+            hint=_CONTROL[control],
+        )
     if tok.type == "NAME" and "CONST" in expected and "LET" not in expected:
-        return Diagnostic("E003", f"unexpected name {found} where a declaration should start",
-                          span, hint="declarations start with `import`, `const`, `op`, "
-                          "`block`, `space` or `net`")
+        return Diagnostic(
+            "E003",
+            f"unexpected name {found} where a declaration should start",
+            span,
+            hint="declarations start with `import`, `const`, `op`, `block`, `space` or `net`",
+        )
     if "ELSE" in expected and "RPAR" not in expected and "RSQB" not in expected:
-        return Diagnostic("E003", f"unexpected {found}: the conditional has no `else`", span,
-                          hint="write `a if condition else b`")
+        return Diagnostic(
+            "E003",
+            f"unexpected {found}: the conditional has no `else`",
+            span,
+            hint="write `a if condition else b`",
+        )
     if tok.value == "as" and "LPAR" in expected:
-        before = text[:tok.start_pos].rstrip() if isinstance(tok.start_pos, int) else ""
-        callee = before[len(before.rstrip("_0123456789abcdefghijklmnopqrstuvwxyz"
-                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ")):] or "f"
-        return Diagnostic("E003", "unexpected `as`: a label follows the `)` of a call", span,
-                          hint=f"write `{callee}() as ...`, with the parentheses")
+        before = text[: tok.start_pos].rstrip() if isinstance(tok.start_pos, int) else ""
+        callee = (
+            before[
+                len(
+                    before.rstrip("_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                ) :
+            ]
+            or "f"
+        )
+        return Diagnostic(
+            "E003",
+            "unexpected `as`: a label follows the `)` of a call",
+            span,
+            hint=f"write `{callee}() as ...`, with the parentheses",
+        )
     if "COMMA" in expected and tok.type in _EXPR_START:
-        return Diagnostic("E003", f"unexpected {found}; is a `,` missing before it?", span,
-                          hint="separate arguments and list items with `,`")
+        return Diagnostic(
+            "E003",
+            f"unexpected {found}; is a `,` missing before it?",
+            span,
+            hint="separate arguments and list items with `,`",
+        )
     return Diagnostic("E003", f"unexpected {found}", span, hint=hint)
 
 
 _CONTROL = {
     "if": "conditionals are expressions: `let y = a if cond else b`; a conditional stage is "
-          "`x -> (f() if cond else skip)`",
+    "`x -> (f() if cond else skip)`",
     "for": "loops are comprehensions, `[f(i) for i in range(n)]`, or stages, "
-           "`x -> repeat(n) { i => f(i) }`",
+    "`x -> repeat(n) { i => f(i) }`",
     "while": "loops are comprehensions, `[f(i) for i in range(n)]`, or stages, "
-             "`x -> repeat(n) { i => f(i) }`",
+    "`x -> repeat(n) { i => f(i) }`",
 }
 
 
@@ -257,8 +366,9 @@ def _control_word(text: str, tok: Token) -> str | None:
 _CLOSERS = {"(": ("RPAR", ")"), "[": ("RSQB", "]"), "{": ("RBRACE", "}")}
 
 
-def _unclosed_before(tok: Token, expected: set[str], text: str, path: str,
-                     span: Span) -> Diagnostic | None:
+def _unclosed_before(
+    tok: Token, expected: set[str], text: str, path: str, span: Span
+) -> Diagnostic | None:
     """`foo(a, b` then a new statement, or `}` closing a `(`: name the open bracket."""
     start = getattr(tok, "start_pos", None)
     open_at = _unclosed_bracket(text[:start]) if isinstance(start, int) else None
@@ -266,26 +376,47 @@ def _unclosed_before(tok: Token, expected: set[str], text: str, path: str,
         return None
     char, line, col = open_at
     terminal, closing = _CLOSERS[char]
-    starts_new = tok.type != "NAME" and tok.value in _STATEMENT_WORDS + _ITEM_WORDS \
-        and line < tok.line
+    starts_new = (
+        tok.type != "NAME" and tok.value in _STATEMENT_WORDS + _ITEM_WORDS and line < tok.line
+    )
     wrong_close = tok.value in (")", "]", "}") and tok.value != closing
     if terminal not in expected or not (starts_new or wrong_close):
         return None
-    return Diagnostic("E003", f"unexpected `{tok.value}`: the `{char}` opened on line {line} "
-                      "is not closed", span, hint=f"add the missing `{closing}`",
-                      ).with_note(f"`{char}` opened here", Span.point(path, line, col))
+    return Diagnostic(
+        "E003",
+        f"unexpected `{tok.value}`: the `{char}` opened on line {line} is not closed",
+        span,
+        hint=f"add the missing `{closing}`",
+    ).with_note(f"`{char}` opened here", Span.point(path, line, col))
 
 
 def _expects_statement(expected: set[str]) -> bool:
-    return any(w.upper() in expected for w in _STATEMENT_WORDS) or ("RBRACE" in expected and \
-        any(w.upper() in expected for w in _ITEM_WORDS + _STATEMENT_WORDS))
+    return any(w.upper() in expected for w in _STATEMENT_WORDS) or (
+        "RBRACE" in expected and any(w.upper() in expected for w in _ITEM_WORDS + _STATEMENT_WORDS)
+    )
 
 
 _EXPR_START = {"NAME", "NUMBER", "STRING", "LSQB", "LPAR"}
 
 
-_OPERATORS = {"ADD_OP", "MUL_OP", "COMPARE", "_POW", "__ANON_1", "IN", "NOT", "AND", "OR",
-              "IF", "DOT", "LSQB", "LPAR", "STEP", "_AS", "MINUS"}
+_OPERATORS = {
+    "ADD_OP",
+    "MUL_OP",
+    "COMPARE",
+    "_POW",
+    "__ANON_1",
+    "IN",
+    "NOT",
+    "AND",
+    "OR",
+    "IF",
+    "DOT",
+    "LSQB",
+    "LPAR",
+    "STEP",
+    "_AS",
+    "MINUS",
+}
 
 
 def _readable(terminal: str) -> str:
@@ -302,8 +433,11 @@ def _readable(terminal: str) -> str:
 def _expected_text(expected) -> str | None:
     expected = set(expected)
     if expected >= _EXPR_START:
-        rest = expected - _EXPR_START - {"MINUS", "CHOICE", "ONEOF", "REPEAT", "TRUE", "FALSE",
-                                         "NONE", "NOT"}
+        rest = (
+            expected
+            - _EXPR_START
+            - {"MINUS", "CHOICE", "ONEOF", "REPEAT", "TRUE", "FALSE", "NONE", "NOT"}
+        )
         others = sorted(_readable(e) for e in rest)
         return "expected " + ", ".join(["an expression", *others])
     groups = []

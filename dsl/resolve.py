@@ -75,8 +75,9 @@ class Resolver:
         if any(e.id in s for s in scopes) or e.id in self.globals:
             return
         visible = set(self.globals).union(*scopes)
-        self.diagnostics.append(Diagnostic("E202", f"unknown name `{e.id}`", e.span,
-                                           hint=suggest(e.id, visible)))
+        self.diagnostics.append(
+            Diagnostic("E202", f"unknown name `{e.id}`", e.span, hint=suggest(e.id, visible))
+        )
 
     def _comprehension(self, e: ast.Comprehension, scopes: list[set[str]]) -> None:
         inner = [*scopes, set()]
@@ -99,9 +100,14 @@ class Resolver:
             params = [p.name for p in callee.decl.params]
             for kw in e.keywords:
                 if kw.name not in params:
-                    self.diagnostics.append(Diagnostic(
-                        "E226", f"`{callee.decl.name}` has no parameter `{kw.name}`", kw.span,
-                        hint=suggest(kw.name, params) or _signature_hint(callee.decl)))
+                    self.diagnostics.append(
+                        Diagnostic(
+                            "E226",
+                            f"`{callee.decl.name}` has no parameter `{kw.name}`",
+                            kw.span,
+                            hint=suggest(kw.name, params) or _signature_hint(callee.decl),
+                        )
+                    )
 
 
 def _exprs_of(stmt: ast.Node) -> list[ast.Node]:
@@ -119,8 +125,11 @@ def _children(node: ast.Node) -> Iterable[ast.Node]:
         items = value if isinstance(value, tuple) else (value,)
         for item in items:
             if isinstance(item, ast.Keyword):
-                if not (item.name in ("realise", "default") and isinstance(item.value, ast.Name)
-                        and isinstance(node, (ast.ChoiceExpr, ast.OneOf))):
+                if not (
+                    item.name in ("realise", "default")
+                    and isinstance(item.value, ast.Name)
+                    and isinstance(node, (ast.ChoiceExpr, ast.OneOf))
+                ):
                     yield item.value  # `realise=weighted`, `default=skip` name things
             elif isinstance(item, ast.Candidate):
                 yield item.stage

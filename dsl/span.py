@@ -27,8 +27,9 @@ class Span(BaseModel):
         """The smallest span holding both (same file assumed)."""
         start = min((self.line, self.column), (other.line, other.column))
         end = max((self.end_line, self.end_column), (other.end_line, other.end_column))
-        return Span(file=self.file, line=start[0], column=start[1],
-                    end_line=end[0], end_column=end[1])
+        return Span(
+            file=self.file, line=start[0], column=start[1], end_line=end[0], end_column=end[1]
+        )
 
 
 NOWHERE = Span(file="<builtin>", line=0, column=0, end_line=0, end_column=0)

@@ -154,8 +154,7 @@ def inclusive_range(start: int, stop: int, step: int = 1) -> tuple[int, ...]:
         raise ValueError("range step must not be 0")
     items = range(start, stop + (1 if step > 0 else -1), step)
     if len(items) > MAX_ITEMS:
-        raise ValueError(f"a range of {len(items)} items is longer than the limit of "
-                         f"{MAX_ITEMS}")
+        raise ValueError(f"a range of {len(items)} items is longer than the limit of {MAX_ITEMS}")
     return tuple(items)
 
 
@@ -175,19 +174,58 @@ def _if(cond, then, orelse):
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": _truediv,
-    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow,
-    "neg": operator.neg, "not": operator.not_, "eq": operator.eq, "ne": operator.ne,
-    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
-    "and": lambda a, b: a and b, "or": lambda a, b: a or b,
-    "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
-    "if": _if, "index": lambda xs, i: xs[i], "len": len, "min": min, "max": max,
-    "sum": sum, "abs": abs, "divisors": divisors, "range": inclusive_range,
-    "int": int, "float": float, "round": round, "make_divisible": make_divisible,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "truediv": _truediv,
+    "floordiv": operator.floordiv,
+    "mod": operator.mod,
+    "pow": operator.pow,
+    "neg": operator.neg,
+    "not": operator.not_,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "and": lambda a, b: a and b,
+    "or": lambda a, b: a or b,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+    "if": _if,
+    "index": lambda xs, i: xs[i],
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "divisors": divisors,
+    "range": inclusive_range,
+    "int": int,
+    "float": float,
+    "round": round,
+    "make_divisible": make_divisible,
 }
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
-          "pow": "**", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
-          "and": "and", "or": "or", "in": "in", "not in": "not in"}
+_INFIX = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "truediv": "/",
+    "floordiv": "//",
+    "mod": "%",
+    "pow": "**",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "and": "and",
+    "or": "or",
+    "in": "in",
+    "not in": "not in",
+}
 _BOOL_RESULT = {"eq", "ne", "lt", "le", "gt", "ge", "and", "or", "in", "not in", "not"}
 
 
@@ -290,8 +328,9 @@ def deferred(expr: ast.Node, env: Mapping[str, Any], type_: str) -> Deferred:
     return Deferred(expr=expr, env=tuple(sorted(env.items())), type=type_, _deps=deps)
 
 
-def evaluate(value: Any, config: Mapping[str, Any],
-             dims: Callable[[int, int], Any] | None = None) -> Any:
+def evaluate(
+    value: Any, config: Mapping[str, Any], dims: Callable[[int, int], Any] | None = None
+) -> Any:
     """The concrete value of `value` under `config` (choice name -> value).
 
     `dims(node, axis)` supplies tensor dimensions; it is required only when
@@ -306,8 +345,7 @@ class Evaluation:
     terms of one cost table share their shapes, so evaluating them one by one
     (a fresh memo each) repeats most of the work."""
 
-    def __init__(self, config: Mapping[str, Any],
-                 dims: Callable[[int, int], Any] | None = None):
+    def __init__(self, config: Mapping[str, Any], dims: Callable[[int, int], Any] | None = None):
         self.config, self.dims, self.memo = config, dims, {}
 
     def __call__(self, value: Any) -> Any:

@@ -17,10 +17,37 @@ from archc.dsl import ast
 from archc.dsl.diagnostics import fail
 from archc.dsl.span import Span
 
-RESERVED = frozenset({
-    "let", "const", "block", "op", "space", "net", "import", "as", "return", "assert", "scope",
-    "input", "output", "constraint", "choice", "oneof", "repeat", "if", "else", "for", "in",
-    "not", "and", "or", "true", "false", "none"})
+RESERVED = frozenset(
+    {
+        "let",
+        "const",
+        "block",
+        "op",
+        "space",
+        "net",
+        "import",
+        "as",
+        "return",
+        "assert",
+        "scope",
+        "input",
+        "output",
+        "constraint",
+        "choice",
+        "oneof",
+        "repeat",
+        "if",
+        "else",
+        "for",
+        "in",
+        "not",
+        "and",
+        "or",
+        "true",
+        "false",
+        "none",
+    }
+)
 _SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _UNITS = ("ms", "us", "s")
 
@@ -51,19 +78,33 @@ class ToAst(Transformer):
     def _span(self, meta: Meta) -> Span:
         if getattr(meta, "empty", True):
             return Span.point(self.path, 1, 1)
-        return Span(file=self.path, line=meta.line, column=meta.column,
-                    end_line=meta.end_line, end_column=meta.end_column)
+        return Span(
+            file=self.path,
+            line=meta.line,
+            column=meta.column,
+            end_line=meta.end_line,
+            end_column=meta.end_column,
+        )
 
     def _tok(self, tok: Token) -> Span:
-        return Span(file=self.path, line=tok.line, column=tok.column,
-                    end_line=tok.end_line, end_column=tok.end_column)
+        return Span(
+            file=self.path,
+            line=tok.line,
+            column=tok.column,
+            end_line=tok.end_line,
+            end_column=tok.end_column,
+        )
 
     def _ident(self, tok: Token) -> str:
         """A name being bound or used; keywords are reserved even where lark's contextual
         lexer would let them through (`let none = 3` could never be referred to)."""
         if str(tok) in RESERVED:
-            raise fail("E008", f"`{tok}` is a keyword and cannot be used as a name",
-                       self._tok(tok), hint=f"choose another name, e.g. `{tok}_`")
+            raise fail(
+                "E008",
+                f"`{tok}` is a keyword and cannot be used as a name",
+                self._tok(tok),
+                hint=f"choose another name, e.g. `{tok}_`",
+            )
         return str(tok)
 
     # ---- module and declarations
@@ -84,20 +125,34 @@ class ToAst(Transformer):
 
     def op_decl(self, meta, c):
         name, params, returns, doc = c
-        return ast.OpDecl(span=self._span(meta), name=self._ident(name), params=tuple(params or ()),
-                          returns=returns, doc=doc.value)
+        return ast.OpDecl(
+            span=self._span(meta),
+            name=self._ident(name),
+            params=tuple(params or ()),
+            returns=returns,
+            doc=doc.value,
+        )
 
     def block_decl(self, meta, c):
         name, params, returns, doc, *body = c
-        return ast.BlockDecl(span=self._span(meta), name=self._ident(name),
-                             params=tuple(params or ()), returns=returns,
-                             doc=doc.value if doc else None, body=tuple(body))
+        return ast.BlockDecl(
+            span=self._span(meta),
+            name=self._ident(name),
+            params=tuple(params or ()),
+            returns=returns,
+            doc=doc.value if doc else None,
+            body=tuple(body),
+        )
 
     def space_decl(self, meta, c):
         kind, name, doc, *body = c
-        return ast.SpaceDecl(span=self._span(meta), is_net=str(kind) == "net",
-                             name=self._ident(name), doc=doc.value if doc else None,
-                             body=tuple(body))
+        return ast.SpaceDecl(
+            span=self._span(meta),
+            is_net=str(kind) == "net",
+            name=self._ident(name),
+            doc=doc.value if doc else None,
+            body=tuple(body),
+        )
 
     def params(self, meta, c):
         return tuple(c)
@@ -132,12 +187,17 @@ class ToAst(Transformer):
         return ast.Constraint(span=self._span(meta), metric=c[0], op=str(c[1]), bound=c[2])
 
     def metric(self, meta, c):
-        return ast.Metric(span=self._span(meta), name=str(c[0]),
-                          arg=str(c[1]) if c[1] is not None else None, scope=c[2])
+        return ast.Metric(
+            span=self._span(meta),
+            name=str(c[0]),
+            arg=str(c[1]) if c[1] is not None else None,
+            scope=c[2],
+        )
 
     def label(self, meta, c):
-        return ast.Label(span=self._span(meta), name=str(c[0]),
-                         indices=tuple(x for x in c[1:] if x is not None))
+        return ast.Label(
+            span=self._span(meta), name=str(c[0]), indices=tuple(x for x in c[1:] if x is not None)
+        )
 
     # ---- expressions
     def pipe_expr(self, meta, c):
@@ -221,9 +281,12 @@ class ToAst(Transformer):
             reason = err.msg if isinstance(err, SyntaxError) else err
             if "\r" in str(c[0]):
                 reason = "it holds a carriage return; a string stays on one line"
-            raise fail("E006", f"invalid string: {reason}", self._span(meta),
-                       hint="escapes are \\\\, \\\", \\n and \\t; a string stays on one "
-                       "line") from None
+            raise fail(
+                "E006",
+                f"invalid string: {reason}",
+                self._span(meta),
+                hint='escapes are \\\\, \\", \\n and \\t; a string stays on one line',
+            ) from None
         return ast.String(span=self._span(meta), value=value)
 
     def list_lit(self, meta, c):
@@ -247,8 +310,9 @@ class ToAst(Transformer):
         *cands, label = c
         keywords = tuple(k for k in cands if isinstance(k, ast.Keyword))
         candidates = tuple(self._candidate(x) for x in cands if not isinstance(x, ast.Keyword))
-        return ast.OneOf(span=self._span(meta), candidates=candidates, keywords=keywords,
-                         label=label)
+        return ast.OneOf(
+            span=self._span(meta), candidates=candidates, keywords=keywords, label=label
+        )
 
     def _candidate(self, x):
         if isinstance(x, ast.Candidate):
@@ -260,9 +324,13 @@ class ToAst(Transformer):
 
     def repeat_expr(self, meta, c):
         count, label, index_var, stages = c
-        return ast.Repeat(span=self._span(meta), count=count, label=label,
-                          index_var=self._ident(index_var) if index_var is not None else None,
-                          stages=stages)
+        return ast.Repeat(
+            span=self._span(meta),
+            count=count,
+            label=label,
+            index_var=self._ident(index_var) if index_var is not None else None,
+            stages=stages,
+        )
 
     def stage_chain(self, meta, c):
         return tuple(c)
@@ -274,8 +342,12 @@ def _split_args(items) -> tuple[tuple, tuple]:
         if isinstance(item, ast.Keyword):
             seen_keyword = item
         elif seen_keyword is not None:
-            raise fail("E103", "positional argument after keyword argument", item.span,
-                       hint=f"move it before `{seen_keyword.name}=...` or give it a name")
+            raise fail(
+                "E103",
+                "positional argument after keyword argument",
+                item.span,
+                hint=f"move it before `{seen_keyword.name}=...` or give it a name",
+            )
     args = tuple(a for a in items if not isinstance(a, ast.Keyword))
     keywords = tuple(a for a in items if isinstance(a, ast.Keyword))
     return args, keywords

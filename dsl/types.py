@@ -20,8 +20,12 @@ TYPE_NAMES = (*SCALARS, "tensor", "op", "any", "list")
 def check_type_ref(t: ast.TypeRef) -> None:
     """Reject unknown type names (`tensr`) and malformed `list[...]`."""
     if t.name not in TYPE_NAMES:
-        raise fail("E101", f"unknown type `{t.name}`", t.span,
-                   hint=suggest(t.name, TYPE_NAMES) or f"types are {', '.join(TYPE_NAMES)}")
+        raise fail(
+            "E101",
+            f"unknown type `{t.name}`",
+            t.span,
+            hint=suggest(t.name, TYPE_NAMES) or f"types are {', '.join(TYPE_NAMES)}",
+        )
     if t.name == "list" and len(t.args) != 1:
         raise fail("E101", "`list` takes one element type, e.g. `list[tensor]`", t.span)
     if t.name != "list" and t.args:

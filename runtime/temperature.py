@@ -26,11 +26,13 @@ class GumbelTemperature:
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
-            raise ValueError(f"unknown temperature schedule {self.kind!r}; "
-                             f"expected one of {', '.join(KINDS)}")
+            raise ValueError(
+                f"unknown temperature schedule {self.kind!r}; expected one of {', '.join(KINDS)}"
+            )
         if not (self.start > 0 and self.end > 0):
-            raise ValueError("Gumbel temperatures must be positive "
-                             f"(got start={self.start}, end={self.end})")
+            raise ValueError(
+                f"Gumbel temperatures must be positive (got start={self.start}, end={self.end})"
+            )
         if self.steps < 1:
             raise ValueError(f"a temperature schedule needs at least 1 step, got {self.steps}")
 

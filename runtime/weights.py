@@ -24,8 +24,9 @@ class WeightsError(ValueError):
     """A weights file that is missing, unreadable or does not fit the module."""
 
 
-def save_weights(module: torch.nn.Module, path: str | os.PathLike,
-                 metadata: dict[str, str] | None = None) -> Path:
+def save_weights(
+    module: torch.nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> Path:
     """The module's state dict (parameters and buffers) as one safetensors file."""
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
     return write_atomic(path, save(state, metadata=metadata))
@@ -47,14 +48,25 @@ def load_weights(module: torch.nn.Module, path: str | os.PathLike) -> None:
     own = module.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    mismatched = [f"{k} {list(state[k].shape)} (the module needs {list(own[k].shape)})"
-                  for k in own if k in state and state[k].shape != own[k].shape]
-    problems = [f"{label}: {_few(items)}" for label, items in
-                (("missing", missing), ("not in the module", unexpected),
-                 ("other shapes", mismatched)) if items]
+    mismatched = [
+        f"{k} {list(state[k].shape)} (the module needs {list(own[k].shape)})"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
+    problems = [
+        f"{label}: {_few(items)}"
+        for label, items in (
+            ("missing", missing),
+            ("not in the module", unexpected),
+            ("other shapes", mismatched),
+        )
+        if items
+    ]
     if problems:
-        raise WeightsError(f"{path} does not fit this module (weights of another space or "
-                           f"of other realisations?); " + "; ".join(problems))
+        raise WeightsError(
+            f"{path} does not fit this module (weights of another space or "
+            f"of other realisations?); " + "; ".join(problems)
+        )
     module.load_state_dict(state, strict=True)
 
 

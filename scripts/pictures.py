@@ -35,13 +35,29 @@ def spaces() -> dict[str, Path]:
 
 def parse_args(argv: list[str] | None, available: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Render every search space in examples/spaces/ to OUT/NAME.svg.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
-                        help="folder for the pictures (default docs/pictures)")
-    parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="render only this space (repeatable)")
-    parser.add_argument("--depth", type=int, default=2, metavar="N",
-                        help="fold scopes nested deeper than N into one box (default 2)")
+        description="Render every search space in examples/spaces/ to OUT/NAME.svg."
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help="folder for the pictures (default docs/pictures)",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="render only this space (repeatable)",
+    )
+    parser.add_argument(
+        "--depth",
+        type=int,
+        default=2,
+        metavar="N",
+        help="fold scopes nested deeper than N into one box (default 2)",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.only if name not in available]
     if unknown:

@@ -12,14 +12,19 @@ from archc.compiler.ir import input_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACES = sorted((ROOT / "examples/spaces").glob("*.arch"))
-HEAVY = frozenset({"vipnas_res50", "vipnas_hrnet_w32", "vipnas_temporal", "posenfs_hrnet",
-                   "autopose"})
+HEAVY = frozenset(
+    {"vipnas_res50", "vipnas_hrnet_w32", "vipnas_temporal", "posenfs_hrnet", "autopose"}
+)
 
 
 def space_params(heavy_slow: bool = True) -> list:
     """Every example space; heavy ones marked slow (unless `heavy_slow` is False)."""
-    return [pytest.param(p, id=p.stem, marks=pytest.mark.slow)
-            if heavy_slow and p.stem in HEAVY else pytest.param(p, id=p.stem) for p in SPACES]
+    return [
+        pytest.param(p, id=p.stem, marks=pytest.mark.slow)
+        if heavy_slow and p.stem in HEAVY
+        else pytest.param(p, id=p.stem)
+        for p in SPACES
+    ]
 
 
 def heavy_params() -> list:
@@ -30,5 +35,7 @@ def input_tensors(space, batch: int = 1, dtype=None) -> dict:
     """A random tensor for every input of the space, by input name."""
     import torch
 
-    return {name: torch.randn(shape, dtype=dtype)
-            for name, shape in input_shapes(space.graph, batch).items()}
+    return {
+        name: torch.randn(shape, dtype=dtype)
+        for name, shape in input_shapes(space.graph, batch).items()
+    }

@@ -76,10 +76,12 @@ def extract(markdown: str, doc: str = "<doc>") -> list[Example]:
             if word in ("fragment", "error"):
                 kind = word
             elif word.startswith("file=") and word.endswith(".arch") and "/" not in word:
-                file_name = word[len("file="):]
+                file_name = word[len("file=") :]
             else:
-                raise DocFormatError(f"{doc}:L{start + 1}: unknown word `{word}` in the "
-                                     "info string (use fragment, error or file=NAME.arch)")
+                raise DocFormatError(
+                    f"{doc}:L{start + 1}: unknown word `{word}` in the "
+                    "info string (use fragment, error or file=NAME.arch)"
+                )
         if kind == "fragment" and file_name:
             raise DocFormatError(f"{doc}:L{start + 1}: a fragment cannot be a file=")
         expected = None
@@ -89,11 +91,15 @@ def extract(markdown: str, doc: str = "<doc>") -> list[Example]:
                 k += 1
             match = _ERROR_COMMENT.match(lines[k].strip()) if k < len(lines) else None
             if not match or not match.group(1):
-                raise DocFormatError(f"{doc}:L{start + 1}: an `arch error` block must be "
-                                     "followed by `<!-- error: expected text -->`")
+                raise DocFormatError(
+                    f"{doc}:L{start + 1}: an `arch error` block must be "
+                    "followed by `<!-- error: expected text -->`"
+                )
             expected = match.group(1)
-        body = [line[len(indent):] if line.startswith(indent) else line.lstrip()
-                for line in lines[start + 1:end]]
+        body = [
+            line[len(indent) :] if line.startswith(indent) else line.lstrip()
+            for line in lines[start + 1 : end]
+        ]
         text = "\n".join(body) + "\n"
         examples.append(Example(doc, start + 1, kind, text, file_name, expected))
     return examples
@@ -135,13 +141,18 @@ def _errors(result) -> list:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
 def test_example(example: Example, tmp_path: Path) -> None:
     if example.kind == "fragment":
-        text = example.text if _first_word(example.text) in ITEM_WORDS \
+        text = (
+            example.text
+            if _first_word(example.text) in ITEM_WORDS
             else f"space _doc {{\n{example.text}}}\n"
+        )
         try:
             parse(text, example.id)
         except ArchError as err:
-            pytest.fail(f"{example.id}: fragment does not parse:\n"
-                        f"{render(err.diagnostics, {example.id: text})}")
+            pytest.fail(
+                f"{example.id}: fragment does not parse:\n"
+                f"{render(err.diagnostics, {example.id: text})}"
+            )
         return
     path = _write_library(tmp_path, example)
     result = check_file(path, example.text)
@@ -149,10 +160,12 @@ def test_example(example: Example, tmp_path: Path) -> None:
     if example.kind == "file":
         assert not _errors(result), f"{example.id}: example should check cleanly:\n{rendered}"
     else:
-        assert _errors(result), f"{example.id}: example should fail with " \
-                                f"{example.expected!r} but checks cleanly"
-        assert example.expected in rendered, \
+        assert _errors(result), (
+            f"{example.id}: example should fail with {example.expected!r} but checks cleanly"
+        )
+        assert example.expected in rendered, (
             f"{example.id}: expected {example.expected!r} in:\n{rendered}"
+        )
 
 
 def test_language_reference_has_examples() -> None:
@@ -206,11 +219,14 @@ def test_extractor_on_a_sample() -> None:
     assert _first_word(found[3].text) == "import"
 
 
-@pytest.mark.parametrize("bad", [
-    "```arch\nnet a { }\n",                               # never closed
-    "```arch fragmnet\nlet x = 1\n```\n",                 # misspelt kind
-    "```arch error\nnet a { }\n```\n\nno comment here\n",  # missing expected error
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "```arch\nnet a { }\n",  # never closed
+        "```arch fragmnet\nlet x = 1\n```\n",  # misspelt kind
+        "```arch error\nnet a { }\n```\n\nno comment here\n",  # missing expected error
+    ],
+)
 def test_extractor_rejects_malformed_blocks(bad: str) -> None:
     with pytest.raises(DocFormatError):
         extract(bad, "bad.md")

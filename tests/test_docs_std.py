@@ -19,14 +19,21 @@ def std_rows(module: str) -> list[str]:
     """The table rows docs/language.md must hold for std.`module`."""
     path = STD_DIR / f"{module}.arch"
     tree = parse(path.read_text(), str(path))
-    return [f"| `{d.name}({', '.join(p.name for p in d.params)})` | {d.doc} |"
-            for d in tree.items if isinstance(d, ast.BlockDecl)]
+    return [
+        f"| `{d.name}({', '.join(p.name for p in d.params)})` | {d.doc} |"
+        for d in tree.items
+        if isinstance(d, ast.BlockDecl)
+    ]
 
 
 def documented_rows(module: str) -> list[str]:
     text = LANGUAGE.read_text()
-    match = re.search(rf"^`std\.{module}`:\n\n\| block \| doc \|\n\| --- \| --- \|\n"
-                      r"((?:\|.*\n)*)", text, flags=re.M)
+    match = re.search(
+        rf"^`std\.{module}`:\n\n\| block \| doc \|\n\| --- \| --- \|\n"
+        r"((?:\|.*\n)*)",
+        text,
+        flags=re.M,
+    )
     assert match, f"docs/language.md has no table for std.{module}"
     return match.group(1).splitlines()
 

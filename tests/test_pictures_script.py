@@ -11,8 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "pictures.py"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None,
-                               reason="graphviz `dot` binary not installed")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="graphviz `dot` binary not installed"
+)
 
 
 def load_script():

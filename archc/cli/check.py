@@ -11,11 +11,13 @@ from archc.dsl.diagnostics import render
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "check", help="check .arch files for errors",
+        "check",
+        help="check .arch files for errors",
         description="Parse each file and everything it imports, resolve names, check calls "
-                    "and types, elaborate every `space` and `net` (loops unrolled, choices "
-                    "named), lower it to the IR and check tensor shapes for every config. "
-                    "Prints every error with its location; exits 1 if any.")
+        "and types, elaborate every `space` and `net` (loops unrolled, choices "
+        "named), lower it to the IR and check tensor shapes for every config. "
+        "Prints every error with its location; exits 1 if any.",
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help=".arch files to check")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     p.set_defaults(run=run)
@@ -42,6 +44,8 @@ def _summary(result) -> str:
     parts = []
     for g in result.graphs:
         kind = "net" if g.graph["is_net"] else "space"
-        parts.append(f"{kind} {g.graph['name']} ({len(g.graph['choices'])} choices, "
-                     f"{g.number_of_nodes()} nodes)")
+        parts.append(
+            f"{kind} {g.graph['name']} ({len(g.graph['choices'])} choices, "
+            f"{g.number_of_nodes()} nodes)"
+        )
     return ", ".join(parts)

@@ -50,10 +50,14 @@ def chosen_config(space: Space, args: argparse.Namespace) -> Config | None:
 
 def add_realise_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--realise", action="append", default=[], metavar="PATTERN=KIND",
+        "--realise",
+        action="append",
+        default=[],
+        metavar="PATTERN=KIND",
         help="override how the choices whose names match PATTERN (fnmatch, e.g. '*.op') are "
-             "realised in the supernet: elastic, weighted, scaled, gumbel, sampled or policy "
-             "(repeatable; later ones win)")
+        "realised in the supernet: elastic, weighted, scaled, gumbel, sampled or policy "
+        "(repeatable; later ones win)",
+    )
 
 
 def realise_overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -64,8 +68,9 @@ def realise_overrides(args: argparse.Namespace) -> dict[str, str]:
     for item in args.realise:
         pattern, sep, kind = item.partition("=")
         if not sep or not pattern or kind not in kinds:
-            raise CliFailure(f"--realise {item!r}: expected PATTERN=KIND with KIND one of "
-                             f"{', '.join(kinds)}")
+            raise CliFailure(
+                f"--realise {item!r}: expected PATTERN=KIND with KIND one of {', '.join(kinds)}"
+            )
         out[pattern] = kind
     return out
 

@@ -13,10 +13,12 @@ from archc.compiler.serialize import save_ir
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "compile", help="compile to the IR (JSON) and a picture",
+        "compile",
+        help="compile to the IR (JSON) and a picture",
         description="Compile FILE and write DIR/NAME.ir.json (the versioned IR, loadable "
-                    "with archc.load_ir), DIR/NAME.dot, and DIR/NAME.svg when graphviz's "
-                    "`dot` binary is installed. NAME is the space's name.")
+        "with archc.load_ir), DIR/NAME.dot, and DIR/NAME.svg when graphviz's "
+        "`dot` binary is installed. NAME is the space's name.",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--depth", type=int, metavar="N", help="collapse the picture below N scopes")

@@ -16,31 +16,57 @@ SIZE_LIMITS = (64, 2048)  # pixels, each side (the same as synth.writer.SIZE_LIM
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "data", help="pose data sets (synthetic COCO-format data)",
+        "data",
+        help="pose data sets (synthetic COCO-format data)",
         description="Pose data tools. `archc data synth OUT` renders a synthetic COCO "
-                    "keypoints data set (see docs/data.md).")
+        "keypoints data set (see docs/data.md).",
+    )
     actions = p.add_subparsers(dest="data_action", metavar="ACTION")
     s = actions.add_parser(
-        "synth", help="render a synthetic COCO keypoints data set",
+        "synth",
+        help="render a synthetic COCO keypoints data set",
         description="Render articulated figures with the 17 COCO keypoints into images "
-                    "and write OUT/annotations/person_keypoints_{train,val}.json and "
-                    "OUT/images/{train,val}/*.jpg. The same seed gives identical files. "
-                    "With --video T every train/val item is a sequence of T frames with "
-                    "smooth motion, vid_id/frame_id on images and track_id on persons.")
+        "and write OUT/annotations/person_keypoints_{train,val}.json and "
+        "OUT/images/{train,val}/*.jpg. The same seed gives identical files. "
+        "With --video T every train/val item is a sequence of T frames with "
+        "smooth motion, vid_id/frame_id on images and track_id on persons.",
+    )
     s.add_argument("out", metavar="OUT", help="output folder (must be empty, or use --force)")
-    s.add_argument("--train", type=int, default=1000, metavar="N",
-                   help="training images, or sequences with --video (default 1000)")
-    s.add_argument("--val", type=int, default=100, metavar="M",
-                   help="validation images, or sequences with --video (default 100)")
-    s.add_argument("--size", default="288x384", metavar="HxW",
-                   help="image height x width in pixels (default 288x384)")
+    s.add_argument(
+        "--train",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="training images, or sequences with --video (default 1000)",
+    )
+    s.add_argument(
+        "--val",
+        type=int,
+        default=100,
+        metavar="M",
+        help="validation images, or sequences with --video (default 100)",
+    )
+    s.add_argument(
+        "--size",
+        default="288x384",
+        metavar="HxW",
+        help="image height x width in pixels (default 288x384)",
+    )
     s.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    s.add_argument("--video", type=int, metavar="T",
-                   help="write sequences of T >= 2 frames instead of single images")
-    s.add_argument("--workers", type=int, metavar="W",
-                   help="rendering processes (default: the number of CPUs)")
-    s.add_argument("--force", action="store_true",
-                   help="write into a non-empty OUT, replacing the data set there")
+    s.add_argument(
+        "--video",
+        type=int,
+        metavar="T",
+        help="write sequences of T >= 2 frames instead of single images",
+    )
+    s.add_argument(
+        "--workers", type=int, metavar="W", help="rendering processes (default: the number of CPUs)"
+    )
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a non-empty OUT, replacing the data set there",
+    )
     s.set_defaults(run=run_synth)
     p.set_defaults(run=lambda args: _usage(p))
 
@@ -53,13 +79,13 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def parse_size(text: str) -> tuple[int, int]:
     match = _SIZE.match(text)
     if not match:
-        raise CliFailure(f"--size must be HxW in pixels (height x width), e.g. 288x384; "
-                         f"got {text!r}")
+        raise CliFailure(
+            f"--size must be HxW in pixels (height x width), e.g. 288x384; got {text!r}"
+        )
     h, w = int(match.group(1)), int(match.group(2))
     lo, hi = SIZE_LIMITS
     if not (lo <= h <= hi and lo <= w <= hi):
-        raise CliFailure(f"--size {text}: height and width must each be within {lo}..{hi} "
-                         "pixels")
+        raise CliFailure(f"--size {text}: height and width must each be within {lo}..{hi} pixels")
     return h, w
 
 
@@ -81,8 +107,10 @@ def run_synth(args: argparse.Namespace) -> int:
     try:
         from archc.runtime.pose.synth.writer import SynthError, check_output, synthesize
     except ImportError as err:
-        raise CliFailure(f"archc data synth needs numpy and pillow ({err}); "
-                         "install them with: pip install 'archc[pose]'") from None
+        raise CliFailure(
+            f"archc data synth needs numpy and pillow ({err}); "
+            "install them with: pip install 'archc[pose]'"
+        ) from None
     try:
         check_output(Path(args.out), args.force)
     except SynthError as err:
@@ -91,16 +119,26 @@ def run_synth(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with _Progress(total) as progress:
         try:
-            result = synthesize(args.out, args.train, args.val, size=size, seed=args.seed,
-                                video=args.video, workers=args.workers, force=args.force,
-                                progress=progress.update)
+            result = synthesize(
+                args.out,
+                args.train,
+                args.val,
+                size=size,
+                seed=args.seed,
+                video=args.video,
+                workers=args.workers,
+                force=args.force,
+                progress=progress.update,
+            )
         except (SynthError, OSError) as err:
             raise CliFailure(str(err)) from None
     seconds = time.perf_counter() - start
     images = sum(result.images.values())
-    print(f"wrote {result.images['train']} train and {result.images['val']} val images "
-          f"({sum(result.persons.values())} persons) to {args.out} in {seconds:.1f} s "
-          f"({60 * images / max(seconds, 1e-9):,.0f} images/min)")
+    print(
+        f"wrote {result.images['train']} train and {result.images['val']} val images "
+        f"({sum(result.persons.values())} persons) to {args.out} in {seconds:.1f} s "
+        f"({60 * images / max(seconds, 1e-9):,.0f} images/min)"
+    )
     return 0
 
 
@@ -124,7 +162,8 @@ class _Progress:
         if split not in self.bars:
             from tqdm import tqdm
 
-            self.bars[split] = tqdm(total=total, desc=f"rendering {split}", unit="image",
-                                    file=sys.stderr, leave=False)
+            self.bars[split] = tqdm(
+                total=total, desc=f"rendering {split}", unit="image", file=sys.stderr, leave=False
+            )
         bar = self.bars[split]
         bar.update(done - bar.n)

@@ -19,28 +19,40 @@ from archc.cli.common import CliFailure, add_config_options, load_space
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "eval", help="evaluate trained weights (COCO keypoint AP/AR)",
+        "eval",
+        help="evaluate trained weights (COCO keypoint AP/AR)",
         description="Load W (a safetensors file from archc train) into the network of FILE "
-                    "(or the subnet --config/--largest/--smallest names), predict the "
-                    "keypoints of every person of DIR's split (ground-truth boxes) and print "
-                    "COCO's ten AP/AR numbers.")
+        "(or the subnet --config/--largest/--smallest names), predict the "
+        "keypoints of every person of DIR's split (ground-truth boxes) and print "
+        "COCO's ten AP/AR numbers.",
+    )
     p.add_argument("file", metavar="FILE")
     add_config_options(p)
     p.add_argument("--weights", required=True, metavar="W.safetensors")
-    p.add_argument("--data", required=True, metavar="DIR",
-                   help="data directory (annotations/ and images/)")
+    p.add_argument(
+        "--data", required=True, metavar="DIR", help="data directory (annotations/ and images/)"
+    )
     p.add_argument("--split", default="val", help="split to evaluate (default val)")
-    p.add_argument("--flip", action=argparse.BooleanOptionalAction, default=True,
-                   help="flip test (default on)")
-    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True,
-                   help="float16 autocast on CUDA, as training validates (default on)")
+    p.add_argument(
+        "--flip", action=argparse.BooleanOptionalAction, default=True, help="flip test (default on)"
+    )
+    p.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="float16 autocast on CUDA, as training validates (default on)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--batch", type=int, default=32, metavar="B", help="batch size (default 32)")
     p.add_argument("--limit", type=int, metavar="N", help="use the first N images of the split")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--workers", type=int, metavar="W", help="data loading processes")
-    p.add_argument("--threads", type=int, metavar="T",
-                   help="CPU threads for torch (the run's, to reproduce its numbers exactly)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="T",
+        help="CPU threads for torch (the run's, to reproduce its numbers exactly)",
+    )
     p.add_argument("--results", metavar="OUT.json", help="also write the COCO results here")
     p.set_defaults(run=run)
 
@@ -57,17 +69,30 @@ def run(args: argparse.Namespace) -> int:
     module, geometry, _ = build_net(space, args, seed=0)
     workers = min(4, os.cpu_count() or 1) if args.workers is None else args.workers
     try:
-        config = TrainConfig(data=args.data, batch=args.batch, workers=workers,
-                             device=args.device, limit_val=args.limit, threads=args.threads)
+        config = TrainConfig(
+            data=args.data,
+            batch=args.batch,
+            workers=workers,
+            device=args.device,
+            limit_val=args.limit,
+            threads=args.threads,
+        )
         device = select_device(config.device)
         configure(config, device)
         load_weights(module, args.weights)
-        data = load_split(find_split(args.data, args.split), geometry, config, train=False,
-                          limit=args.limit)
-        stats = evaluate(module.to(device), data, batch=config.batch, device=device,
-                         flip=args.flip, amp=args.amp and device.type == "cuda",
-                         workers=workers,
-                         results_path=args.results)
+        data = load_split(
+            find_split(args.data, args.split), geometry, config, train=False, limit=args.limit
+        )
+        stats = evaluate(
+            module.to(device),
+            data,
+            batch=config.batch,
+            device=device,
+            flip=args.flip,
+            amp=args.amp and device.type == "cuda",
+            workers=workers,
+            results_path=args.results,
+        )
     except (TrainError, WeightsError, PoseDataError) as err:
         raise CliFailure(str(err)) from None
     except OSError as err:
@@ -75,8 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats))
     else:
-        print(f"{geometry.name} on {args.data} ({args.split}, {len(data.indices)} persons, "
-              f"flip test {'on' if args.flip else 'off'}):")
+        print(
+            f"{geometry.name} on {args.data} ({args.split}, {len(data.indices)} persons, "
+            f"flip test {'on' if args.flip else 'off'}):"
+        )
         for name, value in stats.items():
             print(f"  {name:<5} {value:.4f}")
     return 0

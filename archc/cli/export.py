@@ -18,24 +18,37 @@ from archc.cli.common import (
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "export", help="export a subnet to ONNX for CPU deployment",
+        "export",
+        help="export a subnet to ONNX for CPU deployment",
         description="Derive the subnet of a config of FILE (the only one for a net), freeze it "
-                    "into plain layers, write one self-contained ONNX file (batch size "
-                    "dynamic), check it with onnx.checker and compare onnxruntime with torch on "
-                    "a random input. Weights come from a supernet checkpoint (--weights) or a "
-                    "seeded initialisation. Nothing is written when any step fails.")
+        "into plain layers, write one self-contained ONNX file (batch size "
+        "dynamic), check it with onnx.checker and compare onnxruntime with torch on "
+        "a random input. Weights come from a supernet checkpoint (--weights) or a "
+        "seeded initialisation. Nothing is written when any step fails.",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
     add_config_options(p)
-    p.add_argument("--weights", metavar="SUPERNET.safetensors",
-                   help="supernet weights to copy into the subnet (archc train/search save them)")
+    p.add_argument(
+        "--weights",
+        metavar="SUPERNET.safetensors",
+        help="supernet weights to copy into the subnet (archc train/search save them)",
+    )
     add_realise_option(p)
-    p.add_argument("--input", metavar="NxCxHxW", type=_shape,
-                   help="input shape to compare with (N free; C, H, W must be the space's)")
+    p.add_argument(
+        "--input",
+        metavar="NxCxHxW",
+        type=_shape,
+        help="input shape to compare with (N free; C, H, W must be the space's)",
+    )
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     p.add_argument("--seed", type=int, default=0, help="initialisation and input seed")
-    p.add_argument("--tolerance", type=float, default=1e-4,
-                   help="largest accepted |onnxruntime - torch| (default 1e-4)")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-4,
+        help="largest accepted |onnxruntime - torch| (default 1e-4)",
+    )
     p.set_defaults(run=run)
 
 
@@ -56,19 +69,29 @@ def run(args: argparse.Namespace) -> int:
     space = load_space(args.file)
     config = chosen_config(space, args)
     if config is None:
-        raise CliFailure(f"{args.file} has {len(space.choices)} choices: give --config, "
-                         "--largest or --smallest")
+        raise CliFailure(
+            f"{args.file} has {len(space.choices)} choices: give --config, --largest or --smallest"
+        )
     if args.opset is not None and not 17 <= args.opset <= 21:
         raise CliFailure(f"--opset {args.opset} is not supported (17 to 21)")
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            report = export(space, args.output, config, weights=args.weights,
-                            input_shape=args.input, opset=args.opset or DEFAULT_OPSET,
-                            realise=realise_overrides(args), seed=args.seed,
-                            tolerance=args.tolerance)
+            report = export(
+                space,
+                args.output,
+                config,
+                weights=args.weights,
+                input_shape=args.input,
+                opset=args.opset or DEFAULT_OPSET,
+                realise=realise_overrides(args),
+                seed=args.seed,
+                tolerance=args.tolerance,
+            )
     except ExportError as err:
         raise CliFailure(str(err)) from None
-    print(f"wrote {report.path}: {report.params:,} params, {report.size_bytes / 1e6:.1f} MB, "
-          f"opset {report.opset}; onnxruntime vs torch max |diff| {report.max_abs_diff:.2e} "
-          f"on input {'x'.join(map(str, report.input_shape))} ({report.seconds:.1f} s)")
+    print(
+        f"wrote {report.path}: {report.params:,} params, {report.size_bytes / 1e6:.1f} MB, "
+        f"opset {report.opset}; onnxruntime vs torch max |diff| {report.max_abs_diff:.2e} "
+        f"on input {'x'.join(map(str, report.input_shape))} ({report.seconds:.1f} s)"
+    )
     return 0

@@ -14,10 +14,12 @@ from archc.dsl.loader import read_source
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "fmt", help="format .arch files canonically",
+        "fmt",
+        help="format .arch files canonically",
         description="Print the canonical form of each file (comments are kept). With "
-                    "--check, print nothing and exit 1 if a file is not canonical; with "
-                    "--write, rewrite files in place (atomically).")
+        "--check, print nothing and exit 1 if a file is not canonical; with "
+        "--write, rewrite files in place (atomically).",
+    )
     p.add_argument("files", nargs="+", metavar="FILE")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 if a file would change")

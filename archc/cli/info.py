@@ -13,15 +13,17 @@ from archc.compiler.space.space import Space
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "info", help="show a space's choices, size and cost",
+        "info",
+        help="show a space's choices, size and cost",
         description="Compile FILE and report its choices (domain, realisation, default), the "
-                    "exact number of valid configs, the range of params and MACs over all "
-                    "configs (exact by enumeration or by variable elimination over the cost "
-                    "tables; bounds where neither works: the output says which, per metric), "
-                    "and the cost of one config with a per-stage "
-                    "breakdown. MACs are true multiply-accumulates unless --convention hrnet "
-                    "(conv/linear only, transposed conv over output pixels, as the pose "
-                    "papers print).")
+        "exact number of valid configs, the range of params and MACs over all "
+        "configs (exact by enumeration or by variable elimination over the cost "
+        "tables; bounds where neither works: the output says which, per metric), "
+        "and the cost of one config with a per-stage "
+        "breakdown. MACs are true multiply-accumulates unless --convention hrnet "
+        "(conv/linear only, transposed conv over output pixels, as the pose "
+        "papers print).",
+    )
     p.add_argument("file", metavar="FILE")
     add_config_options(p)
     p.add_argument("--convention", choices=("true", "hrnet"), default="true")
@@ -40,25 +42,38 @@ def run(args: argparse.Namespace) -> int:
 def build_report(space: Space, config, convention: str) -> dict:
     rng = space.cost_range(convention)
     report = {
-        "name": space.name, "kind": "net" if space.graph.graph["is_net"] else "space",
-        "num_choices": len(space.choices), "size": str(space.size()),
-        "params_range": list(rng.params), "macs_range": list(rng.macs),
-        "range_exact": rng.exact, "params_exact": rng.params_exact,
-        "macs_exact": rng.macs_exact, "convention": convention,
+        "name": space.name,
+        "kind": "net" if space.graph.graph["is_net"] else "space",
+        "num_choices": len(space.choices),
+        "size": str(space.size()),
+        "params_range": list(rng.params),
+        "macs_range": list(rng.macs),
+        "range_exact": rng.exact,
+        "params_exact": rng.params_exact,
+        "macs_exact": rng.macs_exact,
+        "convention": convention,
         "choices": [_choice(c) for c in space.choices],
     }
     if config is not None:
         cost = space.cost_model(convention)(config)
-        report.update(config=dict(config), params=cost.params, macs=cost.macs,
-                      stages=_stages(space, config, convention),
-                      violations=space.violations(config, cost))
+        report.update(
+            config=dict(config),
+            params=cost.params,
+            macs=cost.macs,
+            stages=_stages(space, config, convention),
+            violations=space.violations(config, cost),
+        )
     return report
 
 
 def _choice(c) -> dict:
-    return {"name": c.name, "kind": c.kind, "realise": c.realise, "default": c.default,
-            "domain": list(c.domain) if c.domain is not None else
-            f"depends on {', '.join(c.parents)}"}
+    return {
+        "name": c.name,
+        "kind": c.kind,
+        "realise": c.realise,
+        "default": c.default,
+        "domain": list(c.domain) if c.domain is not None else f"depends on {', '.join(c.parents)}",
+    }
 
 
 def _stages(space: Space, config, convention: str) -> list[dict]:
@@ -75,29 +90,34 @@ def _stages(space: Space, config, convention: str) -> list[dict]:
 
 
 def render_table(space: Space, r: dict) -> str:
-    lines = [f"{r['kind']} {r['name']}: {r['num_choices']} choices, "
-             f"{int(r['size']):,} valid configs"]
+    lines = [
+        f"{r['kind']} {r['name']}: {r['num_choices']} choices, {int(r['size']):,} valid configs"
+    ]
     if r["choices"]:
         width = max(len(c["name"]) for c in r["choices"])
         lines.append("")
         lines.append(f"  {'choice':<{width}}  {'realise':<8}  {'default':<8}  domain")
         for c in r["choices"]:
             domain = c["domain"] if isinstance(c["domain"], str) else _short(c["domain"])
-            lines.append(f"  {c['name']:<{width}}  {c['realise']:<8}  "
-                         f"{json.dumps(c['default']):<8}  {domain}")
+            lines.append(
+                f"  {c['name']:<{width}}  {c['realise']:<8}  "
+                f"{json.dumps(c['default']):<8}  {domain}"
+            )
     how = {True: "exact", False: "bounds: some cost terms are computed per config"}
-    lines += ["", f"params  {r['params_range'][0]:>15,} .. {r['params_range'][1]:,}  "
-              f"({how[r['params_exact']]})",
-              f"MACs    {r['macs_range'][0]:>15,} .. {r['macs_range'][1]:,}  "
-              f"({how[r['macs_exact']]}, {r['convention']} convention)"]
+    lines += [
+        "",
+        f"params  {r['params_range'][0]:>15,} .. {r['params_range'][1]:,}  "
+        f"({how[r['params_exact']]})",
+        f"MACs    {r['macs_range'][0]:>15,} .. {r['macs_range'][1]:,}  "
+        f"({how[r['macs_exact']]}, {r['convention']} convention)",
+    ]
     if "params" in r:
         lines += _config_lines(r)
     return "\n".join(lines)
 
 
 def _config_lines(r: dict) -> list[str]:
-    out = ["", f"this config: {r['params']:,} params, {r['macs']:,} MACs "
-           f"({r['macs'] / 1e9:.3f} G)"]
+    out = ["", f"this config: {r['params']:,} params, {r['macs']:,} MACs ({r['macs'] / 1e9:.3f} G)"]
     for s in r["stages"]:
         out.append(f"  {s['stage']:<24} {s['params']:>12,} params {s['macs']:>16,} MACs")
     out += [f"  constraint broken: {v}" for v in r["violations"]]
@@ -107,5 +127,3 @@ def _config_lines(r: dict) -> list[str]:
 def _short(values: list) -> str:
     text = ", ".join(json.dumps(v) for v in values[:12])
     return f"{{{text}{', ...' if len(values) > 12 else ''}}}"
-
-

@@ -12,10 +12,12 @@ from archc.cli.common import CliFailure, add_config_options, chosen_config, load
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "latency", help="measure a subnet's latency with onnxruntime on this CPU",
+        "latency",
+        help="measure a subnet's latency with onnxruntime on this CPU",
         description="Derive a config's subnet, export it to ONNX in memory and time forwards "
-                    "in onnxruntime (CPU): median and p90 over --runs after a warm-up. "
-                    "--torch times torch eager too, with the same thread count.")
+        "in onnxruntime (CPU): median and p90 over --runs after a warm-up. "
+        "--torch times torch eager too, with the same thread count.",
+    )
     p.add_argument("file", metavar="FILE")
     add_config_options(p)
     p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
@@ -48,8 +50,15 @@ def run(args: argparse.Namespace) -> int:
     if args.torch:
         result["torch"] = _torch_timing(module, shapes, args, time_calls)
     if args.json:
-        print(json.dumps({k: {"median_ms": t.median_ms, "p90_ms": t.p90_ms, "runs": t.runs}
-                          for k, t in result.items()} | {"threads": args.threads}))
+        print(
+            json.dumps(
+                {
+                    k: {"median_ms": t.median_ms, "p90_ms": t.p90_ms, "runs": t.runs}
+                    for k, t in result.items()
+                }
+                | {"threads": args.threads}
+            )
+        )
     else:
         for engine, timing in result.items():
             print(f"{engine:12s} {timing} on {args.threads} thread(s), batch {args.batch}")

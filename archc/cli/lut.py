@@ -13,20 +13,29 @@ from archc.cli.common import CliFailure, load_space
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "lut", help="measure a latency lookup table on this CPU",
+        "lut",
+        help="measure a latency lookup table on this CPU",
         description="Time, with onnxruntime on this CPU, every distinct unit (op with its "
-                    "resolved attributes and input shapes; convs with their fused BN and "
-                    "activation) that occurs anywhere in FILE's space, and write the table "
-                    "with the machine description. An existing TABLE measured on this machine "
-                    "with the same threads is reused: only missing entries are measured. "
-                    "--calibrate compares predicted and measured latency of random configs.")
+        "resolved attributes and input shapes; convs with their fused BN and "
+        "activation) that occurs anywhere in FILE's space, and write the table "
+        "with the machine description. An existing TABLE measured on this machine "
+        "with the same threads is reused: only missing entries are measured. "
+        "--calibrate compares predicted and measured latency of random configs.",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="TABLE.json")
     p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
     p.add_argument("--runs", type=int, default=20, help="timed runs per entry (default 20)")
-    p.add_argument("--calibrate", type=int, nargs="?", const=20, default=None, metavar="N",
-                   help="then compare predicted and measured latency of N random configs "
-                        "(default 20): rank correlation and mean absolute percentage error")
+    p.add_argument(
+        "--calibrate",
+        type=int,
+        nargs="?",
+        const=20,
+        default=None,
+        metavar="N",
+        help="then compare predicted and measured latency of N random configs "
+        "(default 20): rank correlation and mean absolute percentage error",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration configs")
     p.set_defaults(run=run)
 
@@ -51,22 +60,29 @@ def run(args: argparse.Namespace) -> int:
         except LatencyTableError as err:
             raise CliFailure(f"{err}; remove it or choose another path") from None
     if existing is not None and is_current(existing, space, args.threads):
-        print(f"{out} is up to date for {space.name} on this machine "
-              f"({len(existing.entries):,} entries)")
+        print(
+            f"{out} is up to date for {space.name} on this machine "
+            f"({len(existing.entries):,} entries)"
+        )
         table = existing
     else:
         report = build_lut(space, args.threads, args.runs, existing, _progress("measuring"))
         table = report.table
         _save(table, out)
         note = "" if report.complete else " (some units were sampled, not enumerated)"
-        print(f"wrote {out}: {report.measured:,} entries measured, {report.reused:,} reused, "
-              f"call overhead {table.overhead_ms:.3f} ms{note}")
+        print(
+            f"wrote {out}: {report.measured:,} entries measured, {report.reused:,} reused, "
+            f"call overhead {table.overhead_ms:.3f} ms{note}"
+        )
     if args.calibrate:
         with contextlib.redirect_stdout(io.StringIO()):
-            result = calibrate(space, table, args.calibrate, args.runs, args.seed,
-                               _progress("calibrating"))
-        print(f"calibration over {args.calibrate} configs: Spearman rank correlation "
-              f"{result.spearman:.3f}, mean absolute percentage error {result.mape:.1f}%")
+            result = calibrate(
+                space, table, args.calibrate, args.runs, args.seed, _progress("calibrating")
+            )
+        print(
+            f"calibration over {args.calibrate} configs: Spearman rank correlation "
+            f"{result.spearman:.3f}, mean absolute percentage error {result.mape:.1f}%"
+        )
     return 0
 
 
@@ -80,5 +96,11 @@ def _save(table, out: Path) -> None:
 def _progress(label: str):
     from tqdm import tqdm
 
-    return lambda items: tqdm(items, desc=label, unit="entry", file=sys.stderr,
-                              disable=not sys.stderr.isatty(), leave=False)
+    return lambda items: tqdm(
+        items,
+        desc=label,
+        unit="entry",
+        file=sys.stderr,
+        disable=not sys.stderr.isatty(),
+        leave=False,
+    )

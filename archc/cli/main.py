@@ -38,12 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archc",
         description="archc: a declarative architecture compiler for neural architecture "
-                    "search. Write networks and search spaces in .arch files; check, format "
-                    "and compile them.",
-        epilog="Run `archc COMMAND --help` for the options of a command.")
+        "search. Write networks and search spaces in .arch files; check, format "
+        "and compile them.",
+        epilog="Run `archc COMMAND --help` for the options of a command.",
+    )
     parser.add_argument("--version", action="version", version=f"archc {archc.__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="show Python tracebacks of internal errors")
+    parser.add_argument(
+        "--debug", action="store_true", help="show Python tracebacks of internal errors"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
@@ -71,9 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         if args.debug:
             traceback.print_exc()
-        print(f"archc: internal error ({type(err).__name__}: {err}); this is a bug in archc, "
-              f"please report it at {BUG_URL} with the file that caused it "
-              "(run with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"archc: internal error ({type(err).__name__}: {err}); this is a bug in archc, "
+            f"please report it at {BUG_URL} with the file that caused it "
+            "(run with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 3
 
 

@@ -13,13 +13,15 @@ from archc.compiler.space.sampling import DRAWS, STEPS, WALKS, Sampler, limits_o
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "sample", help="sample configs under cost limits",
+        "sample",
+        help="sample configs under cost limits",
         description="Print N random configs of FILE, one archc-config JSON document per line, "
-                    "that satisfy --max-macs/--max-params and the file's own macs/params "
-                    "constraints. Sampling is uniform per choice, then filtered; when the "
-                    "limits admit few configs, random mutations repair a draw until it "
-                    "meets them (such configs lie near the limits; see docs/compiler.md). "
-                    "A clear error is given when no config (or too few) can meet them.")
+        "that satisfy --max-macs/--max-params and the file's own macs/params "
+        "constraints. Sampling is uniform per choice, then filtered; when the "
+        "limits admit few configs, random mutations repair a draw until it "
+        "meets them (such configs lie near the limits; see docs/compiler.md). "
+        "A clear error is given when no config (or too few) can meet them.",
+    )
     p.add_argument("file", metavar="FILE")
     p.add_argument("--n", type=int, default=1, help="how many configs (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -38,24 +40,41 @@ def run(args: argparse.Namespace) -> int:
     for found in range(args.n):
         config = sampler(rng)
         if config is None:
-            raise CliFailure(f"found only {found} of {args.n} configs within the limits "
-                             f"({DRAWS} uniform draws and {WALKS} repair walks of up to "
-                             f"{STEPS:,} mutations per config); the limits admit very few "
-                             "configs, or none")
-        print(json.dumps({"format": "archc-config", "version": 1, "space": space.name,
-                          "choices": dict(config)}), flush=True)
+            raise CliFailure(
+                f"found only {found} of {args.n} configs within the limits "
+                f"({DRAWS} uniform draws and {WALKS} repair walks of up to "
+                f"{STEPS:,} mutations per config); the limits admit very few "
+                "configs, or none"
+            )
+        print(
+            json.dumps(
+                {
+                    "format": "archc-config",
+                    "version": 1,
+                    "space": space.name,
+                    "choices": dict(config),
+                }
+            ),
+            flush=True,
+        )
     if sampler.repaired:
-        print(f"note: {sampler.repaired} of {args.n} configs came from repair walks, not "
-              "uniform draws: the limits admit few configs, and such configs lie near them",
-              file=sys.stderr)
+        print(
+            f"note: {sampler.repaired} of {args.n} configs came from repair walks, not "
+            "uniform draws: the limits admit few configs, and such configs lie near them",
+            file=sys.stderr,
+        )
     return 0
 
 
 def _check_feasible(space, args) -> None:
     """Fail early when even the cheapest config breaks a limit (or when no config can)."""
     rng = space.cost_range()
-    for flag, limit, low, what in (("--max-macs", args.max_macs, rng.macs[0], "MACs"),
-                                   ("--max-params", args.max_params, rng.params[0], "params")):
+    for flag, limit, low, what in (
+        ("--max-macs", args.max_macs, rng.macs[0], "MACs"),
+        ("--max-params", args.max_params, rng.params[0], "params"),
+    ):
         if limit is not None and low > limit:
-            raise CliFailure(f"no config of `{space.name}` has {what} <= {limit:,.0f} "
-                             f"({flag}); the smallest possible is {low:,}")
+            raise CliFailure(
+                f"no config of `{space.name}` has {what} <= {limit:,.0f} "
+                f"({flag}); the smallest possible is {low:,}"
+            )

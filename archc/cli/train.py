@@ -20,20 +20,42 @@ from typing import Any
 from archc.cli.common import CliFailure, add_config_options, chosen_config, load_space
 
 # CLI option -> TrainConfig field, for the options that map one to one.
-FIELDS = ("data", "epochs", "batch", "lr", "schedule", "lr_steps", "lr_factor", "min_lr",
-          "weight_decay", "seed", "workers", "device", "deterministic", "threads", "amp",
-          "val_every", "limit_train", "limit_val", "flip_test", "augment", "sigma")
+FIELDS = (
+    "data",
+    "epochs",
+    "batch",
+    "lr",
+    "schedule",
+    "lr_steps",
+    "lr_factor",
+    "min_lr",
+    "weight_decay",
+    "seed",
+    "workers",
+    "device",
+    "deterministic",
+    "threads",
+    "amp",
+    "val_every",
+    "limit_train",
+    "limit_val",
+    "flip_test",
+    "augment",
+    "sigma",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "train", help="train a fixed network on COCO-format keypoints",
+        "train",
+        help="train a fixed network on COCO-format keypoints",
         description="Train the network of FILE (a net, or a subnet of a space named with "
-                    "--config/--largest/--smallest) on DIR/annotations/person_keypoints_"
-                    "train.json with Adam, validating on the val split every epoch (COCO "
-                    "OKS AP). RUN_DIR gets a checkpoint after every epoch, metrics.jsonl and "
-                    "best.safetensors; --resume continues a killed run exactly. See "
-                    "docs/training.md.")
+        "--config/--largest/--smallest) on DIR/annotations/person_keypoints_"
+        "train.json with Adam, validating on the val split every epoch (COCO "
+        "OKS AP). RUN_DIR gets a checkpoint after every epoch, metrics.jsonl and "
+        "best.safetensors; --resume continues a killed run exactly. See "
+        "docs/training.md.",
+    )
     p.add_argument("file", metavar="FILE")
     add_config_options(p)
     p.add_argument("--data", metavar="DIR", help="data directory (annotations/ and images/)")
@@ -42,34 +64,73 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epochs", type=int, metavar="N", help="epochs (default 140)")
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default 32)")
     p.add_argument("--lr", type=float, help="initial learning rate (default 1e-3)")
-    p.add_argument("--schedule", choices=("step", "cosine"), help="learning-rate schedule "
-                   "(default step: x0.1 at 90/140 and 120/140 of the epochs)")
-    p.add_argument("--lr-steps", type=_epochs, metavar="E1,E2",
-                   help="epochs after which the step schedule drops the rate (90,120: "
-                        "epochs 1-90 at --lr, 91-120 at x0.1, then x0.01)")
+    p.add_argument(
+        "--schedule",
+        choices=("step", "cosine"),
+        help="learning-rate schedule (default step: x0.1 at 90/140 and 120/140 of the epochs)",
+    )
+    p.add_argument(
+        "--lr-steps",
+        type=_epochs,
+        metavar="E1,E2",
+        help="epochs after which the step schedule drops the rate (90,120: "
+        "epochs 1-90 at --lr, 91-120 at x0.1, then x0.01)",
+    )
     p.add_argument("--lr-factor", type=float, help="step schedule factor (default 0.1)")
     p.add_argument("--min-lr", type=float, help="cosine schedule floor (default 0)")
     p.add_argument("--weight-decay", type=float, help="Adam weight decay (default 0)")
-    p.add_argument("--seed", type=int, metavar="S", help="seed of initialisation, shuffling "
-                   "and augmentation (default 0)")
-    p.add_argument("--workers", type=int, metavar="W", help="data loading processes "
-                   "(default min(4, CPUs)); results do not depend on it")
+    p.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="seed of initialisation, shuffling and augmentation (default 0)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="W",
+        help="data loading processes (default min(4, CPUs)); results do not depend on it",
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
-    p.add_argument("--deterministic", action="store_const", const=True,
-                   help="deterministic algorithms and pinned CPU threads (bit-reproducible)")
+    p.add_argument(
+        "--deterministic",
+        action="store_const",
+        const=True,
+        help="deterministic algorithms and pinned CPU threads (bit-reproducible)",
+    )
     p.add_argument("--threads", type=int, metavar="T", help="CPU threads for torch")
-    p.add_argument("--no-amp", dest="amp", action="store_const", const=False,
-                   help="no mixed precision on CUDA")
-    p.add_argument("--val-every", type=int, metavar="N", help="validate every N epochs "
-                   "(default 1; the last epoch always)")
+    p.add_argument(
+        "--no-amp", dest="amp", action="store_const", const=False, help="no mixed precision on CUDA"
+    )
+    p.add_argument(
+        "--val-every",
+        type=int,
+        metavar="N",
+        help="validate every N epochs (default 1; the last epoch always)",
+    )
     p.add_argument("--limit-train", type=int, metavar="N", help="use the first N train images")
     p.add_argument("--limit-val", type=int, metavar="N", help="use the first N val images")
-    p.add_argument("--no-flip", dest="flip_test", action="store_const", const=False,
-                   help="validate without the flip test")
-    p.add_argument("--no-augment", dest="augment", action="store_const", const=False,
-                   help="no scale/rotation/flip augmentation")
-    p.add_argument("--sigma", type=float, metavar="S", help="Gaussian target sigma in heatmap "
-                   "pixels (default 2 at 64x48, scaled with the heatmap height)")
+    p.add_argument(
+        "--no-flip",
+        dest="flip_test",
+        action="store_const",
+        const=False,
+        help="validate without the flip test",
+    )
+    p.add_argument(
+        "--no-augment",
+        dest="augment",
+        action="store_const",
+        const=False,
+        help="no scale/rotation/flip augmentation",
+    )
+    p.add_argument(
+        "--sigma",
+        type=float,
+        metavar="S",
+        help="Gaussian target sigma in heatmap "
+        "pixels (default 2 at 64x48, scaled with the heatmap height)",
+    )
     p.set_defaults(run=run)
 
 
@@ -77,8 +138,7 @@ def _epochs(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(e) for e in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of epochs: {text!r} (e.g. 90,120)") \
-            from None
+        raise argparse.ArgumentTypeError(f"not a list of epochs: {text!r} (e.g. 90,120)") from None
 
 
 def given_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -101,9 +161,11 @@ def build_net(space, args: argparse.Namespace, seed: int, saved_choices: Any = N
             raise CliFailure(str(err)) from None
     if config is None:
         n = len(space.choices)
-        raise CliFailure(f"{args.file} is a search space with {n} choice{'s' * (n != 1)}: "
-                         "derive a subnet first (--config C.json, --largest or --smallest; "
-                         "configs come from `archc sample` or a search), or give a net")
+        raise CliFailure(
+            f"{args.file} is a search space with {n} choice{'s' * (n != 1)}: "
+            "derive a subnet first (--config C.json, --largest or --smallest; "
+            "configs come from `archc sample` or a search), or give a net"
+        )
     fixed = space.derive(config) if space.choices else space
     try:
         geometry = geometry_of(fixed)
@@ -111,8 +173,10 @@ def build_net(space, args: argparse.Namespace, seed: int, saved_choices: Any = N
         raise CliFailure(f"{args.file}: {err}") from None
     torch.manual_seed(seed)
     module = build_module(fixed)
-    record = {"file": str(Path(args.file).resolve()),
-              "choices": config.to_dict() if space.choices else None}
+    record = {
+        "file": str(Path(args.file).resolve()),
+        "choices": config.to_dict() if space.choices else None,
+    }
     return module, geometry, record
 
 
@@ -126,8 +190,10 @@ def _config(args: argparse.Namespace, out: Path):
         options["data"] = str(Path(options["data"]).resolve())
     if args.resume:
         if not (out / CONFIG_FILE).is_file():
-            raise CliFailure(f"--resume: {out} holds no run to resume (no {CONFIG_FILE}); "
-                             "start a new run without --resume")
+            raise CliFailure(
+                f"--resume: {out} holds no run to resume (no {CONFIG_FILE}); "
+                "start a new run without --resume"
+            )
         saved, net = read_run_config(out)
         return TrainConfig.from_dict({**saved.to_dict(), **options}), net
     if args.data is None:
@@ -149,13 +215,23 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / space.name
     try:
         config, saved_net = _config(args, out)
-        module, geometry, net = build_net(space, args, config.seed,
-                                          (saved_net or {}).get("choices"))
+        module, geometry, net = build_net(
+            space, args, config.seed, (saved_net or {}).get("choices")
+        )
         if saved_net is not None:
             _check_same_net(out, saved_net, geometry.name, net, args.file)
         report = _Report(module, geometry, out, config)
-        fit(module, geometry, config, out, net_info=net, resume=args.resume,
-            on_start=report.start, on_epoch=report.epoch, progress=_progress)
+        fit(
+            module,
+            geometry,
+            config,
+            out,
+            net_info=net,
+            resume=args.resume,
+            on_start=report.start,
+            on_epoch=report.epoch,
+            progress=_progress,
+        )
     except (TrainError, WeightsError, PoseDataError) as err:
         raise CliFailure(str(err)) from None
     except OSError as err:
@@ -164,13 +240,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_same_net(out: Path, saved: dict[str, Any], name: str, net: dict[str, Any],
-                    file: str) -> None:
+def _check_same_net(
+    out: Path, saved: dict[str, Any], name: str, net: dict[str, Any], file: str
+) -> None:
     if saved.get("name") != name:
         raise CliFailure(f"{out} trains `{saved.get('name')}`, not `{name}` of {file}")
     if saved.get("choices") and saved["choices"].get("choices") != net["choices"]["choices"]:
-        raise CliFailure(f"{out} trains the subnet {saved['choices']['choices']}, not "
-                         f"{net['choices']['choices']}; resume without a config option")
+        raise CliFailure(
+            f"{out} trains the subnet {saved['choices']['choices']}, not "
+            f"{net['choices']['choices']}; resume without a config option"
+        )
 
 
 def _progress(iterable, total: int, desc: str):
@@ -195,27 +274,40 @@ class _Report:
         g, config = self.geometry, self.config
         params = sum(p.numel() for p in self.module.parameters())
         (h, w), (hh, hw) = g.input_size, g.heatmap_size
-        where = f"{info['device']}{' amp' if info['amp'] else ''}, {info['threads']} thread" \
+        where = (
+            f"{info['device']}{' amp' if info['amp'] else ''}, {info['threads']} thread"
             f"{'s' * (info['threads'] != 1)}"
+        )
         at = f", resuming after epoch {info['start_epoch']}" if info["start_epoch"] else ""
-        print(f"training {g.name} ({params:,} params, input {h}x{w}, heatmaps "
-              f"{g.num_keypoints}x{hh}x{hw}) on {info['train_persons']} train / "
-              f"{info['val_persons']} val persons for {_epochs_text(config.epochs)} ({where}) in "
-              f"{self.out}{at}", flush=True)
+        print(
+            f"training {g.name} ({params:,} params, input {h}x{w}, heatmaps "
+            f"{g.num_keypoints}x{hh}x{hw}) on {info['train_persons']} train / "
+            f"{info['val_persons']} val persons for {_epochs_text(config.epochs)} ({where}) in "
+            f"{self.out}{at}",
+            flush=True,
+        )
 
     def epoch(self, r: dict[str, Any]) -> None:
         self.last = r
-        ap = "" if r["AP"] is None else f"  AP {r['AP']:.4f} (best {r['best_AP']:.4f} " \
-                                         f"@ {r['best_epoch']})"
-        print(f"epoch {r['epoch']}/{r['epochs']}: loss {r['loss']:.6f}  lr {r['lr']:.2e}{ap}"
-              f"  {r['images_per_s']:.1f} img/s  {r['seconds']:.1f} s", flush=True)
+        ap = (
+            ""
+            if r["AP"] is None
+            else f"  AP {r['AP']:.4f} (best {r['best_AP']:.4f} @ {r['best_epoch']})"
+        )
+        print(
+            f"epoch {r['epoch']}/{r['epochs']}: loss {r['loss']:.6f}  lr {r['lr']:.2e}{ap}"
+            f"  {r['images_per_s']:.1f} img/s  {r['seconds']:.1f} s",
+            flush=True,
+        )
 
     def done(self) -> None:
         if self.last is None:
             print(f"nothing to do: {self.out} has finished its {_epochs_text(self.config.epochs)}")
             return
-        print(f"weights: {self.out / 'last.safetensors'} (last), "
-              f"{self.out / 'best.safetensors'} (best AP)")
+        print(
+            f"weights: {self.out / 'last.safetensors'} (last), "
+            f"{self.out / 'best.safetensors'} (best AP)"
+        )
 
 
 def _epochs_text(n: int) -> str:

@@ -10,16 +10,22 @@ from archc.compiler.backends.graphviz import RenderError, render, to_dot
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "viz", help="draw a space or a derived subnet",
+        "viz",
+        help="draw a space or a derived subnet",
         description="Draw FILE with graphviz: the whole space (choices written on the nodes "
-                    "that use them, guarded parts dashed, scopes as clusters), or with "
-                    "--config/--largest/--smallest the plain derived subnet. The output "
-                    "format follows the suffix: .dot always works; .svg/.png/.pdf need the "
-                    "graphviz `dot` binary.")
+        "that use them, guarded parts dashed, scopes as clusters), or with "
+        "--config/--largest/--smallest the plain derived subnet. The output "
+        "format follows the suffix: .dot always works; .svg/.png/.pdf need the "
+        "graphviz `dot` binary.",
+    )
     p.add_argument("file", metavar="FILE")
     add_config_options(p)
-    p.add_argument("--depth", type=int, metavar="N",
-                   help="collapse everything nested deeper than N scopes into one box")
+    p.add_argument(
+        "--depth",
+        type=int,
+        metavar="N",
+        help="collapse everything nested deeper than N scopes into one box",
+    )
     p.add_argument("-o", "--output", required=True, metavar="OUT")
     p.set_defaults(run=run)
 

@@ -14,5 +14,12 @@ from archc.compiler.backends.torch.expected_latency import expected_latency
 from archc.runtime.recalibrate import recalibrate_bn
 from archc.runtime.temperature import GumbelTemperature
 
-__all__ = ["FixedNet", "GumbelTemperature", "Supernet", "build_module", "build_supernet",
-           "expected_latency", "recalibrate_bn"]
+__all__ = [
+    "FixedNet",
+    "GumbelTemperature",
+    "Supernet",
+    "build_module",
+    "build_supernet",
+    "expected_latency",
+    "recalibrate_bn",
+]

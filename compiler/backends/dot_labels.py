@@ -17,8 +17,7 @@ from archc.dsl.symbolic import Sym, deps_of
 
 MAX_VALUE = 48  # longer expressions are cut in labels (the tooltip keeps them whole)
 _SUFFIX = re.compile(r"_\d+$")
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "", "&": "&amp;", "<": "&lt;",
-            ">": "&gt;"}
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "", "&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def quote(text: str) -> str:

@@ -33,8 +33,13 @@ Item = tuple[tuple[int, int], str]  # (sort key, DOT statement)
 
 CHOICE_FILL, CHOICE_LINE = "#fde7c8", "#c26a00"
 STYLE = {
-    "select": {"shape": "diamond", "fillcolor": "#dbeafe", "fontsize": "8", "height": "0.3",
-               "margin": "0.02,0.01"},
+    "select": {
+        "shape": "diamond",
+        "fillcolor": "#dbeafe",
+        "fontsize": "8",
+        "height": "0.3",
+        "margin": "0.02,0.01",
+    },
     "choose": {"shape": "diamond", "fillcolor": "#ede3f7", "margin": "0.02,0.01"},
     "input": {"shape": "invhouse", "fillcolor": "#dcfce7"},
     "output": {"shape": "house", "fillcolor": "#dcfce7"},
@@ -79,8 +84,11 @@ def to_dot(graph: nx.MultiDiGraph, depth: int | None = None, title: str | None =
     _add_nodes(nodes, layout)
     _add_boxes(graph, layout)
     _add_outputs(graph, layout)
-    lines = [f"digraph {lb.quote(str(graph.graph.get('name', 'graph')))} {{",
-             f"graph {lb.attr_list(_graph_attrs(graph, title))};", *HEADER]
+    lines = [
+        f"digraph {lb.quote(str(graph.graph.get('name', 'graph')))} {{",
+        f"graph {lb.attr_list(_graph_attrs(graph, title))};",
+        *HEADER,
+    ]
     lines += _scope_lines((), layout, "")
     lines += _edge_lines(graph, layout)
     return "\n".join([*lines, "}"]) + "\n"
@@ -90,8 +98,13 @@ def _graph_attrs(graph: nx.MultiDiGraph, title: str | None) -> dict[str, str]:
     name = title if title is not None else str(graph.graph.get("name", ""))
     n = len(graph.graph.get("choices", ()))
     label = f"{name}\n{n} choice{'s' if n != 1 else ''}" if n else name
-    return {"label": label, "labelloc": "t", "fontname": "Helvetica", "rankdir": "TB",
-            "newrank": "true"}
+    return {
+        "label": label,
+        "labelloc": "t",
+        "fontname": "Helvetica",
+        "rankdir": "TB",
+        "newrank": "true",
+    }
 
 
 # ---- placement
@@ -183,7 +196,7 @@ def _box_attrs(scope: Scope, members: list[IRNode], order: dict[str, int]) -> di
     label = [".".join(scope), f"{ops} op{'s' if ops != 1 else ''}"]
     inside = ".".join(scope) + "."  # choices made inside the box are named relative to it
     names = [name.removeprefix(inside) for name in names]
-    rows = [names[i:i + CHOICES_PER_LINE] for i in range(0, len(names), CHOICES_PER_LINE)]
+    rows = [names[i : i + CHOICES_PER_LINE] for i in range(0, len(names), CHOICES_PER_LINE)]
     label += [("choices: " if i == 0 else "") + ", ".join(r) for i, r in enumerate(rows)]
     attrs = {"label": "\n".join(label), "tooltip": _guards_text(scope, members), **STYLE["box"]}
     if names:
@@ -207,10 +220,14 @@ def _guards_text(scope: Scope, members: list[IRNode]) -> str:
 
 def _scope_lines(scope: Scope, layout: _Layout, indent: str) -> list[str]:
     """This scope's nodes and sub-clusters, in order of their first node id."""
-    children = {s[: len(scope) + 1] for s in layout.items if s[: len(scope)] == scope
-                and len(s) > len(scope)}
+    children = {
+        s[: len(scope) + 1]
+        for s in layout.items
+        if s[: len(scope)] == scope and len(s) > len(scope)
+    }
     entries: list[tuple[tuple[int, int], list[str]]] = [
-        (key, [indent + stmt]) for key, stmt in layout.items.get(scope, [])]
+        (key, [indent + stmt]) for key, stmt in layout.items.get(scope, [])
+    ]
     for child in children:
         key = (0, min(m.id for m in layout.members[child]))
         entries.append((key, _cluster_lines(child, layout, indent)))
@@ -220,8 +237,14 @@ def _scope_lines(scope: Scope, layout: _Layout, indent: str) -> list[str]:
 def _cluster_lines(scope: Scope, layout: _Layout, indent: str) -> list[str]:
     members = layout.members[scope]
     style = "rounded,dashed" if _all_guarded(members) else "rounded"
-    attrs = {"label": scope[-1], "tooltip": _guards_text(scope, members), "style": style,
-             "color": "#9ca3af", "fontname": "Helvetica", "fontsize": "10"}
+    attrs = {
+        "label": scope[-1],
+        "tooltip": _guards_text(scope, members),
+        "style": style,
+        "color": "#9ca3af",
+        "fontname": "Helvetica",
+        "fontsize": "10",
+    }
     head = f"{indent}subgraph {lb.quote('cluster_' + '.'.join(scope))} {{"
     body = [f"{indent}  graph {lb.attr_list(attrs)};"]
     return [head, *body, *_scope_lines(scope, layout, indent + "  "), f"{indent}}}"]
@@ -259,16 +282,16 @@ def _edge_label(producer: IRNode, consumer: IRNode, port: int) -> str:
 
 def _edge_stmt(pair: tuple[str, str], texts: list[str], dashed: bool) -> str:
     shown = texts[:MAX_EDGE_LABELS] + (["…"] if len(texts) > MAX_EDGE_LABELS else [])
-    attrs = {"label": "\n".join(shown) if shown else None,
-             "style": "dashed" if dashed else None}
+    attrs = {"label": "\n".join(shown) if shown else None, "style": "dashed" if dashed else None}
     return " ".join(filter(None, [pair[0], "->", pair[1], lb.attr_list(attrs)])) + ";"
 
 
 # ---- rendering
 
 
-def render(dot_text: str, out_path: str | os.PathLike[str],
-           timeout: float = RENDER_TIMEOUT_S) -> Path:
+def render(
+    dot_text: str, out_path: str | os.PathLike[str], timeout: float = RENDER_TIMEOUT_S
+) -> Path:
     """Write DOT text to `.dot`/`.gv`, or render `.svg`/`.png`/`.pdf` with `dot -T...`.
 
     The file appears complete or not at all (temporary file + rename), so a failed
@@ -286,20 +309,26 @@ def render(dot_text: str, out_path: str | os.PathLike[str],
 def _run_dot(dot_text: str, fmt: str, timeout: float) -> bytes:
     exe = shutil.which("dot")
     if exe is None:
-        raise RenderError(f"cannot render {fmt}: the graphviz `dot` program is not installed "
-                          "(install graphviz, e.g. `apt-get install graphviz` or "
-                          "`brew install graphviz`), or write a .dot file instead")
+        raise RenderError(
+            f"cannot render {fmt}: the graphviz `dot` program is not installed "
+            "(install graphviz, e.g. `apt-get install graphviz` or "
+            "`brew install graphviz`), or write a .dot file instead"
+        )
     try:
-        proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"),
-                              capture_output=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            [exe, f"-T{fmt}"],
+            input=dot_text.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise RenderError(f"`dot -T{fmt}` took longer than {timeout:g}s; try a smaller "
-                          "depth") from None
+        raise RenderError(
+            f"`dot -T{fmt}` took longer than {timeout:g}s; try a smaller depth"
+        ) from None
     except OSError as err:
         raise RenderError(f"cannot run `{exe}`: {err}") from None
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip()
         raise RenderError(f"`dot -T{fmt}` failed (exit {proc.returncode}): {detail}")
     return proc.stdout
-
-

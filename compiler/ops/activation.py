@@ -10,10 +10,14 @@ ACTIVATIONS = ("relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish", "ident
 
 
 def activation_shape(r: Rules) -> Shape:
-    r.require(apply("in", r["fn"], ACTIVATIONS),
-              f"unknown activation {r['fn']!r}; known: {', '.join(ACTIVATIONS)}")
+    r.require(
+        apply("in", r["fn"], ACTIVATIONS),
+        f"unknown activation {r['fn']!r}; known: {', '.join(ACTIVATIONS)}",
+    )
     return r.x
 
 
-register(*(OpRule(name, same_shape) for name in ACTIVATIONS if name != "identity"),
-         OpRule("activation", activation_shape))
+register(
+    *(OpRule(name, same_shape) for name in ACTIVATIONS if name != "identity"),
+    OpRule("activation", activation_shape),
+)

@@ -12,19 +12,22 @@ def elementwise_shape(r: Rules) -> Shape:
     full = [s for s in r.inputs if not (s[1] == 1 and s[2] == 1)] or r.inputs
     first = full[0]
     for shape in r.inputs[1:]:
-        r.require(apply("eq", shape[0], first[0]),
-                  f"channels differ: {first[0]} and {shape[0]}")
+        r.require(apply("eq", shape[0], first[0]), f"channels differ: {first[0]} and {shape[0]}")
     for shape in full[1:]:
-        r.require(apply("and", apply("eq", shape[1], first[1]), apply("eq", shape[2], first[2])),
-                  f"sizes differ: {first[1]}x{first[2]} and {shape[1]}x{shape[2]}")
+        r.require(
+            apply("and", apply("eq", shape[1], first[1]), apply("eq", shape[2], first[2])),
+            f"sizes differ: {first[1]}x{first[2]} and {shape[1]}x{shape[2]}",
+        )
     return first
 
 
 def cat_shape(r: Rules) -> Shape:
     first = r.inputs[0]
     for shape in r.inputs[1:]:
-        r.require(apply("and", apply("eq", shape[1], first[1]), apply("eq", shape[2], first[2])),
-                  f"sizes differ: {first[1]}x{first[2]} and {shape[1]}x{shape[2]}")
+        r.require(
+            apply("and", apply("eq", shape[1], first[1]), apply("eq", shape[2], first[2])),
+            f"sizes differ: {first[1]}x{first[2]} and {shape[1]}x{shape[2]}",
+        )
     channels = first[0]
     for shape in r.inputs[1:]:
         channels = channels + shape[0]
@@ -35,15 +38,19 @@ def scatter_shape(r: Rules) -> Shape:
     c, h, w = r.x
     index, channels = r["index"], r["channels"]
     r.require(apply("eq", c, len(index)), f"scatter needs one index per channel ({c})")
-    r.require(all(0 <= i < channels for i in index) if isinstance(channels, int) else True,
-              f"scatter indices must lie in 0..{channels}")
+    r.require(
+        all(0 <= i < channels for i in index) if isinstance(channels, int) else True,
+        f"scatter indices must lie in 0..{channels}",
+    )
     return (channels, h, w)
 
 
 def squash_shape(r: Rules) -> Shape:
     c, h, w = r.x
-    r.require(apply("eq", apply("mod", c, r["dim"]), 0),
-              f"squash needs channels ({c}) divisible by dim ({r['dim']})")
+    r.require(
+        apply("eq", apply("mod", c, r["dim"]), 0),
+        f"squash needs channels ({c}) divisible by dim ({r['dim']})",
+    )
     return (c // r["dim"], h, w)
 
 

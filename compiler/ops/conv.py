@@ -7,8 +7,10 @@ from archc.dsl.symbolic import apply
 
 
 def _divides(r: Rules, groups, channels, what: str) -> None:
-    r.require(apply("eq", apply("mod", channels, groups), 0),
-              f"groups ({groups}) must divide the {what} channels ({channels})")
+    r.require(
+        apply("eq", apply("mod", channels, groups), 0),
+        f"groups ({groups}) must divide the {what} channels ({channels})",
+    )
 
 
 def conv_pad(r: Rules):

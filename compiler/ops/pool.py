@@ -24,23 +24,29 @@ def global_pool_shape(r: Rules) -> Shape:
 
 def upsample_shape(r: Rules) -> Shape:
     c, h, w = r.x
-    r.require(apply("in", r["mode"], ("nearest", "bilinear")),
-              f"upsample mode must be nearest or bilinear, not {r['mode']!r}")
+    r.require(
+        apply("in", r["mode"], ("nearest", "bilinear")),
+        f"upsample mode must be nearest or bilinear, not {r['mode']!r}",
+    )
     r.require(apply("ge", r["factor"], 1), "upsample factor must be at least 1")
     return (c, h * r["factor"], w * r["factor"])
 
 
 def resize_like_shape(r: Rules) -> Shape:
-    r.require(apply("in", r["mode"], ("nearest", "bilinear")),
-              f"resize mode must be nearest or bilinear, not {r['mode']!r}")
+    r.require(
+        apply("in", r["mode"], ("nearest", "bilinear")),
+        f"resize mode must be nearest or bilinear, not {r['mode']!r}",
+    )
     return (r.x[0], r.inputs[1][1], r.inputs[1][2])
 
 
 def attention_pool_shape(r: Rules) -> Shape:
     (c, h, w), (mc, mh, mw) = r.inputs
     r.require(apply("eq", mc, 1), f"the attention mask must have 1 channel, not {mc}")
-    r.require(apply("and", apply("eq", mh, h), apply("eq", mw, w)),
-              f"the attention mask ({mh}x{mw}) must match the input ({h}x{w})")
+    r.require(
+        apply("and", apply("eq", mh, h), apply("eq", mw, w)),
+        f"the attention mask ({mh}x{mw}) must match the input ({h}x{w})",
+    )
     return (c, 1, 1)
 
 
@@ -55,6 +61,10 @@ register(
     OpRule("global_avgpool", global_pool_shape),
     OpRule("upsample", upsample_shape),
     OpRule("resize_like", resize_like_shape),
-    OpRule("attention_pool", attention_pool_shape, macs=attention_pool_macs,
-           hrnet_macs=lambda r, out: 0),
+    OpRule(
+        "attention_pool",
+        attention_pool_shape,
+        macs=attention_pool_macs,
+        hrnet_macs=lambda r, out: 0,
+    ),
 )

@@ -29,8 +29,11 @@ class Cost:
     latency_ms: float | None = None  # predicted from a latency table, when one is given
 
 
-def active_nodes(graph: nx.MultiDiGraph, config: Mapping[str, Any],
-                 mixing: frozenset[str] | set[str] = frozenset()) -> list[int]:
+def active_nodes(
+    graph: nx.MultiDiGraph,
+    config: Mapping[str, Any],
+    mixing: frozenset[str] | set[str] = frozenset(),
+) -> list[int]:
     """Ids of the nodes the subnet of `config` computes, in topological order.
 
     A `choose` of a choice in `mixing` (weighted/gumbel in a supernet) keeps all
@@ -47,8 +50,9 @@ def active_nodes(graph: nx.MultiDiGraph, config: Mapping[str, Any],
     return sorted(seen)
 
 
-def _taken_inputs(graph: nx.MultiDiGraph, node: IRNode, config: Mapping[str, Any],
-                  mixing=frozenset()) -> list[int]:
+def _taken_inputs(
+    graph: nx.MultiDiGraph, node: IRNode, config: Mapping[str, Any], mixing=frozenset()
+) -> list[int]:
     inputs = input_ids(graph, node.id)
     if node.kind == "select":
         return [inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]]
@@ -57,8 +61,7 @@ def _taken_inputs(graph: nx.MultiDiGraph, node: IRNode, config: Mapping[str, Any
     return inputs
 
 
-def count_cost(graph: nx.MultiDiGraph, config: Mapping[str, Any],
-               convention: str = "true") -> Cost:
+def count_cost(graph: nx.MultiDiGraph, config: Mapping[str, Any], convention: str = "true") -> Cost:
     """Params and MACs of `config`'s subnet (`convention="hrnet"`: the papers' counter)."""
     params = macs = 0
     active = active_nodes(graph, config)
@@ -70,8 +73,13 @@ def count_cost(graph: nx.MultiDiGraph, config: Mapping[str, Any],
     return Cost(params=params, macs=macs)
 
 
-def node_cost(graph: nx.MultiDiGraph, n: int, config: Mapping[str, Any],
-              convention: str = "true", own_weights: bool = False) -> Cost:
+def node_cost(
+    graph: nx.MultiDiGraph,
+    n: int,
+    config: Mapping[str, Any],
+    convention: str = "true",
+    own_weights: bool = False,
+) -> Cost:
     """Params and MACs of one node under `config` (zero for inputs, selects, chooses).
     A node that shares another's weights has no params of its own unless
     `own_weights` (a diverging sharer, see `weight_sharing`)."""

@@ -37,19 +37,35 @@ def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.Multi
             continue
         shape = tuple(evaluate(node.shape, config))
         attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
-        fixed = IRNode(id=n, kind=node.kind, op=node.op, name=node.name,
-                       weight_name=node.name if n in own else node.weight_name,
-                       attrs=attrs, guard=True, shape=shape,
-                       max_shape=shape, span=node.span, trace=node.trace)
+        fixed = IRNode(
+            id=n,
+            kind=node.kind,
+            op=node.op,
+            name=node.name,
+            weight_name=node.name if n in own else node.weight_name,
+            attrs=attrs,
+            guard=True,
+            shape=shape,
+            max_shape=shape,
+            span=node.span,
+            trace=node.trace,
+        )
         out.add_node(n, ir=fixed)
         for port, src in enumerate(inputs):
             out.add_edge(src, n, key=port, port=port)
     out.graph.update(graph.graph)
-    sources = {graph.nodes[n]["ir"].name: graph.nodes[n]["ir"].weight_name for n in sorted(own)
-               if n in out and node_cost(out, n, {}, own_weights=True).params}
-    out.graph.update(choices=(), checks=(), derived_from=dict(config),
-                     weight_sources=sources | graph.graph.get("weight_sources", {}),
-                     outputs={k: forward.get(v, v) for k, v in graph.graph["outputs"].items()})
+    sources = {
+        graph.nodes[n]["ir"].name: graph.nodes[n]["ir"].weight_name
+        for n in sorted(own)
+        if n in out and node_cost(out, n, {}, own_weights=True).params
+    }
+    out.graph.update(
+        choices=(),
+        checks=(),
+        derived_from=dict(config),
+        weight_sources=sources | graph.graph.get("weight_sources", {}),
+        outputs={k: forward.get(v, v) for k, v in graph.graph["outputs"].items()},
+    )
     return out
 
 

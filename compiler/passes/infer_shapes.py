@@ -17,8 +17,9 @@ from archc.compiler.passes.count_cost import active_nodes
 from archc.dsl.symbolic import evaluate
 
 
-def infer_shapes(graph: nx.MultiDiGraph, config: Mapping[str, Any],
-                 only_active: bool = True) -> dict[int, tuple[int, int, int]]:
+def infer_shapes(
+    graph: nx.MultiDiGraph, config: Mapping[str, Any], only_active: bool = True
+) -> dict[int, tuple[int, int, int]]:
     """Node id -> shape under `config` (by default only the nodes its subnet computes)."""
     nodes = active_nodes(graph, config) if only_active else sorted(graph.nodes)
     return {n: tuple(evaluate(graph.nodes[n]["ir"].shape, config)) for n in nodes}

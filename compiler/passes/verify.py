@@ -46,8 +46,10 @@ def _node_problems(graph: nx.MultiDiGraph, n: int) -> list[str]:
     if node.kind == "select" and len(ports) != 2:
         out.append(f"select `{node.name}` has {len(ports)} inputs; it needs 2")
     if node.kind == "choose" and len(ports) != len(node.attrs.get("labels", ())):
-        out.append(f"choose `{node.name}` has {len(ports)} inputs for "
-                   f"{len(node.attrs.get('labels', ()))} labels")
+        out.append(
+            f"choose `{node.name}` has {len(ports)} inputs for "
+            f"{len(node.attrs.get('labels', ()))} labels"
+        )
     if len(node.shape) != 3:
         out.append(f"`{node.name}` has shape {node.shape}; shapes are [C, H, W]")
     return out

@@ -48,16 +48,20 @@ def signature(graph: nx.MultiDiGraph, n: int) -> tuple[Any, ...]:
     return (node.op, tuple(sorted(node.attrs)), attrs, shapes)
 
 
-def diverging(graph: nx.MultiDiGraph, config: Mapping[str, Any],
-              active: Collection[int]) -> set[int]:
+def diverging(
+    graph: nx.MultiDiGraph, config: Mapping[str, Any], active: Collection[int]
+) -> set[int]:
     """The active sharers that need their own module under `config`."""
     active = set(active)
     out = set()
     for n, owner in owners(graph).items():
         if n not in active:
             continue
-        if owner is None or owner not in active or \
-                evaluate(signature(graph, n), config) != evaluate(signature(graph, owner), config):
+        if (
+            owner is None
+            or owner not in active
+            or evaluate(signature(graph, n), config) != evaluate(signature(graph, owner), config)
+        ):
             out.add(n)
     return out
 

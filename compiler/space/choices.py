@@ -82,8 +82,9 @@ class ChoiceTable:
         except KeyError:
             hint = suggest(name, self._by_name)
             where = f" `{self.space}`" if self.space else ""
-            raise KeyError(f"no choice `{name}` in space{where}"
-                           + (f"; {hint}" if hint else "")) from None
+            raise KeyError(
+                f"no choice `{name}` in space{where}" + (f"; {hint}" if hint else "")
+            ) from None
 
     def __repr__(self) -> str:
         return f"ChoiceTable({self.space!r}, {len(self)} choices)"
@@ -100,8 +101,9 @@ class ChoiceTable:
             return choice.domain
         missing = [p for p in choice.parents if p not in config]
         if missing:
-            raise ConfigError(f"the domain of `{choice.name}` depends on `{missing[0]}`, "
-                              "which is not set")
+            raise ConfigError(
+                f"the domain of `{choice.name}` depends on `{missing[0]}`, which is not set"
+            )
         key = (choice.name, dom.assignment_key(choice, config))
         if key not in self._domains:
             self._domains[key] = dom.evaluate_domain(choice, config)
@@ -144,8 +146,9 @@ class ChoiceTable:
                 problems.append(f"unknown choice `{name}`" + (f"; {hint}" if hint else ""))
         return problems
 
-    def _value_problem(self, choice: Choice, config: Mapping[str, Any],
-                       parents: Mapping[str, Any] | None) -> str | None:
+    def _value_problem(
+        self, choice: Choice, config: Mapping[str, Any], parents: Mapping[str, Any] | None
+    ) -> str | None:
         try:
             domain = self._domain(choice, parents) if parents is not None else None
         except ConfigError as err:
@@ -159,8 +162,10 @@ class ChoiceTable:
         if domain is None or value in domain:
             return None
         when = f" when {dom.parent_values(choice, parents)}" if choice.dependent else ""
-        return (f"`{choice.name}` = {show(value)} is not a candidate{when}; candidates: "
-                f"{dom.candidates(domain)}")
+        return (
+            f"`{choice.name}` = {show(value)} is not a candidate{when}; candidates: "
+            f"{dom.candidates(domain)}"
+        )
 
     # ---- building configs
 
@@ -233,8 +238,9 @@ class ChoiceTable:
         vector of the right length decodes.
         """
         if len(vector) != len(self.choices):
-            raise ConfigError(f"expected {len(self.choices)} indices (one per choice), "
-                              f"got {len(vector)}")
+            raise ConfigError(
+                f"expected {len(self.choices)} indices (one per choice), got {len(vector)}"
+            )
         problems: list[str] = []
         values: dict[str, Any] = {}
         for i, choice in enumerate(self.choices):
@@ -258,8 +264,9 @@ class ChoiceTable:
 
     # ---- variation (evolutionary search)
 
-    def mutate(self, config: Mapping[str, Any], seed: Rng = None,
-               prob: float | None = None) -> Config:
+    def mutate(
+        self, config: Mapping[str, Any], seed: Rng = None, prob: float | None = None
+    ) -> Config:
         """A valid mutant of `config`; see `variation.mutate`."""
         rng = make_rng(seed)
         return mutate(self.validate(config), rng, prob, self._build)

@@ -78,8 +78,11 @@ class Config(Mapping[str, Any]):
 
     def __init__(self, values: Mapping[str, Any] | None = None, space: str | None = None) -> None:
         values = dict(values or {})
-        bad = [f"choice `{k}` is {_kind_of(v)}; values must be numbers, bools or strings"
-               for k, v in values.items() if not _is_scalar(v)]
+        bad = [
+            f"choice `{k}` is {_kind_of(v)}; values must be numbers, bools or strings"
+            for k, v in values.items()
+            if not _is_scalar(v)
+        ]
         bad += [f"choice name {k!r} is not a string" for k in values if not isinstance(k, str)]
         if space is not None and not isinstance(space, str):
             bad.append(f"the space name must be a string, got {_kind_of(space)}")
@@ -125,8 +128,12 @@ class Config(Mapping[str, Any]):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of this config (a fresh dict the caller may change)."""
-        return {"format": FORMAT, "version": VERSION, "space": self.space,
-                "choices": dict(self._values)}
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "space": self.space,
+            "choices": dict(self._values),
+        }
 
     def to_json(self) -> str:
         """The text of the config file: indented, keys in choice order, ending in a newline."""
@@ -139,8 +146,7 @@ class Config(Mapping[str, Any]):
             raise ConfigError(f"{source}: expected a JSON object, got {_kind_of(doc)}")
         problems = _header_problems(doc) + _choices_problems(doc.get("choices"))
         if problems:
-            raise ConfigError(joined(f"{source}: not an archc config", problems),
-                              tuple(problems))
+            raise ConfigError(joined(f"{source}: not an archc config", problems), tuple(problems))
         return cls(doc["choices"], doc.get("space"))
 
     @classmethod
@@ -149,8 +155,9 @@ class Config(Mapping[str, Any]):
         try:
             doc = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
         except json.JSONDecodeError as err:
-            raise ConfigError(f"{source}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") \
-                from None
+            raise ConfigError(
+                f"{source}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}"
+            ) from None
         except _NotJson as err:
             raise ConfigError(f"{source}: {err.args[0]}") from None
         return cls.from_dict(doc, source)
@@ -177,8 +184,9 @@ class Config(Mapping[str, Any]):
         except IsADirectoryError:
             raise ConfigError(f"{path}: is a folder, not a config file") from None
         except UnicodeDecodeError as err:
-            raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") \
-                from None
+            raise ConfigError(
+                f"{path}: not UTF-8 text ({err.reason} at byte {err.start})"
+            ) from None
         except OSError as err:
             raise ConfigError(f"{path}: cannot read the config file: {err.strerror}") from None
         return cls.from_json(text, str(path))
@@ -211,15 +219,14 @@ def _header_problems(doc: dict[str, Any]) -> list[str]:
     if "format" not in doc:
         problems.append(f'missing `"format": "{FORMAT}"`')
     elif doc["format"] != FORMAT:
-        problems.append(f"`format` is {show(doc['format'])}, expected \"{FORMAT}\"")
+        problems.append(f'`format` is {show(doc["format"])}, expected "{FORMAT}"')
     version = doc.get("version")
     if "version" not in doc:
         problems.append(f"missing `version` (this archc writes version {VERSION})")
     elif isinstance(version, bool) or not isinstance(version, int):
         problems.append(f"`version` must be an integer, got {show(version)}")
     elif version != VERSION:
-        problems.append(f"version {version} is not supported (this archc reads version "
-                        f"{VERSION})")
+        problems.append(f"version {version} is not supported (this archc reads version {VERSION})")
     space = doc.get("space")
     if space is not None and not isinstance(space, str):
         problems.append(f"`space` must be a string, got {_kind_of(space)}")
@@ -230,10 +237,14 @@ def _choices_problems(choices: Any) -> list[str]:
     if choices is None:
         return ["missing `choices` (an object mapping choice names to values)"]
     if not isinstance(choices, dict):
-        return [f"`choices` must be an object mapping choice names to values, got "
-                f"{_kind_of(choices)}"]
-    return [f"choice `{k}` is {_kind_of(v)}; values must be numbers, bools or strings"
-            for k, v in choices.items() if not _is_scalar(v)]
+        return [
+            f"`choices` must be an object mapping choice names to values, got {_kind_of(choices)}"
+        ]
+    return [
+        f"choice `{k}` is {_kind_of(v)}; values must be numbers, bools or strings"
+        for k, v in choices.items()
+        if not _is_scalar(v)
+    ]
 
 
 def joined(head: str, problems: list[str]) -> str:

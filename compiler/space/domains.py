@@ -23,9 +23,25 @@ from archc.compiler.space.config import ConfigError, show
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.symbolic import Apply, ChoiceRef, Deferred, deps_of, evaluate, is_symbolic
 
-_INFIX = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
-          "pow": "**", "eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
-          "and": "and", "or": "or", "in": "in", "not in": "not in"}
+_INFIX = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "truediv": "/",
+    "floordiv": "//",
+    "mod": "%",
+    "pow": "**",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "and": "and",
+    "or": "or",
+    "in": "in",
+    "not in": "not in",
+}
 MAX_SHOWN = 20  # candidates listed in a message before it says how many there are
 KINDS = ("int", "float", "bool", "str", "op", "input")
 
@@ -74,15 +90,23 @@ def from_spec(spec: ChoiceSpec, order: Mapping[str, int]) -> Choice:
     parents = sorted(deps_of(spec.domain), key=lambda n: order.get(n, len(order)))
     late = [p for p in parents if p not in order]
     if late:
-        raise ValueError(f"the domain of `{spec.name}` depends on `{late[0]}`, which is not "
-                         "an earlier choice")
+        raise ValueError(
+            f"the domain of `{spec.name}` depends on `{late[0]}`, which is not an earlier choice"
+        )
     dependent = is_symbolic(spec.domain)
     domain = None if dependent else normalise(spec.domain)
     if domain == ():
         raise ValueError(f"choice `{spec.name}` has no candidates")
-    return Choice(name=spec.name, kind=spec.kind, domain=domain, parents=tuple(parents),
-                  description=describe(spec.domain), realise=spec.realise,
-                  default=spec.default, expression=spec.domain)
+    return Choice(
+        name=spec.name,
+        kind=spec.kind,
+        domain=domain,
+        parents=tuple(parents),
+        description=describe(spec.domain),
+        realise=spec.realise,
+        default=spec.default,
+        expression=spec.domain,
+    )
 
 
 def normalise(values: Any) -> tuple[Any, ...]:
@@ -96,11 +120,14 @@ def evaluate_domain(choice: Choice, parents: Mapping[str, Any]) -> tuple[Any, ..
     try:
         values = normalise(evaluate(choice.expression, parents))
     except Exception as err:  # a user expression failing for these parent values
-        raise ConfigError(f"the domain of `{choice.name}` cannot be computed when "
-                          f"{parent_values(choice, parents)}: {err}") from None
+        raise ConfigError(
+            f"the domain of `{choice.name}` cannot be computed when "
+            f"{parent_values(choice, parents)}: {err}"
+        ) from None
     if not values:
-        raise ConfigError(f"`{choice.name}` has no candidates when "
-                          f"{parent_values(choice, parents)}")
+        raise ConfigError(
+            f"`{choice.name}` has no candidates when {parent_values(choice, parents)}"
+        )
     return values
 
 
@@ -129,8 +156,9 @@ def _describe_apply(sym: Apply, nested: bool) -> str:
     elif sym.fn in ("neg", "not"):
         return ("-" if sym.fn == "neg" else "not ") + describe(args[0], True)
     elif sym.fn == "if":
-        text = f"{describe(args[1], True)} if {describe(args[0], True)} else " \
-               f"{describe(args[2], True)}"
+        text = (
+            f"{describe(args[1], True)} if {describe(args[0], True)} else {describe(args[2], True)}"
+        )
     else:
         return f"{sym.fn}({', '.join(describe(a) for a in args)})"
     return f"({text})" if nested else text

@@ -49,22 +49,36 @@ class Limit:
         return max(gap, 0) / (abs(self.bound) or 1.0)
 
 
-def limits_of(space: Space, max_macs: float | None = None, max_params: float | None = None,
-              lut: LatencyTable | None = None) -> tuple[Limit, ...]:
+def limits_of(
+    space: Space,
+    max_macs: float | None = None,
+    max_params: float | None = None,
+    lut: LatencyTable | None = None,
+) -> tuple[Limit, ...]:
     """The file's constraints (latency ones only with a latency table) and the extra
     `max_macs` / `max_params`."""
-    out = [Limit(c.metric, c.op, c.bound, c.scope) for c in space.constraints
-           if c.metric != "latency" or lut is not None]
-    out += [Limit(metric, "<=", bound) for metric, bound in
-            (("macs", max_macs), ("params", max_params)) if bound is not None]
+    out = [
+        Limit(c.metric, c.op, c.bound, c.scope)
+        for c in space.constraints
+        if c.metric != "latency" or lut is not None
+    ]
+    out += [
+        Limit(metric, "<=", bound)
+        for metric, bound in (("macs", max_macs), ("params", max_params))
+        if bound is not None
+    ]
     return tuple(out)
 
 
 class Sampler:
     """`sampler(rng) -> Config | None`: a config of `space` within `limits`."""
 
-    def __init__(self, space: Space, limits: tuple[Limit, ...],
-                 lut: LatencyTable | str | os.PathLike | None = None):
+    def __init__(
+        self,
+        space: Space,
+        limits: tuple[Limit, ...],
+        lut: LatencyTable | str | os.PathLike | None = None,
+    ):
         self.space, self.limits = space, limits
         self.lut = None if lut is None else as_table(lut)
         self.repaired = 0  # configs found by a repair walk, not a uniform draw

@@ -71,9 +71,13 @@ class Space:
     def sample(self, seed: Rng = None) -> Config:
         return self.table.sample(seed)
 
-    def sample_within(self, seed: Rng = None, max_macs: float | None = None,
-                      max_params: float | None = None,
-                      lut: LatencyTable | str | os.PathLike | None = None) -> Config:
+    def sample_within(
+        self,
+        seed: Rng = None,
+        max_macs: float | None = None,
+        max_params: float | None = None,
+        lut: LatencyTable | str | os.PathLike | None = None,
+    ) -> Config:
         """A random config that meets the file's constraints and the limits given
         (latency constraints only with a latency table): uniform draws first, then
         repair walks when the limits admit few configs (see `sampling`). Raises
@@ -81,8 +85,10 @@ class Space:
         sampler = Sampler(self, limits_of(self, max_macs, max_params, lut), lut)
         config = sampler(make_rng(seed))
         if config is None:
-            raise ValueError(f"no config of `{self.name}` within the limits was found "
-                             f"({DRAWS} draws and {WALKS} repair walks)")
+            raise ValueError(
+                f"no config of `{self.name}` within the limits was found "
+                f"({DRAWS} draws and {WALKS} repair walks)"
+            )
         return config
 
     def largest(self) -> Config:
@@ -113,8 +119,12 @@ class Space:
             self._models[key] = CostModel(self.graph, convention, scope)
         return self._models[key]
 
-    def cost(self, config: Mapping[str, Any] | None = None, convention: str = "true",
-             lut: LatencyTable | str | os.PathLike | None = None) -> Cost:
+    def cost(
+        self,
+        config: Mapping[str, Any] | None = None,
+        convention: str = "true",
+        lut: LatencyTable | str | os.PathLike | None = None,
+    ) -> Cost:
         """Params and MACs of `config` (validated; none needed for a fixed network), and
         its predicted latency in ms when a latency table (`archc lut`) is given."""
         config = self.validate(config or {})
@@ -123,8 +133,12 @@ class Space:
             return cost
         return replace(cost, latency_ms=as_table(lut).predict(self.graph, config))
 
-    def violations(self, config: Mapping[str, Any], cost: Cost | None = None,
-                   lut: LatencyTable | str | os.PathLike | None = None) -> list[str]:
+    def violations(
+        self,
+        config: Mapping[str, Any],
+        cost: Cost | None = None,
+        lut: LatencyTable | str | os.PathLike | None = None,
+    ) -> list[str]:
         """The file's constraints that `config` breaks, as messages. Latency constraints
         are checked only with a latency table (from `lut`, or in `cost.latency_ms`)."""
         cost = cost or self.cost(config, lut=lut)
@@ -139,8 +153,10 @@ class Space:
             value = scoped.macs if c.metric == "macs" else scoped.params
             if not _holds(value, c.op, c.bound):
                 where = f" in {c.scope}" if c.scope else ""
-                out.append(f"{c.metric}{where} = {value:,} breaks "
-                           f"`{c.metric}{where} {c.op} {c.bound:,.0f}`")
+                out.append(
+                    f"{c.metric}{where} = {value:,} breaks "
+                    f"`{c.metric}{where} {c.op} {c.bound:,.0f}`"
+                )
         return out
 
     def _latency_violation(self, c: ConstraintSpec, config, cost: Cost, lut) -> list[str]:
@@ -150,8 +166,10 @@ class Space:
         where = f" in {c.scope}" if c.scope else ""
         if _holds(value, c.op, c.bound):
             return []
-        return [f"latency({c.device}){where} = {value:.2f} ms breaks "
-                f"`latency({c.device}){where} {c.op} {c.bound:g}ms`"]
+        return [
+            f"latency({c.device}){where} = {value:.2f} ms breaks "
+            f"`latency({c.device}){where} {c.op} {c.bound:g}ms`"
+        ]
 
     def cost_range(self, convention: str = "true") -> CostRange:
         """Exact extremes: by enumeration for small spaces, else by variable elimination
@@ -159,16 +177,23 @@ class Space:
         model = self.cost_model(convention)
         if self.size() <= MAX_EXACT_RANGE:
             costs = [model(c) for c in self.table.configs()]
-            return CostRange((min(c.params for c in costs), max(c.params for c in costs)),
-                             (min(c.macs for c in costs), max(c.macs for c in costs)),
-                             True, True)
+            return CostRange(
+                (min(c.params for c in costs), max(c.params for c in costs)),
+                (min(c.macs for c in costs), max(c.macs for c in costs)),
+                True,
+                True,
+            )
         bounds = _group_bounds(model)
         exact = {}
         for metric in ("params", "macs"):
             with contextlib.suppress(TooLarge):  # bounds, then
                 exact[metric] = cost_extremes(model, model.choices, metric)
-        return CostRange(exact.get("params", bounds.params), exact.get("macs", bounds.macs),
-                         "params" in exact, "macs" in exact)
+        return CostRange(
+            exact.get("params", bounds.params),
+            exact.get("macs", bounds.macs),
+            "params" in exact,
+            "macs" in exact,
+        )
 
     # ---- files
     def to_json(self) -> dict:
@@ -189,8 +214,7 @@ class Space:
 
 
 def _holds(value: float, op: str, bound: float) -> bool:
-    return {"<=": value <= bound, "<": value < bound, ">=": value >= bound,
-            ">": value > bound}[op]
+    return {"<=": value <= bound, "<": value < bound, ">=": value >= bound, ">": value > bound}[op]
 
 
 def _group_bounds(model: CostModel) -> CostRange:
@@ -227,8 +251,9 @@ def load(path: str | os.PathLike, text: str | None = None, name: str | None = No
         graphs = [g for g in graphs if g.graph["name"] == name]
     if len(graphs) != 1:
         found = ", ".join(g.graph["name"] for g in result.graphs) or "none"
-        raise ValueError(f"{path}: expected one space{f' named {name!r}' if name else ''}; "
-                         f"found: {found}")
+        raise ValueError(
+            f"{path}: expected one space{f' named {name!r}' if name else ''}; found: {found}"
+        )
     return Space(graphs[0])
 
 

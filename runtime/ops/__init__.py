@@ -11,5 +11,11 @@ from archc.runtime.ops.conv import ElasticConv2d, ElasticConvTranspose2d, centre
 from archc.runtime.ops.linear import ElasticLinear
 from archc.runtime.ops.norm import ElasticBatchNorm2d, ElasticLayerNorm
 
-__all__ = ["ElasticBatchNorm2d", "ElasticConv2d", "ElasticConvTranspose2d", "ElasticLayerNorm",
-           "ElasticLinear", "centre_crop"]
+__all__ = [
+    "ElasticBatchNorm2d",
+    "ElasticConv2d",
+    "ElasticConvTranspose2d",
+    "ElasticLayerNorm",
+    "ElasticLinear",
+    "centre_crop",
+]

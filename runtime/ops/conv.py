@@ -24,7 +24,7 @@ from torch import nn
 def centre_crop(weight: torch.Tensor, k: int) -> torch.Tensor:
     """The centred k x k part of a [.., .., K, K] kernel."""
     start = (weight.shape[-1] - k) // 2
-    return weight[..., start:start + k, start:start + k]
+    return weight[..., start : start + k, start : start + k]
 
 
 class _SlicedConv(nn.Module):
@@ -35,8 +35,9 @@ class _SlicedConv(nn.Module):
 
     def export(self, module: nn.Conv2d | nn.ConvTranspose2d) -> None:
         """Copy the slice a fixed module of that size needs into it."""
-        weight, bias = self.sliced(module.in_channels, module.out_channels,
-                                   module.kernel_size[0], module.groups)
+        weight, bias = self.sliced(
+            module.in_channels, module.out_channels, module.kernel_size[0], module.groups
+        )
         with torch.no_grad():
             module.weight.copy_(weight)
             if bias is not None:
@@ -51,29 +52,44 @@ class ElasticConv2d(_SlicedConv):
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
 
     def sliced(self, cin: int, out: int, k: int, groups: int):
-        weight = centre_crop(self.weight[:out, :cin // groups], k)
+        weight = centre_crop(self.weight[:out, : cin // groups], k)
         return weight, (self.bias[:out] if self.bias is not None else None)
 
-    def forward(self, x: torch.Tensor, out: int, k: int, stride: int = 1, groups: int = 1,
-                dilation: int = 1, padding: int = -1) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        out: int,
+        k: int,
+        stride: int = 1,
+        groups: int = 1,
+        dilation: int = 1,
+        padding: int = -1,
+    ) -> torch.Tensor:
         weight, bias = self.sliced(x.shape[1], out, k, groups)
         pad = dilation * (k - 1) // 2 if padding == -1 else padding
         return F.conv2d(x, weight, bias, stride, pad, dilation, groups)
 
 
 class ElasticConvTranspose2d(_SlicedConv):
-    def __init__(self, max_in: int, max_out: int, max_out_per_group: int, max_k: int,
-                 bias: bool):
+    def __init__(self, max_in: int, max_out: int, max_out_per_group: int, max_k: int, bias: bool):
         super().__init__()
         self.weight = nn.Parameter(torch.empty(max_in, max_out_per_group, max_k, max_k))
         self.bias = nn.Parameter(torch.zeros(max_out)) if bias else None
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
 
     def sliced(self, cin: int, out: int, k: int, groups: int):
-        weight = centre_crop(self.weight[:cin, :out // groups], k)
+        weight = centre_crop(self.weight[:cin, : out // groups], k)
         return weight, (self.bias[:out] if self.bias is not None else None)
 
-    def forward(self, x: torch.Tensor, out: int, k: int, stride: int, groups: int,
-                padding: int, output_padding: int) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        out: int,
+        k: int,
+        stride: int,
+        groups: int,
+        padding: int,
+        output_padding: int,
+    ) -> torch.Tensor:
         weight, bias = self.sliced(x.shape[1], out, k, groups)
         return F.conv_transpose2d(x, weight, bias, stride, padding, output_padding, groups)

@@ -19,10 +19,10 @@ class ElasticLinear(nn.Module):
     def forward(self, x: torch.Tensor, out: int) -> torch.Tensor:
         flat = x.flatten(1)
         bias = self.bias[:out] if self.bias is not None else None
-        return F.linear(flat, self.weight[:out, :flat.shape[1]], bias)[:, :, None, None]
+        return F.linear(flat, self.weight[:out, : flat.shape[1]], bias)[:, :, None, None]
 
     def export(self, module: nn.Linear) -> None:
         with torch.no_grad():
-            module.weight.copy_(self.weight[:module.out_features, :module.in_features])
+            module.weight.copy_(self.weight[: module.out_features, : module.in_features])
             if module.bias is not None:
-                module.bias.copy_(self.bias[:module.out_features])
+                module.bias.copy_(self.bias[: module.out_features])

@@ -17,10 +17,15 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
             self.num_batches_tracked.add_(1)
         use_batch = self.training or not self.track_running_stats
         return F.batch_norm(
-            x, self.running_mean[:c] if self.running_mean is not None else None,
+            x,
+            self.running_mean[:c] if self.running_mean is not None else None,
             self.running_var[:c] if self.running_var is not None else None,
-            self.weight[:c] if self.affine else None, self.bias[:c] if self.affine else None,
-            use_batch, self.momentum if self.momentum is not None else 0.0, self.eps)
+            self.weight[:c] if self.affine else None,
+            self.bias[:c] if self.affine else None,
+            use_batch,
+            self.momentum if self.momentum is not None else 0.0,
+            self.eps,
+        )
 
     def export(self, module: nn.BatchNorm2d) -> None:
         c = module.num_features
@@ -42,8 +47,7 @@ class ElasticLayerNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c, h, w = x.shape[1:]
-        return F.layer_norm(x, (c, h, w), self.weight[:c, :h, :w], self.bias[:c, :h, :w],
-                            self.eps)
+        return F.layer_norm(x, (c, h, w), self.weight[:c, :h, :w], self.bias[:c, :h, :w], self.eps)
 
     def export(self, module: nn.LayerNorm) -> None:
         c, h, w = module.normalized_shape

@@ -22,5 +22,4 @@ from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError, geo
 from archc.runtime.train.loop import fit
 from archc.runtime.train.validate import evaluate, predict
 
-__all__ = ["NetGeometry", "TrainConfig", "TrainError", "evaluate", "fit", "geometry_of",
-           "predict"]
+__all__ = ["NetGeometry", "TrainConfig", "TrainError", "evaluate", "fit", "geometry_of", "predict"]

@@ -38,7 +38,11 @@ from archc.runtime.weights import WeightsError, load_weights
 
 CHECKPOINT_FORMAT = "archc-train-checkpoint"
 CONFIG_FILE, LAST, LAST_WEIGHTS, BEST_WEIGHTS = (
-    "config.json", "last.json", "last.safetensors", "best.safetensors")
+    "config.json",
+    "last.json",
+    "last.safetensors",
+    "best.safetensors",
+)
 CHECKPOINTS = "checkpoints"
 
 
@@ -50,15 +54,17 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> list[Path]:
     """
     if resume:
         if not (run_dir / CONFIG_FILE).is_file():
-            raise TrainError(f"{run_dir}: nothing to resume (no {CONFIG_FILE}); start a new "
-                             "run without --resume")
+            raise TrainError(
+                f"{run_dir}: nothing to resume (no {CONFIG_FILE}); start a new run without --resume"
+            )
         for stale in (*run_dir.glob(".*.tmp"), *(run_dir / CHECKPOINTS).glob(".*.tmp")):
             stale.unlink(missing_ok=True)  # write_atomic's temporary files of a killed run
         (run_dir / CHECKPOINTS).mkdir(exist_ok=True)
         return []
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-        raise TrainError(f"{run_dir} is not empty: continue that run with --resume, or give "
-                         "another --out")
+        raise TrainError(
+            f"{run_dir} is not empty: continue that run with --resume, or give another --out"
+        )
     folder = run_dir / CHECKPOINTS
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     try:
@@ -67,8 +73,9 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> list[Path]:
         (run_dir / ".write-test").unlink()
     except OSError as err:
         remove_created(created)
-        raise TrainError(f"cannot write the run directory {run_dir}: "
-                         f"{err.strerror or err}") from None
+        raise TrainError(
+            f"cannot write the run directory {run_dir}: {err.strerror or err}"
+        ) from None
     return created
 
 
@@ -105,8 +112,10 @@ def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
                 tensors[f"state.{index}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars[f"{index}.{key}"] = value
-    groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in g.items()}
-              for g in state["param_groups"]]
+    groups = [
+        {k: list(v) if isinstance(v, tuple) else v for k, v in g.items()}
+        for g in state["param_groups"]
+    ]
     return tensors, {"param_groups": groups, "scalars": scalars}
 
 
@@ -119,8 +128,10 @@ def optimizer_from_files(tensors: dict[str, torch.Tensor], rest: Any) -> dict[st
     for name, value in rest["scalars"].items():
         index, key = name.split(".", 1)
         state.setdefault(int(index), {})[key] = value
-    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v
-               for k, v in g.items()} for g in rest["param_groups"]]
+    groups = [
+        {k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+        for g in rest["param_groups"]
+    ]
     return {"state": state, "param_groups": groups}
 
 
@@ -156,10 +167,17 @@ def save_checkpoint(run_dir: Path, model, optimizer, ckpt: Checkpoint, net: str)
     write_atomic(run_dir / f"{stem}.safetensors", weights)
     write_atomic(run_dir / f"{stem}.optim.safetensors", save(tensors, metadata=meta))
     files = {"weights": f"{stem}.safetensors", "optimizer": f"{stem}.optim.safetensors"}
-    doc = {"format": CHECKPOINT_FORMAT, "epoch": ckpt.epoch, "net": net, **files,
-           "sha256": {k: _sha256(run_dir / v) for k, v in files.items()},
-           "optimizer_state": rest, "scaler": ckpt.scaler, "best": ckpt.best,
-           "record": ckpt.record}
+    doc = {
+        "format": CHECKPOINT_FORMAT,
+        "epoch": ckpt.epoch,
+        "net": net,
+        **files,
+        "sha256": {k: _sha256(run_dir / v) for k, v in files.items()},
+        "optimizer_state": rest,
+        "scaler": ckpt.scaler,
+        "best": ckpt.best,
+        "record": ckpt.record,
+    }
     write_atomic(run_dir / LAST, json.dumps(doc, indent=2) + "\n")
     write_atomic(run_dir / LAST_WEIGHTS, weights)
     for old in (run_dir / CHECKPOINTS).glob("epoch_*"):
@@ -187,8 +205,10 @@ def load_checkpoint(run_dir: Path, model, optimizer) -> Checkpoint | None:
     for key in ("weights", "optimizer"):
         path = run_dir / doc[key]
         if not path.is_file() or _sha256(path) != doc["sha256"][key]:
-            raise TrainError(f"{path} is missing or differs from what {run_dir / LAST} "
-                             "recorded; the run directory was changed by hand")
+            raise TrainError(
+                f"{path} is missing or differs from what {run_dir / LAST} "
+                "recorded; the run directory was changed by hand"
+            )
     try:
         load_weights(model, run_dir / doc["weights"])
     except WeightsError as err:

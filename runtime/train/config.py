@@ -116,8 +116,11 @@ class TrainConfig:
     def differences(self, other: TrainConfig) -> list[str]:
         """Options (other than `RESUME_MAY_CHANGE`) whose values differ, as text."""
         mine, theirs = self.to_dict(), other.to_dict()
-        return [f"{k}: {mine[k]!r} (the run has {theirs[k]!r})" for k in mine
-                if k not in RESUME_MAY_CHANGE and mine[k] != theirs[k]]
+        return [
+            f"{k}: {mine[k]!r} (the run has {theirs[k]!r})"
+            for k in mine
+            if k not in RESUME_MAY_CHANGE and mine[k] != theirs[k]
+        ]
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,12 @@ class NetGeometry:
     num_keypoints: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "input_size": list(self.input_size),
-                "heatmap_size": list(self.heatmap_size), "num_keypoints": self.num_keypoints}
+        return {
+            "name": self.name,
+            "input_size": list(self.input_size),
+            "heatmap_size": list(self.heatmap_size),
+            "num_keypoints": self.num_keypoints,
+        }
 
 
 def geometry_of(space: Any) -> NetGeometry:
@@ -145,16 +152,26 @@ def geometry_of(space: Any) -> NetGeometry:
     name = graph.graph["name"]
     inputs, outputs = dict(graph.graph["inputs"]), dict(graph.graph["outputs"])
     if len(inputs) != 1 or len(outputs) != 1:
-        raise TrainError(f"`{name}` has inputs {sorted(inputs)} and outputs {sorted(outputs)}; "
-                         "pose training needs one image input and one heatmap output")
+        raise TrainError(
+            f"`{name}` has inputs {sorted(inputs)} and outputs {sorted(outputs)}; "
+            "pose training needs one image input and one heatmap output"
+        )
     (in_name, in_id), (out_name, out_id) = next(iter(inputs.items())), next(iter(outputs.items()))
     in_shape = tuple(graph.nodes[in_id]["ir"].shape)
     out_shape = tuple(graph.nodes[out_id]["ir"].shape)
     if len(in_shape) != 3 or in_shape[0] != 3:
-        raise TrainError(f"`{name}`: input `{in_name}` is {list(in_shape)}; pose training needs "
-                         "an RGB image [3, H, W]")
+        raise TrainError(
+            f"`{name}`: input `{in_name}` is {list(in_shape)}; pose training needs "
+            "an RGB image [3, H, W]"
+        )
     if len(out_shape) != 3:
-        raise TrainError(f"`{name}`: output `{out_name}` is {list(out_shape)}; pose training "
-                         "needs heatmaps [K, h, w]")
-    return NetGeometry(name, (int(in_shape[1]), int(in_shape[2])),
-                       (int(out_shape[1]), int(out_shape[2])), int(out_shape[0]))
+        raise TrainError(
+            f"`{name}`: output `{out_name}` is {list(out_shape)}; pose training "
+            "needs heatmaps [K, h, w]"
+        )
+    return NetGeometry(
+        name,
+        (int(in_shape[1]), int(in_shape[2])),
+        (int(out_shape[1]), int(out_shape[2])),
+        int(out_shape[0]),
+    )

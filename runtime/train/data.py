@@ -45,14 +45,17 @@ def find_split(data_dir: str | Path, split: str) -> Split:
     """The files of `split` in `data_dir`, or a `TrainError` naming what is missing."""
     root = Path(data_dir)
     if not root.is_dir():
-        raise TrainError(f"{root}: no such data directory (make one with `archc data synth "
-                         f"{root}`)")
+        raise TrainError(
+            f"{root}: no such data directory (make one with `archc data synth {root}`)"
+        )
     ann = root / ANNOTATIONS.format(split=split)
     images = root / IMAGES.format(split=split)
     if not ann.is_file():
-        raise TrainError(f"{root}: missing {ANNOTATIONS.format(split=split)} (a data "
-                         f"directory holds {ANNOTATIONS.format(split='{train,val}')} and "
-                         f"{IMAGES.format(split='{train,val}')}/)")
+        raise TrainError(
+            f"{root}: missing {ANNOTATIONS.format(split=split)} (a data "
+            f"directory holds {ANNOTATIONS.format(split='{train,val}')} and "
+            f"{IMAGES.format(split='{train,val}')}/)"
+        )
     if not images.is_dir():
         raise TrainError(f"{root}: missing the image folder {IMAGES.format(split=split)}/")
     return Split(split, ann, images)
@@ -64,8 +67,10 @@ def keypoint_spec(num_keypoints: int, name: str) -> KeypointSpec:
         if spec.num_keypoints == num_keypoints:
             return spec
     known = ", ".join(f"{s.name} {s.num_keypoints}" for s in SPECS.values())
-    raise TrainError(f"`{name}` outputs {num_keypoints} heatmaps; no keypoint layout has "
-                     f"{num_keypoints} keypoints (known: {known})")
+    raise TrainError(
+        f"`{name}` outputs {num_keypoints} heatmaps; no keypoint layout has "
+        f"{num_keypoints} keypoints (known: {known})"
+    )
 
 
 def check_keypoints(doc: dict[str, Any], split: Split, geometry: NetGeometry) -> None:
@@ -77,7 +82,8 @@ def check_keypoints(doc: dict[str, Any], split: Split, geometry: NetGeometry) ->
                 raise TrainError(
                     f"`{geometry.name}` outputs {geometry.num_keypoints} heatmaps but "
                     f"{split.ann_file} has {len(values) // 3} keypoints per person; "
-                    "the network's output channels must equal the data's keypoints")
+                    "the network's output channels must equal the data's keypoints"
+                )
             return
 
 
@@ -92,10 +98,13 @@ def restrict(doc: dict[str, Any], image_ids: set[int] | None) -> dict[str, Any]:
     """The document with only the images in `image_ids` (and their annotations)."""
     if image_ids is None:
         return doc
-    return {**doc,
-            "images": [i for i in doc["images"] if int(i["id"]) in image_ids],
-            "annotations": [a for a in doc.get("annotations", [])
-                            if int(a.get("image_id", -1)) in image_ids]}
+    return {
+        **doc,
+        "images": [i for i in doc["images"] if int(i["id"]) in image_ids],
+        "annotations": [
+            a for a in doc.get("annotations", []) if int(a.get("image_id", -1)) in image_ids
+        ],
+    }
 
 
 @dataclass
@@ -108,18 +117,25 @@ class SplitData:
     ground_truth: dict[str, Any]
 
 
-def load_split(split: Split, geometry: NetGeometry, config: TrainConfig, *, train: bool,
-               limit: int | None) -> SplitData:
+def load_split(
+    split: Split, geometry: NetGeometry, config: TrainConfig, *, train: bool, limit: int | None
+) -> SplitData:
     """The persons of `split` cropped and targeted for a network of `geometry`."""
     doc = read_json(split.ann_file)
     if not isinstance(doc, dict):
         raise TrainError(f"{split.ann_file}: not a COCO keypoints file")
     check_keypoints(doc, split, geometry)
-    crop = CropConfig(input_size=geometry.input_size, heatmap_size=geometry.heatmap_size,
-                      sigma=config.sigma)
-    dataset = CocoPoseDataset(split.ann_file, split.image_root,
-                              keypoint_spec(geometry.num_keypoints, geometry.name), crop=crop,
-                              train=train and config.augment, seed=config.seed)
+    crop = CropConfig(
+        input_size=geometry.input_size, heatmap_size=geometry.heatmap_size, sigma=config.sigma
+    )
+    dataset = CocoPoseDataset(
+        split.ann_file,
+        split.image_root,
+        keypoint_spec(geometry.num_keypoints, geometry.name),
+        crop=crop,
+        train=train and config.augment,
+        seed=config.seed,
+    )
     keep = first_images(doc, limit)
     indices = [i for i, rec in enumerate(dataset.records) if keep is None or rec.image_id in keep]
     if not indices:
@@ -132,16 +148,22 @@ def train_loader(data: SplitData, config: TrainConfig, epoch: int, pin: bool) ->
     there is more than one batch (a batch of one breaks batch norm)."""
     data.dataset.set_epoch(epoch)
     order = [data.indices[i] for i in shuffle_order(len(data.indices), config.seed, epoch)]
-    return DataLoader(data.dataset, batch_size=config.batch, sampler=order,
-                      num_workers=config.workers, drop_last=len(order) > config.batch,
-                      pin_memory=pin)
+    return DataLoader(
+        data.dataset,
+        batch_size=config.batch,
+        sampler=order,
+        num_workers=config.workers,
+        drop_last=len(order) > config.batch,
+        pin_memory=pin,
+    )
 
 
 def eval_loader(data: SplitData, batch: int, workers: int, pin: bool) -> DataLoader:
     """The persons in file order, unaugmented."""
     data.dataset.set_epoch(0)
-    return DataLoader(data.dataset, batch_size=batch, sampler=data.indices,
-                      num_workers=workers, pin_memory=pin)
+    return DataLoader(
+        data.dataset, batch_size=batch, sampler=data.indices, num_workers=workers, pin_memory=pin
+    )
 
 
 def steps_per_epoch(data: SplitData, batch: int) -> int:

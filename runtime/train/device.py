@@ -36,8 +36,10 @@ def select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise TrainError("--device cuda: no CUDA device is available (torch "
-                         f"{torch.__version__}); use --device cpu or auto")
+        raise TrainError(
+            "--device cuda: no CUDA device is available (torch "
+            f"{torch.__version__}); use --device cpu or auto"
+        )
     return torch.device(name)
 
 

@@ -59,16 +59,22 @@ class Run:
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     progress: Progress
-    best: dict[str, Any] = dataclasses.field(
-        default_factory=lambda: {"AP": None, "epoch": None})
+    best: dict[str, Any] = dataclasses.field(default_factory=lambda: {"AP": None, "epoch": None})
     steps: int = 0
 
 
-def fit(model: torch.nn.Module, geometry: NetGeometry, config: TrainConfig,
-        run_dir: str | os.PathLike, *, net_info: dict[str, Any] | None = None,
-        resume: bool = False, on_start: Callable[[dict[str, Any]], None] | None = None,
-        on_epoch: Callable[[dict[str, Any]], None] | None = None,
-        progress: Progress = _no_progress) -> list[dict[str, Any]]:
+def fit(
+    model: torch.nn.Module,
+    geometry: NetGeometry,
+    config: TrainConfig,
+    run_dir: str | os.PathLike,
+    *,
+    net_info: dict[str, Any] | None = None,
+    resume: bool = False,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    progress: Progress = _no_progress,
+) -> list[dict[str, Any]]:
     """Train `model` for `config.epochs` epochs in `run_dir`; returns the metrics lines
     of the epochs run now. With `resume`, `config` must be the run's own
     (`checkpoint.read_run_config`) up to `config.RESUME_MAY_CHANGE`.
@@ -96,9 +102,16 @@ def fit(model: torch.nn.Module, geometry: NetGeometry, config: TrainConfig,
         raise
     start = _restore(run) if resume else 0
     if on_start is not None:
-        on_start({"device": str(device), "amp": run.amp, "threads": torch.get_num_threads(),
-                  "train_persons": len(run.train.indices),
-                  "val_persons": len(run.val.indices), "start_epoch": start})
+        on_start(
+            {
+                "device": str(device),
+                "amp": run.amp,
+                "threads": torch.get_num_threads(),
+                "train_persons": len(run.train.indices),
+                "val_persons": len(run.val.indices),
+                "start_epoch": start,
+            }
+        )
     records = []
     for epoch in range(start, config.epochs):
         record = run_epoch(run, epoch)
@@ -110,31 +123,43 @@ def fit(model: torch.nn.Module, geometry: NetGeometry, config: TrainConfig,
 
 def _check_resumable(run_dir: Path, config: TrainConfig) -> None:
     if not (run_dir / checkpoint.CONFIG_FILE).is_file():
-        raise TrainError(f"{run_dir}: nothing to resume (no {checkpoint.CONFIG_FILE}); start "
-                         "a new run without --resume")
+        raise TrainError(
+            f"{run_dir}: nothing to resume (no {checkpoint.CONFIG_FILE}); start "
+            "a new run without --resume"
+        )
     saved, _ = checkpoint.read_run_config(run_dir)
     changed = config.differences(saved)
     if changed:
-        raise TrainError(f"{run_dir}: a resumed run keeps its options; changed: "
-                         + "; ".join(changed))
+        raise TrainError(
+            f"{run_dir}: a resumed run keeps its options; changed: " + "; ".join(changed)
+        )
 
 
-def _setup(model, geometry: NetGeometry, config: TrainConfig, run_dir: Path,
-           device: torch.device, progress: Progress) -> Run:
-    train = load_split(find_split(config.data, "train"), geometry, config, train=True,
-                       limit=config.limit_train)
-    val = load_split(find_split(config.data, "val"), geometry, config, train=False,
-                     limit=config.limit_val)
+def _setup(
+    model,
+    geometry: NetGeometry,
+    config: TrainConfig,
+    run_dir: Path,
+    device: torch.device,
+    progress: Progress,
+) -> Run:
+    train = load_split(
+        find_split(config.data, "train"), geometry, config, train=True, limit=config.limit_train
+    )
+    val = load_split(
+        find_split(config.data, "val"), geometry, config, train=False, limit=config.limit_val
+    )
     if len(train.indices) < 2:
-        raise TrainError(f"{train.dataset.ann_file}: training needs at least 2 persons "
-                         "(batch norm), found 1")
+        raise TrainError(
+            f"{train.dataset.ann_file}: training needs at least 2 persons (batch norm), found 1"
+        )
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr,
-                                 weight_decay=config.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     amp = amp_enabled(config, device)
     scaler = torch.amp.GradScaler(device.type, enabled=amp)
-    return Run(model, config, run_dir, geometry.name, device, amp, train, val, optimizer,
-               scaler, progress)
+    return Run(
+        model, config, run_dir, geometry.name, device, amp, train, val, optimizer, scaler, progress
+    )
 
 
 def _restore(run: Run) -> int:
@@ -185,18 +210,35 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
     train_seconds = time.perf_counter() - begin
     stats: dict[str, float | None] = dict.fromkeys(KEYPOINT_METRICS)
     if (epoch + 1) % config.val_every == 0 or epoch + 1 == config.epochs:
-        stats = evaluate(run.model, run.val, batch=config.batch, device=run.device,
-                         flip=config.flip_test, amp=run.amp, workers=config.workers,
-                         results_path=run.run_dir / VAL_RESULTS, progress=run.progress)
+        stats = evaluate(
+            run.model,
+            run.val,
+            batch=config.batch,
+            device=run.device,
+            flip=config.flip_test,
+            amp=run.amp,
+            workers=config.workers,
+            results_path=run.run_dir / VAL_RESULTS,
+            progress=run.progress,
+        )
         if run.best["AP"] is None or stats["AP"] > run.best["AP"]:
             run.best = {"AP": stats["AP"], "epoch": epoch + 1}
             checkpoint.save_best(run.run_dir, run.model, run.net, epoch + 1, stats["AP"])
     val_seconds = time.perf_counter() - begin - train_seconds
-    record = {"epoch": epoch + 1, "epochs": config.epochs, "lr": lr, "loss": loss,
-              "images": seen, "images_per_s": seen / max(train_seconds, 1e-9),
-              "train_seconds": train_seconds, "val_seconds": val_seconds, "seconds": None,
-              **stats,
-              "best_AP": run.best["AP"], "best_epoch": run.best["epoch"]}
+    record = {
+        "epoch": epoch + 1,
+        "epochs": config.epochs,
+        "lr": lr,
+        "loss": loss,
+        "images": seen,
+        "images_per_s": seen / max(train_seconds, 1e-9),
+        "train_seconds": train_seconds,
+        "val_seconds": val_seconds,
+        "seconds": None,
+        **stats,
+        "best_AP": run.best["AP"],
+        "best_epoch": run.best["epoch"],
+    }
     record["seconds"] = time.perf_counter() - begin
     ckpt = checkpoint.Checkpoint(epoch + 1, run.best, record, run.scaler.state_dict())
     checkpoint.save_checkpoint(run.run_dir, run.model, run.optimizer, ckpt, run.net)

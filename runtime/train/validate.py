@@ -31,8 +31,9 @@ def _no_progress(items: Iterable, total: int, desc: str) -> Iterable:
     return items
 
 
-def heatmaps(model: torch.nn.Module, images: torch.Tensor, flip_index: list[int] | None,
-             amp: bool) -> np.ndarray:
+def heatmaps(
+    model: torch.nn.Module, images: torch.Tensor, flip_index: list[int] | None, amp: bool
+) -> np.ndarray:
     """(N, K, h, w) float maps of a batch, averaged with the flipped-back mirror ones."""
     with torch.autocast(images.device.type, dtype=torch.float16, enabled=amp):
         maps = model(images).float().cpu().numpy()
@@ -43,9 +44,17 @@ def heatmaps(model: torch.nn.Module, images: torch.Tensor, flip_index: list[int]
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, data: SplitData, *, batch: int, device: torch.device,
-            flip: bool = True, amp: bool = False, workers: int = 0,
-            progress: Progress = _no_progress) -> list[dict[str, Any]]:
+def predict(
+    model: torch.nn.Module,
+    data: SplitData,
+    *,
+    batch: int,
+    device: torch.device,
+    flip: bool = True,
+    amp: bool = False,
+    workers: int = 0,
+    progress: Progress = _no_progress,
+) -> list[dict[str, Any]]:
     """COCO keypoint result records of every person of `data`, in order."""
     model.eval()
     flip_index = data.dataset.spec.flip_index if flip else None
@@ -53,20 +62,37 @@ def predict(model: torch.nn.Module, data: SplitData, *, batch: int, device: torc
     results: list[dict[str, Any]] = []
     for images, _target, _weight, meta in progress(loader, len(loader), "validate"):
         maps = heatmaps(model, images.to(device, non_blocking=True), flip_index, amp)
-        keypoints, scores = decode_heatmaps(maps, meta["center"], meta["scale"],
-                                            meta["rotation"])
-        results += coco_results(keypoints, scores, meta["image_id"].tolist(),
-                                meta["score"].tolist())
+        keypoints, scores = decode_heatmaps(maps, meta["center"], meta["scale"], meta["rotation"])
+        results += coco_results(
+            keypoints, scores, meta["image_id"].tolist(), meta["score"].tolist()
+        )
     return results
 
 
-def evaluate(model: torch.nn.Module, data: SplitData, *, batch: int, device: torch.device,
-             flip: bool = True, amp: bool = False, workers: int = 0,
-             results_path: str | Path | None = None,
-             progress: Progress = _no_progress) -> dict[str, float]:
+def evaluate(
+    model: torch.nn.Module,
+    data: SplitData,
+    *,
+    batch: int,
+    device: torch.device,
+    flip: bool = True,
+    amp: bool = False,
+    workers: int = 0,
+    results_path: str | Path | None = None,
+    progress: Progress = _no_progress,
+) -> dict[str, float]:
     """The ten COCO keypoint numbers (`evaluate.KEYPOINT_METRICS`) on `data`."""
-    results = predict(model, data, batch=batch, device=device, flip=flip, amp=amp,
-                      workers=workers, progress=progress)
-    stats = coco_keypoint_eval(data.ground_truth, results, results_path=results_path,
-                               sigmas=data.dataset.spec.sigmas)
+    results = predict(
+        model,
+        data,
+        batch=batch,
+        device=device,
+        flip=flip,
+        amp=amp,
+        workers=workers,
+        progress=progress,
+    )
+    stats = coco_keypoint_eval(
+        data.ground_truth, results, results_path=results_path, sigmas=data.dataset.spec.sigmas
+    )
     return {k: stats[k] for k in KEYPOINT_METRICS}

@@ -52,7 +52,8 @@ def test_check_ok_and_error_exit_codes(files, capsys, monkeypatch):
         "    3 |     output h = image -> conv(8) -> rleu\n"
         "      |                                    ^^^^\n"
         "hint: did you mean `relu`, `relu6`?\n"
-        "1 of 2 files have errors\n")
+        "1 of 2 files have errors\n"
+    )
 
 
 def test_check_missing_file_is_a_located_error_not_a_traceback(files, capsys, monkeypatch):
@@ -61,8 +62,7 @@ def test_check_missing_file_is_a_located_error_not_a_traceback(files, capsys, mo
     assert capsys.readouterr().err.startswith("nope.arch:1:1: error: no such file `nope.arch`")
 
 
-def test_internal_errors_print_one_line_and_traceback_only_with_debug(files, capsys,
-                                                                     monkeypatch):
+def test_internal_errors_print_one_line_and_traceback_only_with_debug(files, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
@@ -75,29 +75,34 @@ def test_internal_errors_print_one_line_and_traceback_only_with_debug(files, cap
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_error_inside_a_block_points_at_the_block_and_the_call_site_once(tmp_path, capsys,
-                                                                        monkeypatch):
+def test_error_inside_a_block_points_at_the_block_and_the_call_site_once(
+    tmp_path, capsys, monkeypatch
+):
     (tmp_path / "b.arch").write_text(
-        "block unit(x: tensor) -> tensor {\n    return x -> conv(8, k=\"3\")\n}\n"
-        "net n {\n    input image: [3, 16, 16]\n    output h = image -> unit -> unit\n}\n")
+        'block unit(x: tensor) -> tensor {\n    return x -> conv(8, k="3")\n}\n'
+        "net n {\n    input image: [3, 16, 16]\n    output h = image -> unit -> unit\n}\n"
+    )
     monkeypatch.chdir(tmp_path)
     assert cli.main(["check", "b.arch"]) == 1
     assert capsys.readouterr().err == (
-        "b.arch:2:27: error: argument `k` of `conv` must be int, got str \"3\"\n"
-        "    2 |     return x -> conv(8, k=\"3\")\n"
+        'b.arch:2:27: error: argument `k` of `conv` must be int, got str "3"\n'
+        '    2 |     return x -> conv(8, k="3")\n'
         "      |                           ^^^\n"
         "b.arch:6:25: note: in the block instantiated here\n"
         "    6 |     output h = image -> unit -> unit\n"
-        "      |                         ^^^^\n")
+        "      |                         ^^^^\n"
+    )
 
 
 def test_a_closed_pipe_is_not_an_internal_error():
     """`archc sample FILE --n 2000 | head -1`: the reader leaves early (after one of
     about 2 MB of lines); no error message."""
     space = Path(__file__).resolve().parents[2] / "examples/spaces/vipnas_mbv3.arch"
-    proc = subprocess.Popen([sys.executable, "-m", "archc.cli.main", "sample", str(space),
-                             "--n", "2000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "archc.cli.main", "sample", str(space), "--n", "2000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.readline()
     proc.stdout.close()
     err = proc.stderr.read().decode()

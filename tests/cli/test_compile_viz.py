@@ -50,8 +50,9 @@ def test_viz_of_a_derived_subnet_has_no_choices(space_file, tmp_path, capsys):
     assert "oneof" in (tmp_path / "space.dot").read_text()
 
 
-def test_viz_without_the_dot_binary_explains_what_to_install(space_file, tmp_path, capsys,
-                                                             monkeypatch):
+def test_viz_without_the_dot_binary_explains_what_to_install(
+    space_file, tmp_path, capsys, monkeypatch
+):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert cli.main(["viz", space_file, "-o", "pic.svg"]) == 1
     assert "graphviz" in capsys.readouterr().err

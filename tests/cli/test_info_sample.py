@@ -78,7 +78,8 @@ def test_sample_respects_limits_and_prints_loadable_configs(space_file, capsys, 
 def test_sample_with_impossible_limits_fails_clearly(space_file, capsys):
     assert cli.main(["sample", space_file, "--max-macs", "1K"]) == 1
     assert capsys.readouterr().err.startswith(
-        "archc: no config of `m` has MACs <= 1,000 (--max-macs); the smallest possible is ")
+        "archc: no config of `m` has MACs <= 1,000 (--max-macs); the smallest possible is "
+    )
 
 
 def test_sample_rejects_a_duration(space_file, capsys):
@@ -112,5 +113,7 @@ def test_sample_says_when_no_walk_meets_the_limits(capsys):
     path = ROOT / "examples" / "spaces" / "posenfs_mobilenet.arch"
     assert cli.main(["sample", str(path), "--max-macs", "150M"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("archc: found only 0 of 1 configs within the limits (50 uniform "
-                          "draws and 10 repair walks of up to 3,000 mutations per config)")
+    assert err.startswith(
+        "archc: found only 0 of 1 configs within the limits (50 uniform "
+        "draws and 10 repair walks of up to 3,000 mutations per config)"
+    )

@@ -41,46 +41,57 @@ def test_a_fixed_net_lowers_to_a_plain_graph():
 
 
 def test_residual_shortcut_is_resolved_by_shapes():
-    [graph] = compiled("    output h = image -> conv(16) -> basic_block(16) "
-                       "-> basic_block(32, stride=2)").graphs
+    [graph] = compiled(
+        "    output h = image -> conv(16) -> basic_block(16) -> basic_block(32, stride=2)"
+    ).graphs
     names = [n.name for n in nodes_in_order(graph)]
     assert not any(n.startswith("basic_block.shortcut.") for n in names)
     assert any(n.startswith("basic_block_1.shortcut.") for n in names)
 
 
 def test_add_of_mismatched_channels_names_both_shapes():
-    result = compiled("    let a = image -> conv(8)\n    let b = image -> conv(4)\n"
-                      "    output h = a + b")
+    result = compiled(
+        "    let a = image -> conv(8)\n    let b = image -> conv(4)\n    output h = a + b"
+    )
     [d] = result.diagnostics
     assert d.message == "channels differ: 8 and 4"
-    assert [n.message for n in d.notes] == ["input [8, 64, 48] comes from `conv`",
-                                            "input [4, 64, 48] comes from `conv_1`"]
+    assert [n.message for n in d.notes] == [
+        "input [8, 64, 48] comes from `conv`",
+        "input [4, 64, 48] comes from `conv_1`",
+    ]
 
 
 def test_mismatch_for_some_config_names_the_config():
-    assert messages("    let w = choice(8, 16)\n    let a = image -> conv(w)\n"
-                    "    output h = a + (image -> conv(8))") == \
-        ["channels differ: w and 8 when `w` = 16"]
+    assert messages(
+        "    let w = choice(8, 16)\n    let a = image -> conv(w)\n"
+        "    output h = a + (image -> conv(8))"
+    ) == ["channels differ: w and 8 when `w` = 16"]
 
 
 def test_a_skippable_block_that_changes_the_shape_is_an_error():
-    assert messages("    let d = choice(1, 2)\n"
-                    "    output h = image -> repeat(d) as b { i => conv(8 * (i + 1)) }") == [
+    assert messages(
+        "    let d = choice(1, 2)\n"
+        "    output h = image -> repeat(d) as b { i => conv(8 * (i + 1)) }"
+    ) == [
         "block `b[1]` is skipped when the depth is smaller, but it changes the shape from "
         "[8, 64, 48] to [16, 64, 48]; iterations after the minimum depth must keep the shape "
-        "when `d` = 2"]
+        "when `d` = 2"
+    ]
 
 
 def test_groups_must_divide_channels():
     assert messages("    output h = image -> conv(10, groups=4)") == [
-        "groups (4) must divide the input channels (3)"]
+        "groups (4) must divide the input channels (3)"
+    ]
 
 
 def test_cost_of_a_fixed_net_matches_a_hand_count():
     from archc.compiler.passes.count_cost import count_cost
 
-    [graph] = compiled("    output h = image -> conv(16, k=3, stride=2) -> bn -> relu"
-                       " -> deconv(8) -> conv(17, bias=true)").graphs
+    [graph] = compiled(
+        "    output h = image -> conv(16, k=3, stride=2) -> bn -> relu"
+        " -> deconv(8) -> conv(17, bias=true)"
+    ).graphs
     conv1 = 16 * 3 * 9
     deconv = 16 * 8 * 16
     head = 17 * 8 + 17
@@ -93,11 +104,15 @@ def test_cost_of_a_fixed_net_matches_a_hand_count():
 def test_cost_follows_the_config_through_choices_and_depth():
     from archc.compiler.passes.count_cost import count_cost
 
-    [graph] = compiled("    let d = choice(1..3)\n    let w = choice(8, 16)\n"
-                       "    output h = image -> conv(w) -> repeat(d) as b { i => conv(w) }"
-                       " -> oneof(c: conv(4), p: conv(4, k=3))").graphs
+    [graph] = compiled(
+        "    let d = choice(1..3)\n    let w = choice(8, 16)\n"
+        "    output h = image -> conv(w) -> repeat(d) as b { i => conv(w) }"
+        " -> oneof(c: conv(4), p: conv(4, k=3))"
+    ).graphs
+
     def conv(cin, cout, k=1):
         return cout * cin * k * k
+
     for d in (1, 2, 3):
         for w in (8, 16):
             for op, k in (("c", 1), ("p", 3)):
@@ -109,8 +124,10 @@ def test_cost_follows_the_config_through_choices_and_depth():
 def test_shapes_per_config_follow_the_choices():
     from archc.compiler.passes.infer_shapes import infer_shapes, max_shapes
 
-    [graph] = compiled("    let w = choice(8, 16)\n    let s = choice(1, 2)\n"
-                       "    output h = image -> conv(w, k=3, stride=s)").graphs
+    [graph] = compiled(
+        "    let w = choice(8, 16)\n    let s = choice(1, 2)\n"
+        "    output h = image -> conv(w, k=3, stride=s)"
+    ).graphs
     out = graph.graph["outputs"]["h"]
     assert infer_shapes(graph, {"w": 8, "s": 2})[out] == (8, 32, 24)
     assert infer_shapes(graph, {"w": 16, "s": 1})[out] == (16, 64, 48)

@@ -25,10 +25,17 @@ def test_prelude_declares_exactly_the_registered_ops():
 @pytest.mark.parametrize("name", sorted(prelude_ops()))
 def test_every_rule_reads_only_declared_attributes(name):
     decl = prelude_ops()[name]
-    attrs = {p.name: _default(p) for p in decl.params if p.type.name not in ("tensor", "list")
-             or (p.type.args and p.type.args[0].name != "tensor")}
-    tensors = [p for p in decl.params if p.type.name == "tensor" or
-               (p.type.name == "list" and p.type.args[0].name == "tensor")]
+    attrs = {
+        p.name: _default(p)
+        for p in decl.params
+        if p.type.name not in ("tensor", "list")
+        or (p.type.args and p.type.args[0].name != "tensor")
+    }
+    tensors = [
+        p
+        for p in decl.params
+        if p.type.name == "tensor" or (p.type.name == "list" and p.type.args[0].name == "tensor")
+    ]
     shapes = [(8, 16, 16)] * max(len(tensors), 2 if name in ("add", "mul", "cat") else 1)
     if name == "attention_pool":
         shapes = [(8, 16, 16), (1, 16, 16)]
@@ -51,18 +58,34 @@ def _default(p: ast.Param):
     return d.value
 
 
-@pytest.mark.parametrize("attrs, shape, params, macs", [
-    ({"out": 64, **CONV, "k": 7, "stride": 2}, (64, 128, 96), 64 * 3 * 49, 64 * 3 * 49 * 128 * 96),
-    ({"out": 32, **CONV, "groups": 32}, (32, 64, 48), 32 * 9, 32 * 9 * 64 * 48),
-    ({"out": 17, **CONV, "k": 1, "bias": True}, (17, 64, 48), 17 * 32 + 17, 17 * 32 * 64 * 48),
-])
+@pytest.mark.parametrize(
+    "attrs, shape, params, macs",
+    [
+        (
+            {"out": 64, **CONV, "k": 7, "stride": 2},
+            (64, 128, 96),
+            64 * 3 * 49,
+            64 * 3 * 49 * 128 * 96,
+        ),
+        ({"out": 32, **CONV, "groups": 32}, (32, 64, 48), 32 * 9, 32 * 9 * 64 * 48),
+        ({"out": 17, **CONV, "k": 1, "bias": True}, (17, 64, 48), 17 * 32 + 17, 17 * 32 * 64 * 48),
+    ],
+)
 def test_conv(attrs, shape, params, macs):
-    inputs = [(3 if attrs["k"] == 7 else 32, 256 if attrs["k"] == 7 else 64,
-               192 if attrs["k"] == 7 else 48)]
+    inputs = [
+        (
+            3 if attrs["k"] == 7 else 32,
+            256 if attrs["k"] == 7 else 64,
+            192 if attrs["k"] == 7 else 48,
+        )
+    ]
     rules = Rules(attrs, inputs)
     out = get("conv").shape(rules)
-    assert (out, get("conv").params(rules, out), get("conv").macs(rules, out)) == \
-        (shape, params, macs)
+    assert (out, get("conv").params(rules, out), get("conv").macs(rules, out)) == (
+        shape,
+        params,
+        macs,
+    )
 
 
 def test_deconv_true_and_hrnet_macs():
@@ -93,8 +116,9 @@ def test_rules_are_symbolic_in_choices():
 def test_requirements_report_mismatched_channels():
     rules = Rules({}, [(8, 16, 16), (4, 16, 16)])
     get("add").shape(rules)
-    assert [(r.cond, r.message) for r in rules.requirements] == \
-        [(False, "channels differ: 8 and 4")]
+    assert [(r.cond, r.message) for r in rules.requirements] == [
+        (False, "channels differ: 8 and 4")
+    ]
 
 
 def test_batchnorm_and_layernorm_params():

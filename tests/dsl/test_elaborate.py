@@ -31,15 +31,18 @@ def test_nodes_are_named_by_callee_and_numbered_per_scope():
 
 def test_scopes_labels_and_block_instances_prefix_names():
     blocks = "block unit(x: tensor, w: int) -> tensor { return x -> conv(w) -> bn }"
-    s = elaborate("    scope stem { let x = image -> unit(8) -> unit(8) as second }\n"
-                  "    output h = x", blocks)
+    s = elaborate(
+        "    scope stem { let x = image -> unit(8) -> unit(8) as second }\n    output h = x", blocks
+    )
     assert names(s) == ["stem.unit.conv", "stem.unit.bn", "stem.second.conv", "stem.second.bn"]
 
 
 def test_let_bound_choice_is_one_decision_shared_by_all_uses():
-    s = elaborate("    scope s2 {\n        let k = choice(3, 5, 7)\n"
-                  "        let x = image -> conv(8, k=k) -> conv(8, k=k)\n    }\n"
-                  "    output h = x")
+    s = elaborate(
+        "    scope s2 {\n        let k = choice(3, 5, 7)\n"
+        "        let x = image -> conv(8, k=k) -> conv(8, k=k)\n    }\n"
+        "    output h = x"
+    )
     assert [c.name for c in s.choices] == ["s2.k"]
     ks = [n.attrs["k"] for n in s.nodes if n.op == "conv"]
     assert ks == [ChoiceRef("s2.k", "int")] * 2
@@ -52,8 +55,10 @@ def test_inline_choice_in_a_block_is_fresh_per_instance():
 
 
 def test_elastic_repeat_guards_optional_iterations_and_bypasses_them():
-    s = elaborate("    let d = choice(1..3)\n"
-                  "    output h = image -> conv(8) -> repeat(d) as b { i => conv(8) }")
+    s = elaborate(
+        "    let d = choice(1..3)\n"
+        "    output h = image -> conv(8) -> repeat(d) as b { i => conv(8) }"
+    )
     convs = [n for n in s.nodes if n.op == "conv"]
     assert [n.name for n in convs] == ["conv", "b[0].conv", "b[1].conv", "b[2].conv"]
     assert convs[1].guard is True
@@ -65,8 +70,10 @@ def test_elastic_repeat_guards_optional_iterations_and_bypasses_them():
 
 
 def test_conditional_on_a_choice_makes_a_select_with_guarded_branches():
-    s = elaborate("    let att = choice(false, true)\n"
-                  "    output h = image -> conv(8) -> (relu if att else skip)")
+    s = elaborate(
+        "    let att = choice(false, true)\n"
+        "    output h = image -> conv(8) -> (relu if att else skip)"
+    )
     relu, skip = (next(n for n in s.nodes if n.op == op) for op in ("relu", "skip"))
     assert evaluate(relu.guard, {"att": True}) and not evaluate(skip.guard, {"att": True})
     select = next(n for n in s.nodes if n.kind == "select")
@@ -79,8 +86,9 @@ def test_concrete_conditions_elaborate_one_branch_only():
 
 
 def test_oneof_makes_a_choose_node_over_guarded_candidates():
-    s = elaborate("    output h = image -> oneof(c3: conv(8, k=3), c5: conv(8, k=5),"
-                  " realise=weighted) as op")
+    s = elaborate(
+        "    output h = image -> oneof(c3: conv(8, k=3), c5: conv(8, k=5), realise=weighted) as op"
+    )
     spec = s.choice("op")
     assert (spec.kind, spec.domain, spec.realise) == ("op", ("c3", "c5"), "weighted")
     choose = next(n for n in s.nodes if n.kind == "choose")
@@ -89,10 +97,12 @@ def test_oneof_makes_a_choose_node_over_guarded_candidates():
 
 
 def test_shared_oneof_values_share_the_decision_but_not_the_weights():
-    blocks = ("block cell(x: tensor, ops: list[op]) -> tensor {\n"
-              "    return x -> ops[0] -> ops[1]\n}")
-    s = elaborate("    let alpha = [oneof(c3: conv(8, k=3), skip) as e[i] for i in range(2)]\n"
-                  "    output h = image -> conv(8) -> cell(alpha) -> cell(alpha)", blocks)
+    blocks = "block cell(x: tensor, ops: list[op]) -> tensor {\n    return x -> ops[0] -> ops[1]\n}"
+    s = elaborate(
+        "    let alpha = [oneof(c3: conv(8, k=3), skip) as e[i] for i in range(2)]\n"
+        "    output h = image -> conv(8) -> cell(alpha) -> cell(alpha)",
+        blocks,
+    )
     assert [c.name for c in s.choices] == ["e[0]", "e[1]"]
     chooses = [n for n in s.nodes if n.kind == "choose"]
     assert [n.attrs["choice"] for n in chooses] == ["e[0]", "e[1]", "e[0]", "e[1]"]
@@ -101,11 +111,13 @@ def test_shared_oneof_values_share_the_decision_but_not_the_weights():
 
 
 def test_shares_weights_keeps_decisions_apart():
-    s = elaborate("    let xs = image\n"
-                  "    scope f[0] { let a = image -> conv(8, k=choice(1, 3)) }\n"
-                  "    scope f[1] shares weights with f[0] {"
-                  " let b = image -> conv(8, k=choice(1, 3)) }\n"
-                  "    output h = a + b")
+    s = elaborate(
+        "    let xs = image\n"
+        "    scope f[0] { let a = image -> conv(8, k=choice(1, 3)) }\n"
+        "    scope f[1] shares weights with f[0] {"
+        " let b = image -> conv(8, k=choice(1, 3)) }\n"
+        "    output h = a + b"
+    )
     assert [c.name for c in s.choices] == ["f[0].conv.k", "f[1].conv.k"]
     convs = [n for n in s.nodes if n.op == "conv"]
     assert [n.name for n in convs] == ["f[0].conv", "f[1].conv"]
@@ -113,9 +125,11 @@ def test_shares_weights_keeps_decisions_apart():
 
 
 def test_dependent_domain_is_symbolic_and_evaluates_per_parent_value():
-    s = elaborate("    let e = choice(3, 6)\n"
-                  "    let g = choice([d for d in divisors(8 * e) if d >= 8])\n"
-                  "    output h = image -> conv(8 * e, groups=g)")
+    s = elaborate(
+        "    let e = choice(3, 6)\n"
+        "    let g = choice([d for d in divisors(8 * e) if d >= 8])\n"
+        "    output h = image -> conv(8 * e, groups=g)"
+    )
     g = s.choice("g")
     assert g.dependent and g.default == 8
     assert evaluate(g.domain, {"e": 3}) == (8, 12, 24)
@@ -123,41 +137,53 @@ def test_dependent_domain_is_symbolic_and_evaluates_per_parent_value():
 
 
 def test_dependent_domain_that_is_empty_for_a_parent_value_is_an_error():
-    msgs = errors("    let e = choice(1, 6)\n"
-                  "    let g = choice([d for d in divisors(8 * e) if d >= 16])\n"
-                  "    output h = image -> conv(8, groups=g)")
+    msgs = errors(
+        "    let e = choice(1, 6)\n"
+        "    let g = choice([d for d in divisors(8 * e) if d >= 16])\n"
+        "    output h = image -> conv(8, groups=g)"
+    )
     assert msgs == ["this choice has no candidates when `e` = 1"]
 
 
 def test_choice_over_tensors_names_candidates_after_their_variables():
-    s = elaborate("    let f1 = image -> conv(8)\n    let f2 = image -> conv(8, k=3)\n"
-                  "    output h = choice(f1, f2) as stage")
+    s = elaborate(
+        "    let f1 = image -> conv(8)\n    let f2 = image -> conv(8, k=3)\n"
+        "    output h = choice(f1, f2) as stage"
+    )
     spec = s.choice("stage")
     assert (spec.kind, spec.domain, spec.realise) == ("input", ("f1", "f2"), "sampled")
 
 
 def test_constraints_are_normalised():
-    s = elaborate("    output h = image -> conv(8)\n    constraint macs <= 1.5G\n"
-                  "    constraint latency(cpu) < 20ms\n    constraint params <= 3M")
+    s = elaborate(
+        "    output h = image -> conv(8)\n    constraint macs <= 1.5G\n"
+        "    constraint latency(cpu) < 20ms\n    constraint params <= 3M"
+    )
     assert [(c.metric, c.device, c.op, c.bound) for c in s.constraints] == [
-        ("macs", None, "<=", 1_500_000_000), ("latency", "cpu", "<", 20.0),
-        ("params", None, "<=", 3_000_000)]
+        ("macs", None, "<=", 1_500_000_000),
+        ("latency", "cpu", "<", 20.0),
+        ("params", None, "<=", 3_000_000),
+    ]
 
 
 def test_asserts_on_shapes_are_kept_for_the_compiler():
-    s = elaborate("    let w = choice(8, 12)\n    let x = image -> conv(w)\n"
-                  "    assert x.channels % 4 == 0, \"w must be a multiple of 4\"\n"
-                  "    output h = x")
+    s = elaborate(
+        "    let w = choice(8, 12)\n    let x = image -> conv(w)\n"
+        '    assert x.channels % 4 == 0, "w must be a multiple of 4"\n'
+        "    output h = x"
+    )
     assert len(s.checks) == 1 and s.checks[0].message == "w must be a multiple of 4"
 
 
 def test_asserts_on_choices_are_checked_for_every_config():
-    assert errors("    let w = choice(8, 10, 12)\n    let e = choice(1, 2)\n"
-                  "    assert w * e % 4 == 0, \"w must be a multiple of 4\"\n"
-                  "    output h = image -> conv(w)") == [
-        "assertion failed when `e` = 1, `w` = 10: w must be a multiple of 4"]
-    s = elaborate("    let w = choice(8, 12)\n    assert w % 4 == 0\n"
-                  "    output h = image -> conv(w)")
+    assert errors(
+        "    let w = choice(8, 10, 12)\n    let e = choice(1, 2)\n"
+        '    assert w * e % 4 == 0, "w must be a multiple of 4"\n'
+        "    output h = image -> conv(w)"
+    ) == ["assertion failed when `e` = 1, `w` = 10: w must be a multiple of 4"]
+    s = elaborate(
+        "    let w = choice(8, 12)\n    assert w % 4 == 0\n    output h = image -> conv(w)"
+    )
     assert not s.checks  # always true: folded away
 
 
@@ -168,18 +194,32 @@ def test_a_net_rejects_choices():
 
 
 def test_independent_errors_are_all_reported_once():
-    msgs = errors("    let a = image -> conv(8, kk=3)\n    let b = image -> cnov(8)\n"
-                  "    output h = image -> conv(\"8\")")
-    assert msgs == ["`conv` has no parameter `kk`", "unknown name `cnov`",
-                    'argument `out` of `conv` must be int, got str "8"']
+    msgs = errors(
+        "    let a = image -> conv(8, kk=3)\n    let b = image -> cnov(8)\n"
+        '    output h = image -> conv("8")'
+    )
+    assert msgs == [
+        "`conv` has no parameter `kk`",
+        "unknown name `cnov`",
+        'argument `out` of `conv` must be int, got str "8"',
+    ]
 
 
-@pytest.mark.parametrize("expr, value", [
-    ("2..4", (2, 3, 4)), ("16..64 step 16", (16, 32, 48, 64)), ("4..2 step -1", (4, 3, 2)),
-    ("[i * 2 for i in range(3) if i != 1]", (0, 4)), ("700M", 700_000_000),
-    ("max(3, 7) // 2", 3), ("divisors(12)", (1, 2, 3, 4, 6, 12)), ("\"a\" + \"b\"", "ab"),
-    ("[x + y for x, y in zip([1, 2], [10, 20])]", (11, 22)), ("make_divisible(24 * 1.5)", 40),
-])
+@pytest.mark.parametrize(
+    "expr, value",
+    [
+        ("2..4", (2, 3, 4)),
+        ("16..64 step 16", (16, 32, 48, 64)),
+        ("4..2 step -1", (4, 3, 2)),
+        ("[i * 2 for i in range(3) if i != 1]", (0, 4)),
+        ("700M", 700_000_000),
+        ("max(3, 7) // 2", 3),
+        ("divisors(12)", (1, 2, 3, 4, 6, 12)),
+        ('"a" + "b"', "ab"),
+        ("[x + y for x, y in zip([1, 2], [10, 20])]", (11, 22)),
+        ("make_divisible(24 * 1.5)", 40),
+    ],
+)
 def test_compile_time_values(expr, value):
     text = f"const V = {expr}\nnet n {{\n    input i: [3, 4, 4]\n    output o = i\n}}\n"
     from archc.dsl.loader import Loader
@@ -193,67 +233,86 @@ def test_compile_time_values(expr, value):
 
 
 def test_defaults_of_oneof_and_input_choices_name_candidates():
-    s = elaborate("    let a = image -> conv(8)\n    let b = image -> conv(8, k=3)\n"
-                  "    let c = choice(a, b, default=b)\n"
-                  "    output h = c -> oneof(c3: conv(8, k=3), skip, default=skip)")
+    s = elaborate(
+        "    let a = image -> conv(8)\n    let b = image -> conv(8, k=3)\n"
+        "    let c = choice(a, b, default=b)\n"
+        "    output h = c -> oneof(c3: conv(8, k=3), skip, default=skip)"
+    )
     assert [(c.name, c.default) for c in s.choices] == [("c", "b"), ("oneof", "skip")]
 
 
 def test_conditions_decided_by_the_domains_are_folded():
-    s = elaborate("    let e = choice(3, 4, 6)\n"
-                  "    output h = image -> ((conv(8) -> relu) if e != 1 else skip)")
+    s = elaborate(
+        "    let e = choice(3, 4, 6)\n"
+        "    output h = image -> ((conv(8) -> relu) if e != 1 else skip)"
+    )
     assert names(s) == ["conv", "relu"] and not names(s, "select")
 
 
 def test_conditions_not_decided_by_the_domains_stay_symbolic():
-    s = elaborate("    let e = choice(1, 4)\n"
-                  "    output h = image -> ((conv(8) -> relu) if e != 1 else skip)")
+    s = elaborate(
+        "    let e = choice(1, 4)\n    output h = image -> ((conv(8) -> relu) if e != 1 else skip)"
+    )
     assert names(s, "select") == ["select"]
 
 
 def test_dependent_default_follows_the_parents_defaults():
-    s = elaborate("    let w = choice(9, 16, default=16)\n"
-                  "    let g = choice([d for d in divisors(w) if d > 1])\n"
-                  "    output h = image -> conv(w, groups=g)")
+    s = elaborate(
+        "    let w = choice(9, 16, default=16)\n"
+        "    let g = choice([d for d in divisors(w) if d > 1])\n"
+        "    output h = image -> conv(w, groups=g)"
+    )
     assert s.choice("g").default == 2
-    assert errors("    let w = choice(9, 16, default=16)\n"
-                  "    let g = choice(divisors(w), default=3)\n"
-                  "    output h = image -> conv(w, groups=g)") == [
-        "default int 3 is not one of the candidates when the other choices take their "
-        "defaults"]
+    assert errors(
+        "    let w = choice(9, 16, default=16)\n"
+        "    let g = choice(divisors(w), default=3)\n"
+        "    output h = image -> conv(w, groups=g)"
+    ) == ["default int 3 is not one of the candidates when the other choices take their defaults"]
 
 
-@pytest.mark.parametrize("body, message", [
-    ("    output h = choice(image)", "a choice needs at least two candidates"),
-    ("    scope f[1] shares weights with f[0] { let a = image -> conv(8) }\n"
-     "    output h = a", "`shares weights with f[0]`: no scope `f[0]` was created before "
-     "this one"),
-    ("    output h = image -> conv(8)\n    constraint macs in nowhere <= 3M",
-     "no part of the network is in scope `nowhere`"),
-    ("    output h = image -> conv(8)\n    constraint macs != 3M",
-     "a constraint is a bound: `!=` is not allowed"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("    output h = choice(image)", "a choice needs at least two candidates"),
+        (
+            "    scope f[1] shares weights with f[0] { let a = image -> conv(8) }\n"
+            "    output h = a",
+            "`shares weights with f[0]`: no scope `f[0]` was created before this one",
+        ),
+        (
+            "    output h = image -> conv(8)\n    constraint macs in nowhere <= 3M",
+            "no part of the network is in scope `nowhere`",
+        ),
+        (
+            "    output h = image -> conv(8)\n    constraint macs != 3M",
+            "a constraint is a bound: `!=` is not allowed",
+        ),
+    ],
+)
 def test_scope_and_constraint_mistakes(body, message):
     assert errors(body) == [message]
 
 
 def test_ops_are_declared_only_in_the_prelude():
-    msgs = errors("    output h = image -> conv(8)",
-                  'op myconv(x: tensor) -> tensor { "mine" }')
-    assert msgs == ["`op myconv` declares a primitive op, but primitive ops come only from "
-                    "the standard prelude"]
+    msgs = errors("    output h = image -> conv(8)", 'op myconv(x: tensor) -> tensor { "mine" }')
+    assert msgs == [
+        "`op myconv` declares a primitive op, but primitive ops come only from the standard prelude"
+    ]
 
 
 def test_the_length_of_a_list_of_choices_is_known_at_compile_time():
     """`len` of a list whose items are choices is a number (range() accepts it); only a
     list that is itself chosen has a symbolic length."""
-    blocks = '''
+    blocks = """
 block gated(x: tensor, on: list[bool]) -> tensor {
     "One conv per switch, each kept when its switch is on."
     return cat([(x -> conv(3) as c[i]) if on[i] else x for i in range(len(on))])
 }
-'''
-    s = elaborate('''    let on = [choice(false, true) as b[i] for i in range(3)]
-    output h = image -> gated(on)''', blocks)
+"""
+    s = elaborate(
+        """    let on = [choice(false, true) as b[i] for i in range(3)]
+    output h = image -> gated(on)""",
+        blocks,
+    )
     assert [n for n in names(s) if ".c[" in n] == [f"gated.c[{i}]" for i in range(3)]
     assert "`len`" in " ".join(errors("    output h = image -> conv(len(3))"))

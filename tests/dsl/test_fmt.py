@@ -23,8 +23,9 @@ def fmt(source: str) -> str:
     out = format_source(source)
     assert same_tree(parse(out), parse(source))
     assert format_source(out) == out
-    assert Counter(c.text for c in parse(out).comments) == \
-        Counter(c.text for c in parse(source).comments)
+    assert Counter(c.text for c in parse(out).comments) == Counter(
+        c.text for c in parse(source).comments
+    )
     return out
 
 
@@ -41,7 +42,9 @@ return y }
 net tiny{input x:[1,3,256,192]
 output y=x->stem()}
 """
-    assert fmt(source) == """\
+    assert (
+        fmt(source)
+        == """\
 import std.mobile as m
 import "lib/blocks.arch"
 
@@ -61,6 +64,7 @@ net tiny {
     output y = x -> stem()
 }
 """
+    )
 
 
 def test_every_expression_kind_with_minimal_parentheses():
@@ -85,7 +89,9 @@ assert (x) , "bad \"x\"\n\ttab é \u0001"
 return true if none else false
 }
 """
-    assert fmt(source) == r"""space s {
+    assert (
+        fmt(source)
+        == r"""space s {
     let a = (1 + 2) * (3 - (4 - 5))
     let b = - -x - -y + a ** -b ** c - (-a) ** 2 + (a ** b) ** c
     let c = not (a and b) or not c and (d or e)
@@ -108,6 +114,7 @@ return true if none else false
     return true if none else false
 }
 """
+    )
 
 
 def test_long_lines_break():
@@ -126,7 +133,9 @@ space big {
     let q = [some_long_element_name * 2 for some_long_element_name in some_long_iterable_name if some_long_element_name > 0]
 }
 """  # noqa: E501
-    assert fmt(source) == """\
+    assert (
+        fmt(source)
+        == """\
 op depthwise_separable_convolution(
     x: Tensor,
     out_channels: int,
@@ -185,6 +194,7 @@ space big {
     ]
 }
 """
+    )
 
 
 def test_long_conditionals_asserts_and_op_docs_break_at_their_seams():
@@ -196,7 +206,9 @@ block fuse(x: tensor, i: int, j: int) -> tensor {{
     return x if i == j else (x -> conv(out) -> bn -> upsample(2 ** (j - i))) if j > i else (x -> repeat(i - j - 1) as down {{ conv(x.channels, k=3, stride=2) -> bn -> relu }} -> conv(out, k=3, stride=2) -> bn)
 }}
 """  # noqa: E501
-    assert fmt(source) == f"""\
+    assert (
+        fmt(source)
+        == f"""\
 op deconv(x: tensor, out: int, k: int = 4) -> tensor {{
     "{doc}"
 }}
@@ -212,6 +224,7 @@ block fuse(x: tensor, i: int, j: int) -> tensor {{
             -> bn)
 }}
 """
+    )
 
 
 @pytest.mark.parametrize("width", [99, 100, 101])
@@ -256,7 +269,9 @@ space e3 { let a = 1  # with the statement
 # trailing 1
 # trailing 2
 """
-    assert fmt(source) == """\
+    assert (
+        fmt(source)
+        == """\
 # Copyright header.
 # Second line.
 
@@ -293,6 +308,7 @@ space e3 {
 # trailing 1
 # trailing 2
 """
+    )
 
 
 def test_comment_only_and_empty_files():
@@ -301,12 +317,26 @@ def test_comment_only_and_empty_files():
 
 
 def test_numbers_keep_their_spelling():
-    assert fmt("const a = [700M, 30ms, 1.5e3, 007, 2us, 1s, 4K]") == \
-        "const a = [700M, 30ms, 1.5e3, 007, 2us, 1s, 4K]\n"
+    assert (
+        fmt("const a = [700M, 30ms, 1.5e3, 007, 2us, 1s, 4K]")
+        == "const a = [700M, 30ms, 1.5e3, 007, 2us, 1s, 4K]\n"
+    )
 
 
-@pytest.mark.parametrize("value", ["", "plain", 'q"uote', "back\\slash", "new\nline\ttab\r",
-                                   "\x00\x7f\x85\u2028\u2029", "é ü 😀", "\ud800", "# hash"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "plain",
+        'q"uote',
+        "back\\slash",
+        "new\nline\ttab\r",
+        "\x00\x7f\x85\u2028\u2029",
+        "é ü 😀",
+        "\ud800",
+        "# hash",
+    ],
+)
 def test_strings_are_quoted_so_they_read_back(value):
     text = quote(value)
     assert text.startswith('"') and text.endswith('"') and "\n" not in text

@@ -54,20 +54,28 @@ WORD_OPS = {"or", "and", "in", "not in"}
 # ------------------------------------------------------------------ lexemes
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_"
-names = st.builds(str.__add__, st.sampled_from(_LETTERS),
-                  st.text(_LETTERS + "0123456789", max_size=4)).filter(lambda s: s not in KEYWORDS)
+names = st.builds(
+    str.__add__, st.sampled_from(_LETTERS), st.text(_LETTERS + "0123456789", max_size=4)
+).filter(lambda s: s not in KEYWORDS)
 _part = st.sampled_from  # one of a few spellings of a part, "" meaning it is left out
-numbers = st.builds(lambda *parts: "".join(parts), st.integers(0, 999).map(str),
-                    _part(["", "", ".5", ".25", ".0"]), _part(["", "", "", "e3", "E-2", "e+1"]),
-                    _part(["", "", "ms", "us", "s", "K", "M", "G", "T"]))
+numbers = st.builds(
+    lambda *parts: "".join(parts),
+    st.integers(0, 999).map(str),
+    _part(["", "", ".5", ".25", ".0"]),
+    _part(["", "", "", "e3", "E-2", "e+1"]),
+    _part(["", "", "ms", "us", "s", "K", "M", "G", "T"]),
+)
 _QUOTE = '"' if ESCAPED_QUOTE_OK else ""
-_TEXT_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters='"'[:not _QUOTE]) | \
-    st.sampled_from([*_QUOTE, "\\", "\n", "\t", "\x00", "\u2028", "\x85", "é", "#"])
+_TEXT_CHARS = st.characters(
+    exclude_categories=("Cs",), exclude_characters='"'[: not _QUOTE]
+) | st.sampled_from([*_QUOTE, "\\", "\n", "\t", "\x00", "\u2028", "\x85", "é", "#"])
 strings = st.text(_TEXT_CHARS, max_size=6).map(lambda s: json.dumps(s, ensure_ascii=True))
-docs = st.text(st.characters(codec="ascii", exclude_categories=("Cc",),
-                             exclude_characters='"#'), max_size=12).map(json.dumps)
-comment_texts = st.text(st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp")),
-                        max_size=10).map(lambda s: "#" + s)
+docs = st.text(
+    st.characters(codec="ascii", exclude_categories=("Cc",), exclude_characters='"#'), max_size=12
+).map(json.dumps)
+comment_texts = st.text(
+    st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp")), max_size=10
+).map(lambda s: "#" + s)
 
 
 @st.composite
@@ -132,9 +140,17 @@ def maybe_label(draw, exprs) -> tuple[str, bool]:
 
 def _extend(exprs):
     plain = exprs.map(lambda e: e[0])
-    return st.one_of(_binop(exprs), _unary(exprs), _if(exprs), _pipe(exprs), _range(exprs),
-                     _postfix(exprs), _call(exprs, plain), _brackets(exprs, plain),
-                     _special(exprs, plain))
+    return st.one_of(
+        _binop(exprs),
+        _unary(exprs),
+        _if(exprs),
+        _pipe(exprs),
+        _range(exprs),
+        _postfix(exprs),
+        _call(exprs, plain),
+        _brackets(exprs, plain),
+        _special(exprs, plain),
+    )
 
 
 @st.composite
@@ -162,8 +178,11 @@ def _if(draw, exprs):
 @st.composite
 def _pipe(draw, exprs):
     source = draw(operand(draw(exprs), PIPE))
-    return f"{source}{draw(ws(required=False))}-> {draw(operand(draw(exprs), POSTFIX))}", \
-        PIPE, False
+    return (
+        f"{source}{draw(ws(required=False))}-> {draw(operand(draw(exprs), POSTFIX))}",
+        PIPE,
+        False,
+    )
 
 
 @st.composite
@@ -219,7 +238,8 @@ def _special(draw, exprs, plain):
         cand = st.one_of(stage, st.builds(lambda n, s: f"{n}: {s}", names, stage))
         return f"oneof({draw(arglist(exprs, cand, min_size=1))}){lab}", ATOM, bare
     chain = f"{draw(ws(required=False))}->{draw(ws(required=False))}".join(
-        draw(st.lists(stage, min_size=1, max_size=3)))
+        draw(st.lists(stage, min_size=1, max_size=3))
+    )
     var = f"{draw(names)} => " if draw(st.booleans()) else ""
     return f"repeat({draw(plain)}){lab} {{ {var}{chain} }}", ATOM, False
 
@@ -271,10 +291,21 @@ def stmt(depth: int):
 @st.composite
 def separator(draw) -> str:
     """Between statements/items: newlines, blank lines, comment lines, trailing comments."""
-    return draw(st.sampled_from([
-        "\n", "\n", "\n\n", " ", "\n\n\n",
-        "\n  {c}\n", "  {c}\n", "\n{c}\n\n{c}\n", "  {c}\n\n  {c}\n",
-    ])).replace("{c}", draw(comment_texts))
+    return draw(
+        st.sampled_from(
+            [
+                "\n",
+                "\n",
+                "\n\n",
+                " ",
+                "\n\n\n",
+                "\n  {c}\n",
+                "  {c}\n",
+                "\n{c}\n\n{c}\n",
+                "  {c}\n\n  {c}\n",
+            ]
+        )
+    ).replace("{c}", draw(comment_texts))
 
 
 @st.composite
@@ -300,8 +331,11 @@ def item(draw) -> str:
     kind = draw(st.sampled_from(["import", "const", "op", "block", "space"]))
     name = draw(names)
     if kind == "import":
-        module = draw(st.one_of(st.lists(names, min_size=1, max_size=3).map(".".join),
-                                st.just('"lib/x.arch"')))
+        module = draw(
+            st.one_of(
+                st.lists(names, min_size=1, max_size=3).map(".".join), st.just('"lib/x.arch"')
+            )
+        )
         return f"import {module}" + (f" as {draw(names)}" if draw(st.booleans()) else "")
     if kind == "const":
         return f"const {name} = {draw(expr_text)}"
@@ -321,8 +355,11 @@ def programs(draw) -> str:
 
 # ---------------------------------------------------------------- properties
 
-PROFILE = settings(max_examples=300, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROFILE = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _comments(module) -> Counter:
@@ -359,6 +396,6 @@ def test_parentheses_are_minimal(text):
     out = format_module(module.model_copy(update={"comments": ()}))
     tree = parse(out)
     for start, end in _paren_pairs(out):
-        shrunk = out[:start] + " " + out[start + 1:end] + " " + out[end + 1:]
+        shrunk = out[:start] + " " + out[start + 1 : end] + " " + out[end + 1 :]
         with contextlib.suppress(ArchError):  # not parsing at all is fine too
             assert not same_tree(parse(shrunk), tree), f"redundant parens in {out!r}"

@@ -53,7 +53,7 @@ PER_INPUT_SECONDS = 20.0  # generous for a slow CI machine; real hangs run for m
 # Programs using most of the language, so mutants reach every stage even
 # while examples/ is small. They are seeds only: their paths need not exist.
 EXTRA_SEEDS = {
-    "fuzz_seed_space.arch": '''
+    "fuzz_seed_space.arch": """
 import std
 const WIDTHS = [16, 24, 40]
 const JOINTS = 17
@@ -88,8 +88,8 @@ space pose {
     constraint params <= 3M
     constraint latency(cpu) <= 30ms
 }
-''',
-    "fuzz_seed_net.arch": '''
+""",
+    "fuzz_seed_net.arch": """
 import std.mobile as m
 const C = [32, 64, 128]
 const HALF = [c // 2 for c in C if c > 32]
@@ -112,31 +112,120 @@ net fixed {
     output heatmaps = r * (g -> hsigmoid(bias=1.0, divisor=2.0)) -> conv(17)
     output extra = [r, r][0] -> activation(fn="relu") -> conv(max(min(4, 8), -1 * -2))
 }
-''',
+""",
 }
 
-NUMBERS = ("0", "-1", "-7", "1e308", "0.5", "2.75", "1e-9", "99999999999999999999",
-           "4294967297", "100000", "3K", "10G", "1.5M", "30ms", "007")
-INSERTS = ("let", "return", "assert", "scope", "input", "output", "constraint", "import",
-           "const", "op", "block", "space", "net", "choice", "oneof", "repeat", "if", "else",
-           "for", "in", "not", "and", "or", "as", "step", "true", "false", "none", "(", ")",
-           "[", "]", "{", "}", ",", ":", "=", "->", "=>", "..", ".", "+", "-", "*", "/", "//",
-           "%", "**", "==", "<", ">=", '"', "'", "#", "\n", "x", "image", "conv", "std")
-BYTES = (b"\x00", b"\xff", b"\xfe\xff", b"\xc3", b"\xe2\x82", b"\x80\x80", b"\xed\xa0\x80",
-         b"\r", b"\t", b"\x0b\x0c", "\u00e9".encode(), "\u2028".encode(), "\U0001f600".encode())
-TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z]*'
-                   r"|[A-Za-z_]\w*|->|=>|\.\.|\*\*|//|==|!=|<=|>=|\S")
+NUMBERS = (
+    "0",
+    "-1",
+    "-7",
+    "1e308",
+    "0.5",
+    "2.75",
+    "1e-9",
+    "99999999999999999999",
+    "4294967297",
+    "100000",
+    "3K",
+    "10G",
+    "1.5M",
+    "30ms",
+    "007",
+)
+INSERTS = (
+    "let",
+    "return",
+    "assert",
+    "scope",
+    "input",
+    "output",
+    "constraint",
+    "import",
+    "const",
+    "op",
+    "block",
+    "space",
+    "net",
+    "choice",
+    "oneof",
+    "repeat",
+    "if",
+    "else",
+    "for",
+    "in",
+    "not",
+    "and",
+    "or",
+    "as",
+    "step",
+    "true",
+    "false",
+    "none",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "=",
+    "->",
+    "=>",
+    "..",
+    ".",
+    "+",
+    "-",
+    "*",
+    "/",
+    "//",
+    "%",
+    "**",
+    "==",
+    "<",
+    ">=",
+    '"',
+    "'",
+    "#",
+    "\n",
+    "x",
+    "image",
+    "conv",
+    "std",
+)
+BYTES = (
+    b"\x00",
+    b"\xff",
+    b"\xfe\xff",
+    b"\xc3",
+    b"\xe2\x82",
+    b"\x80\x80",
+    b"\xed\xa0\x80",
+    b"\r",
+    b"\t",
+    b"\x0b\x0c",
+    "\u00e9".encode(),
+    "\u2028".encode(),
+    "\U0001f600".encode(),
+)
+TOKEN = re.compile(
+    r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[A-Za-z]*'
+    r"|[A-Za-z_]\w*|->|=>|\.\.|\*\*|//|==|!=|<=|>=|\S"
+)
 NUMBER = re.compile(r"\d")
 NAME = re.compile(r"[A-Za-z_]")
 
 
 def _seeds() -> list[tuple[Path, str]]:
-    found = [*sorted(ROOT.glob("examples/**/*.arch")),
-             *sorted((ROOT / "grammars" / "std").glob("*.arch")),
-             *sorted((ROOT / "tests" / "fixtures").rglob("*.arch"))]
+    found = [
+        *sorted(ROOT.glob("examples/**/*.arch")),
+        *sorted((ROOT / "grammars" / "std").glob("*.arch")),
+        *sorted((ROOT / "tests" / "fixtures").rglob("*.arch")),
+    ]
     seeds = [(p, p.read_text()) for p in found]
-    seeds += [(ROOT / "tests" / "fixtures" / "ok" / name, text)
-              for name, text in EXTRA_SEEDS.items()]
+    seeds += [
+        (ROOT / "tests" / "fixtures" / "ok" / name, text) for name, text in EXTRA_SEEDS.items()
+    ]
     return seeds
 
 
@@ -152,7 +241,7 @@ def _delete_token(rng: random.Random, text: str) -> str:
     if not toks:
         return text
     t = rng.choice(toks)
-    return text[:t.start()] + text[t.end():]
+    return text[: t.start()] + text[t.end() :]
 
 
 def _insert_token(rng: random.Random, text: str) -> str:
@@ -166,8 +255,7 @@ def _swap_identifiers(rng: random.Random, text: str) -> str:
     if len(names) < 2:
         return text
     a, b = sorted(rng.sample(names, 2), key=lambda t: t.start())
-    return (text[:a.start()] + b.group() + text[a.end():b.start()] + a.group()
-            + text[b.end():])
+    return text[: a.start()] + b.group() + text[a.end() : b.start()] + a.group() + text[b.end() :]
 
 
 def _replace_number(rng: random.Random, text: str) -> str:
@@ -175,7 +263,7 @@ def _replace_number(rng: random.Random, text: str) -> str:
     if not numbers:
         return text
     t = rng.choice(numbers)
-    return text[:t.start()] + rng.choice(NUMBERS) + text[t.end():]
+    return text[: t.start()] + rng.choice(NUMBERS) + text[t.end() :]
 
 
 def _lines(text: str) -> list[str]:
@@ -203,7 +291,7 @@ def _swap_lines(rng: random.Random, text: str) -> str:
 
 
 def _truncate(rng: random.Random, text: str) -> str:
-    return text[:rng.randrange(len(text) + 1)]
+    return text[: rng.randrange(len(text) + 1)]
 
 
 def _insert_bytes(rng: random.Random, data: bytes) -> bytes:
@@ -213,14 +301,26 @@ def _insert_bytes(rng: random.Random, data: bytes) -> bytes:
 
 
 TEXT_MUTATIONS: dict[str, Callable[[random.Random, str], str]] = {
-    "delete_token": _delete_token, "insert_token": _insert_token,
-    "swap_identifiers": _swap_identifiers, "replace_number": _replace_number,
-    "delete_line": _delete_line, "duplicate_line": _duplicate_line,
-    "swap_lines": _swap_lines, "truncate": _truncate,
+    "delete_token": _delete_token,
+    "insert_token": _insert_token,
+    "swap_identifiers": _swap_identifiers,
+    "replace_number": _replace_number,
+    "delete_line": _delete_line,
+    "duplicate_line": _duplicate_line,
+    "swap_lines": _swap_lines,
+    "truncate": _truncate,
 }
-WEIGHTS = {"delete_token": 3, "insert_token": 2, "swap_identifiers": 3, "replace_number": 4,
-           "delete_line": 2, "duplicate_line": 2, "swap_lines": 2, "truncate": 1,
-           "insert_bytes": 1}
+WEIGHTS = {
+    "delete_token": 3,
+    "insert_token": 2,
+    "swap_identifiers": 3,
+    "replace_number": 4,
+    "delete_line": 2,
+    "duplicate_line": 2,
+    "swap_lines": 2,
+    "truncate": 1,
+    "insert_bytes": 1,
+}
 
 
 @dataclass
@@ -311,16 +411,20 @@ def _run(count: int, tmp_path: Path, record_property, rng_seed: int = 20240601) 
         ops.update(m.ops)
         problem = check_one(m.seed, m.data, scratch)
         if problem:
-            failures.append(f"{m.seed.name} {'+'.join(m.ops)}: {problem}\n--- mutant:\n"
-                            f"{m.data!r}"[:2000])
+            failures.append(
+                f"{m.seed.name} {'+'.join(m.ops)}: {problem}\n--- mutant:\n{m.data!r}"[:2000]
+            )
     elapsed = time.perf_counter() - start
     record_property("fuzz_mutants", n)
     record_property("fuzz_seconds", round(elapsed, 1))
     record_property("fuzz_failures", len(failures))
-    print(f"fuzz: {n} mutants of {len(_seeds())} seeds in {elapsed:.1f} s, "
-          f"{len(failures)} failures; mutations: {dict(sorted(ops.items()))}")
-    assert not failures, f"{len(failures)} of {n} mutants broke the front end:\n\n" + \
-        "\n\n".join(failures[:5])
+    print(
+        f"fuzz: {n} mutants of {len(_seeds())} seeds in {elapsed:.1f} s, "
+        f"{len(failures)} failures; mutations: {dict(sorted(ops.items()))}"
+    )
+    assert not failures, f"{len(failures)} of {n} mutants broke the front end:\n\n" + "\n\n".join(
+        failures[:5]
+    )
 
 
 def test_mutants_never_escape(tmp_path, record_property):
@@ -363,10 +467,45 @@ def _grammar_words() -> tuple[str, ...]:
 
 GRAMMAR = Lark(GRAMMAR_PATH.read_text(), parser="lalr", lexer="contextual")
 WORDS = _grammar_words()
-NAMES = ("x", "y", "image", "conv", "bn", "relu", "skip", "k", "e", "tiny", "mbconv", "std",
-         "range", "divisors", "len", "tensor", "int", "list", "macs", "latency", "cpu", "i")
-LITERALS = ("0", "1", "3", "16", "700M", "30ms", "1.5", "1e9", "99999999999999",
-            '"relu"', '"blocks.arch"', '""', "\n")
+NAMES = (
+    "x",
+    "y",
+    "image",
+    "conv",
+    "bn",
+    "relu",
+    "skip",
+    "k",
+    "e",
+    "tiny",
+    "mbconv",
+    "std",
+    "range",
+    "divisors",
+    "len",
+    "tensor",
+    "int",
+    "list",
+    "macs",
+    "latency",
+    "cpu",
+    "i",
+)
+LITERALS = (
+    "0",
+    "1",
+    "3",
+    "16",
+    "700M",
+    "30ms",
+    "1.5",
+    "1e9",
+    "99999999999999",
+    '"relu"',
+    '"blocks.arch"',
+    '""',
+    "\n",
+)
 TOKENS = st.sampled_from(WORDS + NAMES + LITERALS)
 WRAPPERS = (
     "{}",
@@ -382,25 +521,39 @@ def test_grammar_words_are_found():
     assert {"let", "->", "**", "==", "//", "space", "net", "{", "=>"} <= set(WORDS)
 
 
-@settings(max_examples=int(os.environ.get("ARCHC_FUZZ_EXAMPLES", "400")), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(tokens=st.lists(TOKENS, max_size=40), wrapper=st.sampled_from(WRAPPERS),
-       glue=st.sampled_from([" ", "\n", ""]))
+@settings(
+    max_examples=int(os.environ.get("ARCHC_FUZZ_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    tokens=st.lists(TOKENS, max_size=40),
+    wrapper=st.sampled_from(WRAPPERS),
+    glue=st.sampled_from([" ", "\n", ""]),
+)
 def test_random_token_sequences(tokens, wrapper, glue):
     source = wrapper.format(glue.join(tokens))
     problem = check_one(HYPOTHESIS_PATH, source)
     assert problem is None, f"{problem}\n--- source:\n{source}"
 
 
-PROGRAMS = from_lark(GRAMMAR, explicit={
-    "WS": st.sampled_from([" ", "\n"]), "COMMENT": st.just("# c\n"),
-    "NAME": st.sampled_from(NAMES), "STRING": st.sampled_from(['"relu"', '"b.arch"', '""']),
-    "NUMBER": st.sampled_from(["0", "1", "3", "16", "700M", "30ms", "1.5", "99999999999"]),
-})
+PROGRAMS = from_lark(
+    GRAMMAR,
+    explicit={
+        "WS": st.sampled_from([" ", "\n"]),
+        "COMMENT": st.just("# c\n"),
+        "NAME": st.sampled_from(NAMES),
+        "STRING": st.sampled_from(['"relu"', '"b.arch"', '""']),
+        "NUMBER": st.sampled_from(["0", "1", "3", "16", "700M", "30ms", "1.5", "99999999999"]),
+    },
+)
 
 
-@settings(max_examples=int(os.environ.get("ARCHC_FUZZ_PROGRAMS", "100")), deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("ARCHC_FUZZ_PROGRAMS", "100")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(source=PROGRAMS)
 def test_programs_generated_from_the_grammar(source):
     """Mostly well-formed programs (hypothesis.extra.lark), so evaluation is reached."""

@@ -30,8 +30,9 @@ UPDATE = os.environ.get("ARCHC_UPDATE_GOLDEN") == "1"
 HEADER = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): error: \S", re.M)
 
 
-def _check(name: str, monkeypatch: pytest.MonkeyPatch,
-           capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def _check(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
     """`archc check NAME` in-process, from the fixture folder (stable relative paths)."""
     monkeypatch.chdir(BAD)
     capsys.readouterr()
@@ -66,7 +67,8 @@ def test_golden(fixture: Path, monkeypatch, capsys):
     if UPDATE:
         expected_file.write_text(err)
     assert expected_file.exists(), (
-        f"{expected_file.name} is missing; run with ARCHC_UPDATE_GOLDEN=1 to create it")
+        f"{expected_file.name} is missing; run with ARCHC_UPDATE_GOLDEN=1 to create it"
+    )
     assert err == expected_file.read_text()
 
 

@@ -59,7 +59,7 @@ def test_choices_are_two_shared_cell_architectures_and_a_switch_per_branch():
     for c in branch:
         spec = space.choice(c)
         assert (spec.kind, spec.realise, spec.domain) == ("bool", "policy", (False, True))
-    assert autopose().size() == 6 ** 12 * 2 ** 12 == 8_916_100_448_256
+    assert autopose().size() == 6**12 * 2**12 == 8_916_100_448_256
 
 
 def test_alpha_is_shared_by_every_stage_and_cell():
@@ -95,13 +95,19 @@ def test_an_aggregation_cell_takes_exactly_the_active_scales():
         return {int(n[len(prefix)]) for n in all_names if n.startswith(prefix)}
 
     assert resampled(0, 0) == {2} and resampled(0, 2) == {0}
-    assert not [n for n in all_names if n.startswith((
-        "stage[0].module[0].ms_module.agg[1]", "stage[0].module[0].ms_module.ind1[3]"))]
+    assert not [
+        n
+        for n in all_names
+        if n.startswith(
+            ("stage[0].module[0].ms_module.agg[1]", "stage[0].module[0].ms_module.ind1[3]")
+        )
+    ]
     assert [resampled(1, b) for b in range(4)] == [{1, 2, 3}, {0, 2, 3}, {0, 1, 3}, {0, 1, 2}]
     assert resampled(2, 3) == set()
     # the head concatenates all four scales at 1/4: 16 + 32 + 64 + 128 channels
-    nodes = {derived.graph.nodes[n]["ir"].name: derived.graph.nodes[n]["ir"]
-             for n in derived.graph.nodes}
+    nodes = {
+        derived.graph.nodes[n]["ir"].name: derived.graph.nodes[n]["ir"] for n in derived.graph.nodes
+    }
     assert nodes["head.final"].attrs["out"] == 17
     assert tuple(nodes["head.cat"].shape) == (240, 64, 48)
 
@@ -116,8 +122,11 @@ def test_cell_edges_follow_the_shared_alpha():
     assert len(convs) == 2 * 4 * 2 * 3  # modules x branches x cells x edges
     assert all(".conv_5x5." in n for n in convs)
     assert not [n for n in names(derived) if ".agg[" in n and "conv_op" in n]
-    kernels = {derived.graph.nodes[n]["ir"].attrs["k"] for n in derived.graph.nodes
-               if derived.graph.nodes[n]["ir"].name in convs}
+    kernels = {
+        derived.graph.nodes[n]["ir"].attrs["k"]
+        for n in derived.graph.nodes
+        if derived.graph.nodes[n]["ir"].name in convs
+    }
     assert kernels == {5}
 
 
@@ -132,7 +141,7 @@ def test_the_cost_model_equals_the_derived_count_on_sampled_configs():
 def test_archc_info_and_sample_under_a_budget(capsys):
     assert cli.main(["info", str(AUTOPOSE), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["num_choices"] == 24 and int(doc["size"]) == 6 ** 12 * 2 ** 12
+    assert doc["num_choices"] == 24 and int(doc["size"]) == 6**12 * 2**12
     low, high = doc["macs_range"]
     assert low < high
     assert cli.main(["sample", str(AUTOPOSE), "--max-macs", "1.5G", "--n", "2"]) == 0

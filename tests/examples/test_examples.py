@@ -21,8 +21,12 @@ def _id(path: Path) -> str:
 
 def test_there_are_examples():
     names = {_id(p) for p in EXAMPLES}
-    assert {"nets/tiny.arch", "spaces/mobile_small.arch", "spaces/darts_cell_demo.arch",
-            "spaces/hrnet_branches.arch"} <= names
+    assert {
+        "nets/tiny.arch",
+        "spaces/mobile_small.arch",
+        "spaces/darts_cell_demo.arch",
+        "spaces/hrnet_branches.arch",
+    } <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=_id)
@@ -41,8 +45,13 @@ def test_example_elaborates_without_diagnostics(path: Path):
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=_id)
 def test_archc_check_accepts_example(path: Path):
-    done = subprocess.run([sys.executable, "-m", "archc", "check", str(path)],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "archc", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("ok  ")
 
@@ -56,8 +65,11 @@ def test_mobile_small_shares_stage_decisions_and_has_a_dependent_group_domain():
     s = _space("spaces/mobile_small.arch")
     assert {c.name.split(".")[1] for c in s.choices} == {"w", "depth", "k", "e", "g", "att"}
     assert s.choice("s2.g").dependent and not s.choice("s2.e").dependent
-    ks = {str(n.attrs["k"]) for n in s.nodes if n.name.startswith("s2.") and
-          n.name.endswith("dw_conv")}
+    ks = {
+        str(n.attrs["k"])
+        for n in s.nodes
+        if n.name.startswith("s2.") and n.name.endswith("dw_conv")
+    }
     assert ks == {"s2.k"}  # one decision for every block of the stage
     assert [c.metric for c in s.constraints] == ["macs"]
 
@@ -74,6 +86,7 @@ def test_darts_cell_demo_shares_alpha_across_cells():
 def test_hrnet_branches_gates_each_branch_with_a_policy():
     s = _space("spaces/hrnet_branches.arch")
     assert [s.choice(f"branch[{b}]").realise for b in range(3)] == ["policy"] * 3
-    gates = [n for n in s.nodes
-             if n.kind == "select" and str(n.attrs["cond"]).startswith("branch[")]
+    gates = [
+        n for n in s.nodes if n.kind == "select" and str(n.attrs["cond"]).startswith("branch[")
+    ]
     assert len(gates) == 3

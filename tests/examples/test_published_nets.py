@@ -39,16 +39,25 @@ class Published:
 EP_HEAD = 96 * 64 * 16 + 2 * 64 + 64 * 32 * 16 + 2 * 32 + 32 * 9 + 32 * 17 + 17
 
 PUBLISHED = [
-    Published("simplebaseline_r50", 33_999_697, 5.426e9, 8.9,
-              {"backbone": 23_508_032, "head": 10_491_665}),
-    Published("hrnet_w32", 28_536_113, 7.645e9, 7.1,
-              {"stem": 38_848, "layer1": 286_208, "head": 32 * 17 + 17}),
-    Published("vipnas_mbv3", 5_895_725, 0.734e9, 0.69,
-              {"backbone": 5_884_348, "head": 11_377}),
-    Published("vipnas_res50", 7_286_772, 1.464e9, 1.44,
-              {"backbone": 7_154_419, "head": 132_353}),
-    Published("efficientpose_a", 1_299_393, 0.407e9, 0.5,
-              {"backbone": 1_299_393 - EP_HEAD, "head": EP_HEAD}),
+    Published(
+        "simplebaseline_r50", 33_999_697, 5.426e9, 8.9, {"backbone": 23_508_032, "head": 10_491_665}
+    ),
+    Published(
+        "hrnet_w32",
+        28_536_113,
+        7.645e9,
+        7.1,
+        {"stem": 38_848, "layer1": 286_208, "head": 32 * 17 + 17},
+    ),
+    Published("vipnas_mbv3", 5_895_725, 0.734e9, 0.69, {"backbone": 5_884_348, "head": 11_377}),
+    Published("vipnas_res50", 7_286_772, 1.464e9, 1.44, {"backbone": 7_154_419, "head": 132_353}),
+    Published(
+        "efficientpose_a",
+        1_299_393,
+        0.407e9,
+        0.5,
+        {"backbone": 1_299_393 - EP_HEAD, "head": EP_HEAD},
+    ),
 ]
 IDS = [p.name for p in PUBLISHED]
 
@@ -100,8 +109,7 @@ def params_where(space, keep) -> int:
 
 def test_hrnet_w32_posenfs_backbone_is_stem_to_transition3():
     space = archc.load(NETS / "hrnet_w32.arch")
-    scopes = ["stem", "layer1", "transition1", "stage2", "transition2", "stage3",
-              "transition3"]
+    scopes = ["stem", "layer1", "transition1", "stage2", "transition2", "stage3", "transition3"]
     assert sum(space.cost_model(scope=s)({}).params for s in scopes) == 8_128_320
 
 
@@ -183,16 +191,27 @@ def test_the_independent_counts_reproduce_the_published_ones():
 # and 60,192,808) less the fc layer (2,049,000) plus the 10,491,665 of the head. The GFLOPs
 # are the HRNet paper's, as quoted in the AutoPose and EfficientPose tables.
 VARIANTS = [
-    ("simplebaseline_r50", "const DEPTHS = [3, 4, 6, 3]", "const DEPTHS = [3, 4, 23, 3]",
-     simplebaseline_params([3, 4, 23, 3]), 12.4),
-    ("simplebaseline_r50", "const DEPTHS = [3, 4, 6, 3]", "const DEPTHS = [3, 8, 36, 3]",
-     simplebaseline_params([3, 8, 36, 3]), 15.7),
+    (
+        "simplebaseline_r50",
+        "const DEPTHS = [3, 4, 6, 3]",
+        "const DEPTHS = [3, 4, 23, 3]",
+        simplebaseline_params([3, 4, 23, 3]),
+        12.4,
+    ),
+    (
+        "simplebaseline_r50",
+        "const DEPTHS = [3, 4, 6, 3]",
+        "const DEPTHS = [3, 8, 36, 3]",
+        simplebaseline_params([3, 8, 36, 3]),
+        15.7,
+    ),
     ("hrnet_w32", "const WIDTH = 32", "const WIDTH = 48", hrnet_params(48), 14.6),
 ]
 
 
-@pytest.mark.parametrize("name, line, new, params, gflops", VARIANTS,
-                         ids=["resnet101", "resnet152", "hrnet_w48"])
+@pytest.mark.parametrize(
+    "name, line, new, params, gflops", VARIANTS, ids=["resnet101", "resnet152", "hrnet_w48"]
+)
 def test_variants_are_one_line_edits(tmp_path, name, line, new, params, gflops):
     space = archc.load(edited(tmp_path, name, line, new))
     cost = space.cost()

@@ -50,15 +50,17 @@ net n {
 """
     g = archc.load("n.arch", text).graph
     nodes = {ir.name: ir for ir in (g.nodes[n]["ir"] for n in g.nodes)}
-    assert [(nodes[f"a.{c}"].attrs["k"], nodes[f"a.{c}"].attrs["groups"])
-            for c in ("conv", "conv_1")] == [(5, 4), (5, 4)]
+    assert [
+        (nodes[f"a.{c}"].attrs["k"], nodes[f"a.{c}"].attrs["groups"]) for c in ("conv", "conv_1")
+    ] == [(5, 4), (5, 4)]
     for block in ("a", "b"):  # SE (ratio 4) on the residual branch, before the add
         assert nodes[f"{block}.se.squeeze"].attrs["out"] == 8
         first = input_ids(g, nodes[f"{block}.add"].id)[0]
         assert g.nodes[first]["ir"].name == f"{block}.se.mul"
     assert "b.shortcut.proj" in nodes  # 32 -> 32, projected all the same
-    assert not [name for name in nodes if name.startswith("c.") and
-                (".se." in name or "shortcut" in name)]
+    assert not [
+        name for name in nodes if name.startswith("c.") and (".se." in name or "shortcut" in name)
+    ]
 
 
 # ------------------------------------------------------------------ ResNet-50 (Table A2)
@@ -91,8 +93,11 @@ def test_released_res50_config_is_valid_and_derives_the_nets_graph(res50):
     net = archc.load(EXAMPLES / "nets" / "vipnas_res50.arch").graph
 
     def ops(graph):
-        return sorted((ir.name, ir.op, tuple(ir.shape)) for ir in
-                      (graph.nodes[n]["ir"] for n in graph.nodes) if ir.kind == "op")
+        return sorted(
+            (ir.name, ir.op, tuple(ir.shape))
+            for ir in (graph.nodes[n]["ir"] for n in graph.nodes)
+            if ir.kind == "op"
+        )
 
     assert ops(derived) == ops(net)
 
@@ -101,8 +106,13 @@ def test_res50_decisions_are_per_stage_with_the_table_a2_domains_and_steps(res50
     names = [c.name for c in res50.choices]
     assert names[0] == "backbone.stem" and names[-2:] == ["head.w", "head.g"]
     for s in range(1, 5):
-        assert [n.split(".")[-1] for n in names if f".layer{s}." in n] == \
-            ["depth", "w", "k", "g", "gc"]
+        assert [n.split(".")[-1] for n in names if f".layer{s}." in n] == [
+            "depth",
+            "w",
+            "k",
+            "g",
+            "gc",
+        ]
     assert domain(res50, "backbone.stem") == [32, 48, 64]
     assert domain(res50, "backbone.layer1.depth") == [3, 4]
     assert domain(res50, "backbone.layer3.depth") == [6, 7, 8]
@@ -115,21 +125,28 @@ def test_res50_decisions_are_per_stage_with_the_table_a2_domains_and_steps(res50
     assert domain(res50, "backbone.layer1.g", {"backbone.layer1.w": 64}) == [16, 32, 64]
     assert domain(res50, "backbone.layer3.g", {"backbone.layer3.w": 288}) == [16, 32, 48]
     # the head's groups also divide the width of its input, stage 4's
-    assert domain(res50, "head.g", {"head.w": 192, "backbone.layer4.w": 576}) == \
-        [16, 32, 48, 64]
+    assert domain(res50, "head.g", {"head.w": 192, "backbone.layer4.w": 576}) == [16, 32, 48, 64]
     assert domain(res50, "head.g", {"head.w": 192, "backbone.layer4.w": 528}) == [16, 48]
 
 
 def test_res50_one_kernel_group_and_attention_decision_per_stage(res50):
     g = res50.graph
     nodes = [g.nodes[n]["ir"] for n in g.nodes]
-    middle = [n for n in nodes if n.name.startswith("backbone.layer3.")
-              and n.name.endswith("bottleneck.conv_1")]
+    middle = [
+        n
+        for n in nodes
+        if n.name.startswith("backbone.layer3.") and n.name.endswith("bottleneck.conv_1")
+    ]
     assert len(middle) == 8  # the largest depth
     assert {str(n.attrs["k"]) for n in middle} == {"backbone.layer3.k"}
     assert {str(n.attrs["groups"]) for n in middle} == {"backbone.layer3.g"}
-    gates = [n for n in nodes if n.kind == "select" and n.name.startswith("backbone.layer3.")
-             and n.attrs["cond"] == ChoiceRef("backbone.layer3.gc", "bool")]
+    gates = [
+        n
+        for n in nodes
+        if n.kind == "select"
+        and n.name.startswith("backbone.layer3.")
+        and n.attrs["cond"] == ChoiceRef("backbone.layer3.gc", "bool")
+    ]
     assert len(gates) == 8
 
 
@@ -154,8 +171,17 @@ def hrnet():
 
 def hrnet_w32_config(space) -> dict:
     """HRNet-W32 itself: the largest widths and depths, groups 1, no SE."""
-    config = {"width[0]": 32, "width[1]": 64, "width[2]": 128, "width[3]": 256, "stem.w": 64,
-              "layer1.depth": 4, "layer1.w": 64, "stage3.depth": 16, "stage4.depth": 12}
+    config = {
+        "width[0]": 32,
+        "width[1]": 64,
+        "width[2]": 128,
+        "width[3]": 256,
+        "stem.w": 64,
+        "layer1.depth": 4,
+        "layer1.w": 64,
+        "stage3.depth": 16,
+        "stage4.depth": 12,
+    }
     for c in space.choices:
         if c.name not in config:
             config[c.name] = 1 if c.name.split(".")[-1].startswith("g") else False
@@ -180,8 +206,12 @@ def test_hrnet_depth_keeps_the_first_blocks_with_a_fuse_layer_after_every_fourth
         return cin * cout * k * k + 2 * cout
 
     fuse = sum(conv_bn(c[j], c[i]) for i in range(3) for j in range(i + 1, 3))
-    fuse += sum(conv_bn(c[j], c[i] if s == i - j - 1 else c[j], 3)
-                for i in range(3) for j in range(i) for s in range(i - j))
+    fuse += sum(
+        conv_bn(c[j], c[i] if s == i - j - 1 else c[j], 3)
+        for i in range(3)
+        for j in range(i)
+        for s in range(i - j)
+    )
     steps = [b - a for a, b in itertools.pairwise(params)]
     # 8 -> 9 and 12 -> 13 open a new module: one block per branch and the fuse layer
     # that now separates the previous module from it
@@ -201,10 +231,10 @@ def test_hrnet_choices_follow_table_a3(hrnet):
     assert "stage2.depth" not in names  # Table A3: [4, 4]
     assert domain(hrnet, "layer1.g", {"layer1.w": 48}) == [1, 2, 3, 4, 6, 8, 12, 16]
     assert domain(hrnet, "stage4.g[0]", {"width[0]": 24}) == [1, 2, 3, 4, 6, 8, 12, 24]
-    assert domain(hrnet, "stage3.g[2]", {"width[2]": 80}) == [1, 2, 4, 5, 8, 10, 16, 20,
-                                                              40, 80]
-    assert {n for n in names if ".se" in n} == \
-        {"layer1.se"} | {f"stage{s}.se[{b}]" for s in (2, 3, 4) for b in range(s)}
+    assert domain(hrnet, "stage3.g[2]", {"width[2]": 80}) == [1, 2, 4, 5, 8, 10, 16, 20, 40, 80]
+    assert {n for n in names if ".se" in n} == {"layer1.se"} | {
+        f"stage{s}.se[{b}]" for s in (2, 3, 4) for b in range(s)
+    }
 
 
 def test_hrnet_cost_range(hrnet):

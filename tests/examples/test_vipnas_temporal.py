@@ -40,8 +40,11 @@ def frames(base: dict, fusions: list[tuple[str, str]]) -> dict:
     config = {}
     for t, (at, op) in enumerate(fusions, start=1):
         prefix = f"frame[{t}].t_vipnet."
-        config |= {prefix + "fuse_at": at, prefix + "fuse_op": op,
-                   **{prefix + k: v for k, v in base.items()}}
+        config |= {
+            prefix + "fuse_at": at,
+            prefix + "fuse_op": op,
+            **{prefix + k: v for k, v in base.items()},
+        }
     return config
 
 
@@ -62,24 +65,26 @@ def test_every_frame_decides_its_own_spatial_and_temporal_architecture(temporal,
         assert mine == ["fuse_at", "fuse_op"] + [c.name for c in mbv3.choices]
         assert list(temporal.table.domain_of(prefix + "fuse_at")) == list(FUSION)
         assert list(temporal.table.domain_of(prefix + "fuse_op")) == ["add", "mul", "cat"]
-    assert list(temporal.graph.graph["inputs"]) == ["image1", "image2", "image3",
-                                                   "key_heatmaps"]
+    assert list(temporal.graph.graph["inputs"]) == ["image1", "image2", "image3", "key_heatmaps"]
     assert list(temporal.graph.graph["outputs"]) == ["heatmaps1", "heatmaps2", "heatmaps3"]
 
 
 def test_the_frames_share_one_super_networks_weights(temporal):
     g = temporal.graph
-    weighted = [g.nodes[n]["ir"] for n in g.nodes
-                if g.nodes[n]["ir"].op in ("conv", "deconv", "bn", "linear")]
+    weighted = [
+        g.nodes[n]["ir"]
+        for n in g.nodes
+        if g.nodes[n]["ir"].op in ("conv", "deconv", "bn", "linear")
+    ]
     for t in (2, 3):
         mine = [n for n in weighted if n.name.startswith(f"frame[{t}].")]
-        assert mine and all(n.weight_name == n.name.replace(f"frame[{t}]", "frame[1]", 1)
-                            for n in mine)
+        assert mine and all(
+            n.weight_name == n.name.replace(f"frame[{t}]", "frame[1]", 1) for n in mine
+        )
     assert all(n.weight_name == n.name for n in weighted if n.name.startswith("frame[1]."))
 
 
-@pytest.mark.parametrize("at, op", [("F1", "add"), ("F2", "mul"), ("F3", "cat"),
-                                    ("F4", "cat")])
+@pytest.mark.parametrize("at, op", [("F1", "add"), ("F2", "mul"), ("F3", "cat"), ("F4", "cat")])
 def test_a_frame_is_the_mbv3_net_plus_its_fusion_module(temporal, mbv3, released, at, op):
     config = frames(released, [(at, op)] * 3)
     params, macs = fusion_cost(at, op)
@@ -102,8 +107,9 @@ def test_a_frame_that_chooses_differently_has_weights_of_its_own(temporal, relea
     derived = temporal.derive(differ)
     assert derived.cost() == temporal.cost(differ) == count_cost(temporal.graph, differ)
     sources = derived.graph.graph["weight_sources"]
-    assert sources == {f"frame[2].t_vipnet.f2.{op}": f"frame[1].t_vipnet.f2.{op}"
-                       for op in ("project", "add_conv")}
+    assert sources == {
+        f"frame[2].t_vipnet.f2.{op}": f"frame[1].t_vipnet.f2.{op}" for op in ("project", "add_conv")
+    }
 
 
 def test_a_narrower_stage_in_one_frame_diverges_from_the_shared_one(temporal, released):
@@ -120,11 +126,11 @@ def test_a_narrower_stage_in_one_frame_diverges_from_the_shared_one(temporal, re
 
 def test_the_mac_budget_is_over_all_frames_and_per_frame(temporal):
     specs = [(c.metric, c.scope, c.op, c.bound) for c in temporal.constraints]
-    assert specs == [("macs", None, "<=", 850_000_000)] + \
-        [("macs", f"frame[{t}]", "<=", 734_000_000) for t in (1, 2, 3)]
+    assert specs == [("macs", None, "<=", 850_000_000)] + [
+        ("macs", f"frame[{t}]", "<=", 734_000_000) for t in (1, 2, 3)
+    ]
     assert temporal.violations(temporal.smallest()) == []
-    assert any("breaks `macs <= 850,000,000`" in v
-               for v in temporal.violations(temporal.largest()))
+    assert any("breaks `macs <= 850,000,000`" in v for v in temporal.violations(temporal.largest()))
 
 
 def test_sampling_meets_the_papers_budget_by_repair_walks(temporal):
@@ -147,5 +153,7 @@ def test_archc_sample_and_info_on_the_temporal_space(capsys, temporal):
     assert all(temporal.violations(c) == [] for c in configs)
     assert cli.main(["info", str(TEMPORAL), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["num_choices"] == 96 and int(doc["size"]) == temporal.size() == (
-        19_174_731_402_240_000 * 4 * 3) ** 3
+    assert (
+        doc["num_choices"] == 96
+        and int(doc["size"]) == temporal.size() == (19_174_731_402_240_000 * 4 * 3) ** 3
+    )

@@ -29,6 +29,7 @@ def emitter(*ops: str) -> Callable[[Emitter], Emitter]:
         for op in ops:
             EMITTERS[op] = fn
         return fn
+
     return register
 
 
@@ -57,8 +58,10 @@ class Builder:
         if key not in self.initializers:
             array = np.asarray(self.weights(node.weight_name, param, shape), dtype=np.float32)
             if array.shape != tuple(shape):
-                raise ValueError(f"weights of `{node.weight_name}` ({param}) have shape "
-                                 f"{list(array.shape)}, the op needs {list(shape)}")
+                raise ValueError(
+                    f"weights of `{node.weight_name}` ({param}) have shape "
+                    f"{list(array.shape)}, the op needs {list(shape)}"
+                )
             self.initializers[key] = numpy_helper.from_array(array, key)
         return key
 
@@ -68,8 +71,9 @@ class Builder:
         return name
 
 
-def to_onnx(graph: nx.MultiDiGraph, weights: Weights, opset: int = DEFAULT_OPSET,
-            name: str | None = None) -> onnx.ModelProto:
+def to_onnx(
+    graph: nx.MultiDiGraph, weights: Weights, opset: int = DEFAULT_OPSET, name: str | None = None
+) -> onnx.ModelProto:
     """The ONNX model of a graph without choices (a net or `space.derive(config).graph`)."""
     if graph.graph.get("choices"):
         raise ValueError(f"`{graph.graph['name']}` still has choices: derive a subnet first")
@@ -88,17 +92,25 @@ def to_onnx(graph: nx.MultiDiGraph, weights: Weights, opset: int = DEFAULT_OPSET
             raise ValueError(f"`{node.name}` still depends on choices: derive a subnet first")
         srcs = input_ids(graph, n)
         shapes = [tuple(graph.nodes[i]["ir"].shape) for i in srcs]
-        values[n] = EMITTERS[node.op](builder, node, [values[i] for i in srcs], shapes,
-                                      dict(node.attrs))
+        values[n] = EMITTERS[node.op](
+            builder, node, [values[i] for i in srcs], shapes, dict(node.attrs)
+        )
     outputs = []
     for output_name, n in graph.graph["outputs"].items():
-        builder.nodes.append(helper.make_node("Identity", [values[n]], [output_name],
-                                              name=f"output:{output_name}"))
+        builder.nodes.append(
+            helper.make_node("Identity", [values[n]], [output_name], name=f"output:{output_name}")
+        )
         outputs.append(_value_info(output_name, graph.nodes[n]["ir"].shape))
-    onnx_graph = helper.make_graph(builder.nodes, name or graph.graph["name"], inputs, outputs,
-                                   list(builder.initializers.values()))
-    model = helper.make_model(onnx_graph, producer_name="archc",
-                              opset_imports=[helper.make_opsetid("", opset)])
+    onnx_graph = helper.make_graph(
+        builder.nodes,
+        name or graph.graph["name"],
+        inputs,
+        outputs,
+        list(builder.initializers.values()),
+    )
+    model = helper.make_model(
+        onnx_graph, producer_name="archc", opset_imports=[helper.make_opsetid("", opset)]
+    )
     model.ir_version = min(model.ir_version, 10)  # what current onnxruntime releases read
     return model
 
@@ -116,16 +128,19 @@ def random_weights(seed: int = 0) -> Weights:
         if param == "running_var":
             return rng.uniform(0.5, 1.5, shape).astype(np.float32)
         return (rng.standard_normal(shape) * 0.1).astype(np.float32)
+
     return make
 
 
 def state_weights(state: Mapping[str, Any]) -> Weights:
     """Weights from a flat mapping `"<weight name>.<param>" -> array` (a derived module's)."""
+
     def lookup(weight_name: str, param: str, shape: tuple[int, ...]) -> np.ndarray:
         key = f"{weight_name}.{param}"
         if key not in state:
             raise KeyError(f"no weights for `{key}`")
         return np.asarray(state[key])
+
     return lookup
 
 

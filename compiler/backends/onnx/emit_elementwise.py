@@ -65,8 +65,12 @@ def scatter(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dic
 def squash(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
     c, h, w = shapes[0]
     vectors = b.add("Reshape", [xs[0], b.const([0, c // a["dim"], a["dim"], h, w])], node.name)
-    norm2 = b.add("ReduceSum", [b.add("Mul", [vectors, vectors], node.name), b.const([2])],
-                  node.name, keepdims=0)
+    norm2 = b.add(
+        "ReduceSum",
+        [b.add("Mul", [vectors, vectors], node.name), b.const([2])],
+        node.name,
+        keepdims=0,
+    )
     one = b.const(1.0, np.float32)
     return b.add("Div", [norm2, b.add("Add", [norm2, one], node.name)], node.name)
 

@@ -16,8 +16,7 @@ def pool(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) 
 
 
 @emitter("global_avgpool")
-def global_avgpool(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple],
-                   a: dict) -> str:
+def global_avgpool(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
     return b.add("GlobalAveragePool", xs[:1], node.name)
 
 
@@ -27,10 +26,21 @@ def resize(b: Builder, x: str, size: tuple[int, int], mode: str, name: str) -> s
     leading = b.add("Slice", [b.add("Shape", [x], name), b.const([0]), b.const([2])], name)
     sizes = b.add("Concat", [leading, b.const(list(size))], name, axis=0)
     if mode == "nearest":
-        return b.add("Resize", [x, "", "", sizes], name, mode="nearest",
-                     coordinate_transformation_mode="asymmetric", nearest_mode="floor")
-    return b.add("Resize", [x, "", "", sizes], name, mode="linear",
-                 coordinate_transformation_mode="pytorch_half_pixel")
+        return b.add(
+            "Resize",
+            [x, "", "", sizes],
+            name,
+            mode="nearest",
+            coordinate_transformation_mode="asymmetric",
+            nearest_mode="floor",
+        )
+    return b.add(
+        "Resize",
+        [x, "", "", sizes],
+        name,
+        mode="linear",
+        coordinate_transformation_mode="pytorch_half_pixel",
+    )
 
 
 @emitter("upsample")
@@ -40,19 +50,18 @@ def upsample(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: di
 
 
 @emitter("resize_like")
-def resize_like(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple],
-                a: dict) -> str:
+def resize_like(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
     return resize(b, xs[0], tuple(shapes[1][1:]), a["mode"], node.name)
 
 
 @emitter("attention_pool")
-def attention_pool(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple],
-                   a: dict) -> str:
+def attention_pool(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
     """softmax(mask over H*W) as weights of a sum over the pixels of x: [C, 1, 1]."""
     c = shapes[0][0]
     mask = b.add("Reshape", [xs[1], b.const([0, 1, -1])], node.name)
-    weights = b.add("Transpose", [b.add("Softmax", [mask], node.name, axis=-1)], node.name,
-                    perm=[0, 2, 1])
+    weights = b.add(
+        "Transpose", [b.add("Softmax", [mask], node.name, axis=-1)], node.name, perm=[0, 2, 1]
+    )
     pixels = b.add("Reshape", [xs[0], b.const([0, c, -1])], node.name)
     pooled = b.add("MatMul", [pixels, weights], node.name)
     return b.add("Unsqueeze", [pooled, b.const([3])], node.name)

@@ -20,8 +20,16 @@ def conv(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) 
     inputs = [xs[0], b.weight(node, "weight", (a["out"], cin // g, k, k))]
     if a["bias"]:
         inputs.append(b.weight(node, "bias", (a["out"],)))
-    return b.add("Conv", inputs, node.name, kernel_shape=[k, k], strides=[a["stride"]] * 2,
-                 pads=[pad] * 4, dilations=[a["dilation"]] * 2, group=g)
+    return b.add(
+        "Conv",
+        inputs,
+        node.name,
+        kernel_shape=[k, k],
+        strides=[a["stride"]] * 2,
+        pads=[pad] * 4,
+        dilations=[a["dilation"]] * 2,
+        group=g,
+    )
 
 
 @emitter("deconv")
@@ -31,9 +39,16 @@ def deconv(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict
     inputs = [xs[0], b.weight(node, "weight", (cin, a["out"] // g, k, k))]
     if a["bias"]:
         inputs.append(b.weight(node, "bias", (a["out"],)))
-    return b.add("ConvTranspose", inputs, node.name, kernel_shape=[k, k],
-                 strides=[a["stride"]] * 2, pads=[pad] * 4, output_padding=[out_pad] * 2,
-                 group=g)
+    return b.add(
+        "ConvTranspose",
+        inputs,
+        node.name,
+        kernel_shape=[k, k],
+        strides=[a["stride"]] * 2,
+        pads=[pad] * 4,
+        output_padding=[out_pad] * 2,
+        group=g,
+    )
 
 
 @emitter("linear")
@@ -62,6 +77,10 @@ def bn(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) ->
 @emitter("layernorm")
 def layernorm(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
     shape = tuple(shapes[0])
-    return b.add("LayerNormalization", [xs[0], b.weight(node, "weight", shape),
-                                        b.weight(node, "bias", shape)], node.name,
-                 axis=1, epsilon=1e-5)
+    return b.add(
+        "LayerNormalization",
+        [xs[0], b.weight(node, "weight", shape), b.weight(node, "bias", shape)],
+        node.name,
+        axis=1,
+        epsilon=1e-5,
+    )

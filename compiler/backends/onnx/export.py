@@ -47,9 +47,14 @@ class ExportReport:
     seconds: float
 
 
-def frozen_subnet(space, config: Mapping[str, Any] | None = None, *,
-                  weights: str | os.PathLike | None = None,
-                  realise: Mapping[str, str] | None = None, seed: int = 0):
+def frozen_subnet(
+    space,
+    config: Mapping[str, Any] | None = None,
+    *,
+    weights: str | os.PathLike | None = None,
+    realise: Mapping[str, str] | None = None,
+    seed: int = 0,
+):
     """(derived space, plain eval-mode torch module) of `config`'s subnet."""
     try:
         config = space.validate(config if config is not None else space.default())
@@ -88,10 +93,18 @@ def to_model(derived, module, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
     return model
 
 
-def export(space, output: str | os.PathLike, config: Mapping[str, Any] | None = None, *,
-           weights: str | os.PathLike | None = None, input_shape: tuple[int, ...] | None = None,
-           opset: int = DEFAULT_OPSET, realise: Mapping[str, str] | None = None, seed: int = 0,
-           tolerance: float = TOLERANCE) -> ExportReport:
+def export(
+    space,
+    output: str | os.PathLike,
+    config: Mapping[str, Any] | None = None,
+    *,
+    weights: str | os.PathLike | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    opset: int = DEFAULT_OPSET,
+    realise: Mapping[str, str] | None = None,
+    seed: int = 0,
+    tolerance: float = TOLERANCE,
+) -> ExportReport:
     """Export `config`'s subnet of `space` to `output` (see the module docstring)."""
     start = time.perf_counter()
     target = _writable(output)
@@ -101,12 +114,21 @@ def export(space, output: str | os.PathLike, config: Mapping[str, Any] | None = 
     data = model.SerializeToString()
     diff = _compare(data, module, shapes, seed)
     if not diff <= tolerance:
-        raise ExportError(f"onnxruntime and torch differ by {diff:.3g} (tolerance "
-                          f"{tolerance:g}); nothing was written")
+        raise ExportError(
+            f"onnxruntime and torch differ by {diff:.3g} (tolerance "
+            f"{tolerance:g}); nothing was written"
+        )
     write_atomic(target, data)
     params = sum(p.numel() for p in module.parameters())
-    return ExportReport(target, params, len(data), diff, opset, next(iter(shapes.values())),
-                        time.perf_counter() - start)
+    return ExportReport(
+        target,
+        params,
+        len(data),
+        diff,
+        opset,
+        next(iter(shapes.values())),
+        time.perf_counter() - start,
+    )
 
 
 def _writable(output: str | os.PathLike) -> Path:
@@ -128,23 +150,27 @@ def _input_shapes(derived, requested: tuple[int, ...] | None) -> dict[str, tuple
     if requested is None:
         return shapes
     if len(shapes) != 1:
-        raise ExportError(f"--input names one shape, but the space has {len(shapes)} inputs "
-                          f"({', '.join(shapes)}); leave it out")
-    (name, (_, *chw)), = shapes.items()
+        raise ExportError(
+            f"--input names one shape, but the space has {len(shapes)} inputs "
+            f"({', '.join(shapes)}); leave it out"
+        )
+    ((name, (_, *chw)),) = shapes.items()
     if len(requested) != 4 or list(requested[1:]) != chw or requested[0] < 1:
-        raise ExportError(f"--input {'x'.join(map(str, requested))} does not fit the space, "
-                          f"whose input is Nx{'x'.join(map(str, chw))} (the batch N is free; "
-                          "change the resolution in the .arch file)")
+        raise ExportError(
+            f"--input {'x'.join(map(str, requested))} does not fit the space, "
+            f"whose input is Nx{'x'.join(map(str, chw))} (the batch N is free; "
+            "change the resolution in the .arch file)"
+        )
     return {name: tuple(requested)}
 
 
 def _compare(data: bytes, module, shapes: dict[str, tuple[int, ...]], seed: int) -> float:
     rng = np.random.default_rng(seed)
-    feeds = {name: rng.standard_normal(shape).astype(np.float32)
-             for name, shape in shapes.items()}
+    feeds = {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
     with torch.no_grad():
         expected = module(**{name: torch.from_numpy(x) for name, x in feeds.items()})
     expected = expected if isinstance(expected, dict) else {"": expected}
     got = session(data).run(None, feeds)
-    return max(float(np.abs(g - e.numpy()).max()) for g, e in
-               zip(got, expected.values(), strict=True))
+    return max(
+        float(np.abs(g - e.numpy()).max()) for g, e in zip(got, expected.values(), strict=True)
+    )

@@ -37,8 +37,13 @@ SAMPLED_CONFIGS = 2_000  # for units whose values span too many configs to enume
 
 def machine_description() -> dict[str, str | int]:
     """What makes latencies comparable: CPU model, core count, runtime version."""
-    return {"cpu": _cpu_model(), "machine": platform.machine(), "cores": os.cpu_count() or 0,
-            "system": platform.system(), "onnxruntime": ort.__version__}
+    return {
+        "cpu": _cpu_model(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count() or 0,
+        "system": platform.system(),
+        "onnxruntime": ort.__version__,
+    }
 
 
 def _cpu_model() -> str:
@@ -98,8 +103,13 @@ class BuildReport:
     complete: bool
 
 
-def build_lut(space, threads: int = 1, runs: int = 20, existing: LatencyTable | None = None,
-              progress: Callable[[Iterable], Iterable] = lambda it: it) -> BuildReport:
+def build_lut(
+    space,
+    threads: int = 1,
+    runs: int = 20,
+    existing: LatencyTable | None = None,
+    progress: Callable[[Iterable], Iterable] = lambda it: it,
+) -> BuildReport:
     """Measure every unit of `space` missing from `existing` (if it fits this machine)."""
     machine = machine_description()
     fits = existing is not None and existing.machine == machine and existing.threads == threads
@@ -126,8 +136,11 @@ def _overhead(threads: int, runs: int) -> float:
 
 def is_current(table: LatencyTable, space, threads: int) -> bool:
     """True when `table` was measured here, with `threads`, for this version of the space."""
-    return (table.machine == machine_description() and table.threads == threads
-            and table.spaces.get(space.name) == ir_fingerprint(space.graph))
+    return (
+        table.machine == machine_description()
+        and table.threads == threads
+        and table.spaces.get(space.name) == ir_fingerprint(space.graph)
+    )
 
 
 @dataclass(frozen=True)
@@ -138,8 +151,14 @@ class Calibration:
     mape: float  # mean absolute percentage error, in percent
 
 
-def calibrate(space, table: LatencyTable, configs: int = 20, runs: int = 20, seed: int = 0,
-              progress: Callable[[Iterable], Iterable] = lambda it: it) -> Calibration:
+def calibrate(
+    space,
+    table: LatencyTable,
+    configs: int = 20,
+    runs: int = 20,
+    seed: int = 0,
+    progress: Callable[[Iterable], Iterable] = lambda it: it,
+) -> Calibration:
     """Predicted against measured whole-subnet latency for random configs."""
     rng = random.Random(seed)
     picks = [space.sample(rng) for _ in range(configs)] if space.choices else [{}]
@@ -151,8 +170,9 @@ def calibrate(space, table: LatencyTable, configs: int = 20, runs: int = 20, see
         measured.append(ort_latency(data, shapes, table.threads, runs, 3).median_ms)
         predicted.append(table.predict(space.graph, config))
     mape = 100 * sum(abs(p - m) / m for p, m in zip(predicted, measured, strict=True))
-    return Calibration(tuple(predicted), tuple(measured), spearman(predicted, measured),
-                       mape / len(measured))
+    return Calibration(
+        tuple(predicted), tuple(measured), spearman(predicted, measured), mape / len(measured)
+    )
 
 
 def spearman(a: list[float], b: list[float]) -> float:

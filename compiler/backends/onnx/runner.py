@@ -53,11 +53,16 @@ def time_calls(call, runs: int, warmup: int) -> Timing:
     return summarise(seconds)
 
 
-def ort_latency(data: bytes, shapes: dict[str, tuple[int, ...]], threads: int = 1,
-                runs: int = 50, warmup: int = 5, seed: int = 0) -> Timing:
+def ort_latency(
+    data: bytes,
+    shapes: dict[str, tuple[int, ...]],
+    threads: int = 1,
+    runs: int = 50,
+    warmup: int = 5,
+    seed: int = 0,
+) -> Timing:
     """Latency of one forward of the model in onnxruntime with `threads` threads."""
     rng = np.random.default_rng(seed)
-    feeds = {name: rng.standard_normal(shape).astype(np.float32)
-             for name, shape in shapes.items()}
+    feeds = {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
     sess = session(data, threads)
     return time_calls(lambda: sess.run(None, feeds), runs, warmup)

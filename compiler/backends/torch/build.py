@@ -34,15 +34,19 @@ class FixedNet(nn.Module):
         self._outputs = dict(graph.graph["outputs"])
         self._plan: list[tuple[int, tuple[str, ...], list[int]]] = []
         # module path -> the supernet path its weights are sliced from, where they differ
-        self.weight_sources = {name_segments(name): name_segments(source) for name, source
-                               in graph.graph.get("weight_sources", {}).items()}
+        self.weight_sources = {
+            name_segments(name): name_segments(source)
+            for name, source in graph.graph.get("weight_sources", {}).items()
+        }
         for n in sorted(graph.nodes):
             node: IRNode = graph.nodes[n]["ir"]
             if node.kind == "input":
                 continue
             if node.kind != "op":
-                raise ValueError(f"`{node.name}` is a {node.kind}: derive a subnet first "
-                                 "(space.derive(config)) or build a supernet")
+                raise ValueError(
+                    f"`{node.name}` is a {node.kind}: derive a subnet first "
+                    "(space.derive(config)) or build a supernet"
+                )
             path = name_segments(node.weight_name)
             self._place(path, graph, n, node)
             self._plan.append((n, path, input_ids(graph, n)))
@@ -69,8 +73,10 @@ class FixedNet(nn.Module):
 
     def _bind(self, args: tuple, kwargs: Mapping[str, torch.Tensor]) -> dict[int, torch.Tensor]:
         if len(args) + len(kwargs) != len(self._inputs):
-            raise TypeError(f"expected inputs {self.input_names}, got {len(args)} positional "
-                            f"and {sorted(kwargs)}")
+            raise TypeError(
+                f"expected inputs {self.input_names}, got {len(args)} positional "
+                f"and {sorted(kwargs)}"
+            )
         named = dict(zip(self.input_names, args, strict=False)) | dict(kwargs)
         return {self._inputs[name]: tensor for name, tensor in named.items()}
 
@@ -109,6 +115,8 @@ def build_module(space_or_graph: Any) -> FixedNet:
     """A plain module for a space without choices (a `net`, or `space.derive(config)`)."""
     graph = space_or_graph if isinstance(space_or_graph, nx.Graph) else space_or_graph.graph
     if graph.graph.get("choices"):
-        raise ValueError(f"`{graph.graph['name']}` has {len(graph.graph['choices'])} choices: "
-                         "build `space.derive(config)`, or a supernet")
+        raise ValueError(
+            f"`{graph.graph['name']}` has {len(graph.graph['choices'])} choices: "
+            "build `space.derive(config)`, or a supernet"
+        )
     return FixedNet(graph)

@@ -36,20 +36,23 @@ def latency_terms(supernet, table: LatencyTable, config: Mapping[str, Any]) -> l
         nodes = [graph.nodes[n]["ir"] for n in unit.nodes]
         mixing = sorted(set().union(*(deps_of(n.guard) for n in nodes)) & set(labels))
         for combo in itertools.product(*(range(len(labels[c])) for c in mixing)):
-            assignment = dict(config) | {c: labels[c][i] for c, i in zip(mixing, combo,
-                                                                           strict=True)}
+            assignment = dict(config) | {
+                c: labels[c][i] for c, i in zip(mixing, combo, strict=True)
+            }
             if all(evaluate(n.guard, assignment) for n in nodes):
                 ms = table.lookup(unit_spec(graph, unit, assignment), graph)
                 terms.append((ms, tuple(zip(mixing, combo, strict=True))))
     return terms
 
 
-def expected_latency(supernet, table: LatencyTable,
-                     config: Mapping[str, Any] | None = None) -> torch.Tensor:
+def expected_latency(
+    supernet, table: LatencyTable, config: Mapping[str, Any] | None = None
+) -> torch.Tensor:
     """E[latency] in ms under softmax(alpha) of the weighted choices; differentiable.
     Terms are cached per (table, config) on the supernet: building them walks the IR."""
-    config = supernet.table.validate(config if config is not None else
-                                     supernet.active or supernet.table.default())
+    config = supernet.table.validate(
+        config if config is not None else supernet.active or supernet.table.default()
+    )
     cache = supernet.__dict__.setdefault("_latency_terms", {})
     key = (id(table), config)
     if key not in cache or cache[key][0] is not table:  # an id can be reused after gc

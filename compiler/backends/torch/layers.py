@@ -51,14 +51,23 @@ class Flatten(nn.Module):
 
 def _conv(a: dict, shapes: list) -> nn.Module:
     pad = a["dilation"] * (a["k"] - 1) // 2 if a["padding"] == -1 else a["padding"]
-    return nn.Conv2d(shapes[0][0], a["out"], a["k"], a["stride"], pad, a["dilation"],
-                     a["groups"], bias=a["bias"])
+    return nn.Conv2d(
+        shapes[0][0], a["out"], a["k"], a["stride"], pad, a["dilation"], a["groups"], bias=a["bias"]
+    )
 
 
 def _deconv(a: dict, shapes: list) -> nn.Module:
     pad, out_pad = (evaluate(v, {}) for v in deconv_padding(a["k"]))
-    return nn.ConvTranspose2d(shapes[0][0], a["out"], a["k"], a["stride"], pad, out_pad,
-                              groups=a["groups"], bias=a["bias"])
+    return nn.ConvTranspose2d(
+        shapes[0][0],
+        a["out"],
+        a["k"],
+        a["stride"],
+        pad,
+        out_pad,
+        groups=a["groups"],
+        bias=a["bias"],
+    )
 
 
 def _pool(kind: str) -> Builder:
@@ -67,6 +76,7 @@ def _pool(kind: str) -> Builder:
         if kind == "max":
             return nn.MaxPool2d(a["k"], a["stride"], pad)
         return nn.AvgPool2d(a["k"], a["stride"], pad, count_include_pad=False)
+
     return build
 
 
@@ -75,8 +85,13 @@ def hsigmoid(x: torch.Tensor, bias: float = 3.0, divisor: float = 6.0) -> torch.
 
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": F.relu, "relu6": F.relu6, "hswish": F.hardswish, "hsigmoid": hsigmoid,
-    "sigmoid": torch.sigmoid, "swish": F.silu, "identity": lambda x: x,
+    "relu": F.relu,
+    "relu6": F.relu6,
+    "hswish": F.hardswish,
+    "hsigmoid": hsigmoid,
+    "sigmoid": torch.sigmoid,
+    "swish": F.silu,
+    "identity": lambda x: x,
 }
 
 
@@ -96,6 +111,7 @@ def _scatter(a: dict, shapes: list) -> nn.Module:
     def place(x: torch.Tensor) -> torch.Tensor:
         out = x.new_zeros(x.shape[0], a["channels"], *x.shape[2:])
         return out.index_add(1, index.to(x.device), x)
+
     return Lambda(f"scatter {list(a['index'])} -> {a['channels']}", place)
 
 
@@ -104,6 +120,7 @@ def _squash(a: dict, shapes: list) -> nn.Module:
         n, c, h, w = x.shape
         norm2 = x.reshape(n, c // a["dim"], a["dim"], h, w).pow(2).sum(2)
         return norm2 / (1 + norm2)
+
     return Lambda(f"squash dim={a['dim']}", squash)
 
 
@@ -124,8 +141,9 @@ def _product(*xs: torch.Tensor) -> torch.Tensor:
 BUILDERS: dict[str, Builder] = {
     "conv": _conv,
     "deconv": _deconv,
-    "linear": lambda a, s: Flatten(nn.Linear(s[0][0] * s[0][1] * s[0][2], a["out"],
-                                             bias=a["bias"])),
+    "linear": lambda a, s: Flatten(
+        nn.Linear(s[0][0] * s[0][1] * s[0][2], a["out"], bias=a["bias"])
+    ),
     "bn": lambda a, s: nn.BatchNorm2d(s[0][0], affine=a["affine"]),
     "layernorm": lambda a, s: nn.LayerNorm(list(s[0])),
     **{name: _activation(name) for name in ACTIVATIONS if name not in ("identity", "hsigmoid")},
@@ -134,13 +152,20 @@ BUILDERS: dict[str, Builder] = {
     "maxpool": _pool("max"),
     "avgpool": _pool("avg"),
     "global_avgpool": lambda a, s: nn.AdaptiveAvgPool2d(1),
-    "upsample": lambda a, s: nn.Upsample(scale_factor=a["factor"], mode=a["mode"],
-                                         **({"align_corners": False}
-                                            if a["mode"] == "bilinear" else {})),
+    "upsample": lambda a, s: nn.Upsample(
+        scale_factor=a["factor"],
+        mode=a["mode"],
+        **({"align_corners": False} if a["mode"] == "bilinear" else {}),
+    ),
     "resize_like": lambda a, s: Lambda(
-        f"resize {a['mode']}", lambda x, ref: F.interpolate(
-            x, size=ref.shape[-2:], mode=a["mode"],
-            **({"align_corners": False} if a["mode"] == "bilinear" else {}))),
+        f"resize {a['mode']}",
+        lambda x, ref: F.interpolate(
+            x,
+            size=ref.shape[-2:],
+            mode=a["mode"],
+            **({"align_corners": False} if a["mode"] == "bilinear" else {}),
+        ),
+    ),
     "attention_pool": lambda a, s: Lambda("attention_pool", _attention_pool),
     "add": lambda a, s: Lambda("add", _sum),
     "mul": lambda a, s: Lambda("mul", _product),

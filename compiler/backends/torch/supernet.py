@@ -152,8 +152,10 @@ class Supernet(nn.Module):
     # ---- running
     def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
         if self._plan is None:
-            raise RuntimeError("call set_active(config) (or sample_active/largest/smallest) "
-                               "before running the supernet")
+            raise RuntimeError(
+                "call set_active(config) (or sample_active/largest/smallest) "
+                "before running the supernet"
+            )
         values = _bind(self.graph, args, kwargs)
         for step in self._plan:
             values[step.node] = self._run(step, values)
@@ -171,8 +173,9 @@ class Supernet(nn.Module):
             return _mix(self.arch[_key(step.choice)], step.call, xs, tau)
         if step.path is None:
             return step.call(*xs)
-        return _call_elastic(self.module_at(step.path), self.graph.nodes[step.node]["ir"].op,
-                             step.call, xs)
+        return _call_elastic(
+            self.module_at(step.path), self.graph.nodes[step.node]["ir"].op, step.call, xs
+        )
 
     # ---- derivation
     def argmax_config(self, config: Mapping[str, Any] | None = None):
@@ -183,14 +186,16 @@ class Supernet(nn.Module):
             base[choice] = labels[int(torch.argmax(self.arch[_key(choice)]))]
         return self.table.validate(base)
 
-    def derive(self, config: Mapping[str, Any] | None = None, *,
-               argmax: bool = False) -> nn.Module:
+    def derive(self, config: Mapping[str, Any] | None = None, *, argmax: bool = False) -> nn.Module:
         """A standalone module of `config`'s subnet with the supernet's weights copied in.
         Weighted choices take the config's candidate, or argmax of alpha with `argmax`."""
         if config is None and self.active is None:
             raise ValueError("derive() needs a config (or an active one: call set_active)")
-        config = self.argmax_config(config) if argmax else self.table.validate(
-            config if config is not None else self.active)
+        config = (
+            self.argmax_config(config)
+            if argmax
+            else self.table.validate(config if config is not None else self.active)
+        )
         derived = derive_subnet(self.graph, config)
         module = build_module(derived)
         for _, path, _ in module._plan:
@@ -209,8 +214,9 @@ class Supernet(nn.Module):
 
 def _call_elastic(module: nn.Module, op: str, a: dict, xs: list) -> torch.Tensor:
     if op == "conv":
-        return module(xs[0], a["out"], a["k"], a["stride"], a["groups"], a["dilation"],
-                      a["padding"])
+        return module(
+            xs[0], a["out"], a["k"], a["stride"], a["groups"], a["dilation"], a["padding"]
+        )
     if op == "deconv":
         pad, out_pad = (evaluate(v, {}) for v in deconv_padding(a["k"]))
         return module(xs[0], a["out"], a["k"], a["stride"], a["groups"], pad, out_pad)
@@ -236,8 +242,7 @@ def _make(node: IRNode, s: dict) -> nn.Module:
     if node.op == "conv":
         return ElasticConv2d(s["cin_group"], s["out"], s["k"], bool(s["bias"]))
     if node.op == "deconv":
-        return ElasticConvTranspose2d(s["cin"], s["out"], s["out_group"], s["k"],
-                                      bool(s["bias"]))
+        return ElasticConvTranspose2d(s["cin"], s["out"], s["out_group"], s["k"], bool(s["bias"]))
     if node.op == "linear":
         return ElasticLinear(s["flat"], s["out"], bool(s["bias"]))
     if node.op == "bn":
@@ -248,10 +253,13 @@ def _make(node: IRNode, s: dict) -> nn.Module:
 def _grow(existing: nn.Module, node: IRNode, sizes: dict) -> nn.Module:
     """Nodes sharing weights must fit one allocation: refuse silent mismatches."""
     fresh = _make(node, sizes)
-    if any(a.shape != b.shape for a, b in zip(existing.parameters(), fresh.parameters(),
-                                              strict=True)):
-        raise ValueError(f"`{node.name}` shares weights with `{node.weight_name}` but needs "
-                         "a different largest size")
+    if any(
+        a.shape != b.shape for a, b in zip(existing.parameters(), fresh.parameters(), strict=True)
+    ):
+        raise ValueError(
+            f"`{node.name}` shares weights with `{node.weight_name}` but needs "
+            "a different largest size"
+        )
     return existing
 
 
@@ -264,11 +272,17 @@ def _sizes(graph, n: int, choices) -> dict[str, Any]:
     src = source.max_shape
     top = {k: upper_bound(v, choices)[0] for k, v in node.attrs.items()}
     groups = node.attrs.get("groups", 1)
-    return {"cin": src[0], "out": node.max_shape[0], "k": top.get("k", 1),
-            "cin_group": upper_bound(apply("floordiv", source.shape[0], groups), choices)[0],
-            "out_group": upper_bound(apply("floordiv", node.shape[0], groups), choices)[0],
-            "bias": top.get("bias", False), "affine": top.get("affine", True),
-            "flat": src[0] * src[1] * src[2], "shape": tuple(node.max_shape)}
+    return {
+        "cin": src[0],
+        "out": node.max_shape[0],
+        "k": top.get("k", 1),
+        "cin_group": upper_bound(apply("floordiv", source.shape[0], groups), choices)[0],
+        "out_group": upper_bound(apply("floordiv", node.shape[0], groups), choices)[0],
+        "bias": top.get("bias", False),
+        "affine": top.get("affine", True),
+        "flat": src[0] * src[1] * src[2],
+        "shape": tuple(node.max_shape),
+    }
 
 
 def _realisations(graph, overrides: Mapping[str, str]) -> dict[str, str]:

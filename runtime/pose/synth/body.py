@@ -20,24 +20,40 @@ from archc.runtime.pose.synth.render import Canvas, head_shading
 
 # Small biases break depth ties: head over torso, arms over legs, hands over forearms.
 _BIAS = {"torso": 0.0, "neck": -0.005, "head": 0.02}
-_BIAS.update({f"{s}_{p}": b for s in "lr" for p, b in (
-    ("thigh", 0.001), ("shin", 0.002), ("foot", 0.003),
-    ("upper_arm", 0.004), ("forearm", 0.005), ("hand", 0.006))})
+_BIAS.update(
+    {
+        f"{s}_{p}": b
+        for s in "lr"
+        for p, b in (
+            ("thigh", 0.001),
+            ("shin", 0.002),
+            ("foot", 0.003),
+            ("upper_arm", 0.004),
+            ("forearm", 0.005),
+            ("hand", 0.006),
+        )
+    }
+)
 
 # The parts whose pixels count as "the keypoint itself" (not an occluder).
 OWN_PARTS: dict[str, tuple[str, ...]] = {
-    "nose": ("head",), "left_eye": ("head",), "right_eye": ("head",),
-    "left_ear": ("head",), "right_ear": ("head",),
+    "nose": ("head",),
+    "left_eye": ("head",),
+    "right_eye": ("head",),
+    "left_ear": ("head",),
+    "right_ear": ("head",),
 }
 for _side, _name in (("l", "left"), ("r", "right")):
-    OWN_PARTS.update({
-        f"{_name}_shoulder": ("torso", f"{_side}_upper_arm"),
-        f"{_name}_elbow": (f"{_side}_upper_arm", f"{_side}_forearm"),
-        f"{_name}_wrist": (f"{_side}_forearm", f"{_side}_hand"),
-        f"{_name}_hip": ("torso", f"{_side}_thigh"),
-        f"{_name}_knee": (f"{_side}_thigh", f"{_side}_shin"),
-        f"{_name}_ankle": (f"{_side}_shin", f"{_side}_foot"),
-    })
+    OWN_PARTS.update(
+        {
+            f"{_name}_shoulder": ("torso", f"{_side}_upper_arm"),
+            f"{_name}_elbow": (f"{_side}_upper_arm", f"{_side}_forearm"),
+            f"{_name}_wrist": (f"{_side}_forearm", f"{_side}_hand"),
+            f"{_name}_hip": ("torso", f"{_side}_thigh"),
+            f"{_name}_knee": (f"{_side}_thigh", f"{_side}_shin"),
+            f"{_name}_ankle": (f"{_side}_shin", f"{_side}_foot"),
+        }
+    )
 # A shoulder or hip on a side turned this far from the camera is hidden by the torso.
 FAR_SIDE = -0.5
 
@@ -62,10 +78,16 @@ class Style:
 def sample_style(rng: np.random.Generator) -> Style:
     skin = hsv(rng, sat=(0.25, 0.6), val=(0.3, 0.95), hue=(0.03, 0.1))
     stripes = (rng.uniform(0.03, 0.08), hsv(rng)) if rng.random() < 0.25 else None
-    return Style(skin=skin, hair=hsv(rng, sat=(0.1, 0.7), val=(0.05, 0.6), hue=(0.0, 0.15)),
-                 shirt=hsv(rng), pants=hsv(rng, val=(0.1, 0.8)), shoes=hsv(rng, val=(0.05, 0.5)),
-                 long_sleeves=bool(rng.random() < 0.5), long_pants=bool(rng.random() < 0.7),
-                 stripes=stripes)
+    return Style(
+        skin=skin,
+        hair=hsv(rng, sat=(0.1, 0.7), val=(0.05, 0.6), hue=(0.0, 0.15)),
+        shirt=hsv(rng),
+        pants=hsv(rng, val=(0.1, 0.8)),
+        shoes=hsv(rng, val=(0.05, 0.5)),
+        long_sleeves=bool(rng.random() < 0.5),
+        long_pants=bool(rng.random() < 0.7),
+        stripes=stripes,
+    )
 
 
 @dataclass(frozen=True)
@@ -113,10 +135,10 @@ def _torso_points(f: Placed) -> np.ndarray:
     sk, p = f.skel, f.skel.props
     left, fwd = sk.torso_frame[:, 0], sk.torso_frame[:, 2]
     pts = []
-    for base, half in ((sk.joints["neck"] - 0.01 * sk.torso_frame[:, 1],
-                        p["shoulder_w"] / 2 + 0.6 * p["arm_r"]),
-                       (sk.joints["pelvis"] - 0.02 * sk.torso_frame[:, 1],
-                        p["hip_w"] / 2 + 0.7 * p["thigh_r"])):
+    for base, half in (
+        (sk.joints["neck"] - 0.01 * sk.torso_frame[:, 1], p["shoulder_w"] / 2 + 0.6 * p["arm_r"]),
+        (sk.joints["pelvis"] - 0.02 * sk.torso_frame[:, 1], p["hip_w"] / 2 + 0.7 * p["thigh_r"]),
+    ):
         for a in (-1, 1):
             for b in (-1, 1):
                 q = base + a * half * left + b * p["depth_w"] / 2 * fwd
@@ -126,6 +148,7 @@ def _torso_points(f: Placed) -> np.ndarray:
 
 def draw_order(f: Placed) -> list[str]:
     """Parts from back to front, by the camera depth of their middle."""
+
     def depth(part: str) -> float:
         if part == "torso":
             z = (f.z("neck") + f.z("pelvis")) / 2
@@ -136,6 +159,7 @@ def draw_order(f: Placed) -> list[str]:
             n, s = ("left" if part[0] == "l" else "right"), part[0]
             z = (f.z(a.format(n=n, s=s)) + f.z(b.format(n=n, s=s))) / 2
         return z + _BIAS[part]
+
     return sorted(PARTS, key=depth)
 
 
@@ -147,12 +171,14 @@ def draw_figure(canvas: Canvas, f: Placed, index: int) -> dict[str, int]:
         if part == "head":
             hf = f.skel.head_frame
             angle = float(np.arctan2(hf[0, 1], hf[1, 1]))
-            ids[part] = head_shading(canvas, f.xy("head"), f.px("head_r"), angle, hf,
-                                     f.style.skin, f.style.hair, tag)
+            ids[part] = head_shading(
+                canvas, f.xy("head"), f.px("head_r"), angle, hf, f.style.skin, f.style.hair, tag
+            )
             _draw_eyes(canvas, f)
         elif part == "neck":
-            ids[part] = canvas.capsule(f.xy("neck"), f.xy("head"), 0.45 * f.px("head_r"),
-                                       f.style.skin, tag)
+            ids[part] = canvas.capsule(
+                f.xy("neck"), f.xy("head"), 0.45 * f.px("head_r"), f.style.skin, tag
+            )
         elif part == "torso":
             axis = f.xy("neck") - f.xy("pelvis")
             stripes = None
@@ -162,8 +188,13 @@ def draw_figure(canvas: Canvas, f: Placed, index: int) -> dict[str, int]:
         else:
             a, b, prop, k = _LIMBS[part[2:]]
             n, s = ("left" if part[0] == "l" else "right"), part[0]
-            ids[part] = canvas.capsule(f.xy(a.format(n=n, s=s)), f.xy(b.format(n=n, s=s)),
-                                       k * f.px(prop), _colour(f.style, part), tag)
+            ids[part] = canvas.capsule(
+                f.xy(a.format(n=n, s=s)),
+                f.xy(b.format(n=n, s=s)),
+                k * f.px(prop),
+                _colour(f.style, part),
+                tag,
+            )
     return ids
 
 

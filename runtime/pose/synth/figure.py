@@ -63,15 +63,33 @@ ANGLE_LIMITS: dict[str, tuple[float, float]] = {
 }
 SIDED = ("shoulder_abd", "shoulder_flex", "arm_twist", "elbow", "hip_abd", "hip_flex", "knee")
 ANGLE_NAMES: tuple[str, ...] = (
-    "yaw", "roll", "lean", "side_bend", "head_yaw", "head_pitch", "head_roll",
+    "yaw",
+    "roll",
+    "lean",
+    "side_bend",
+    "head_yaw",
+    "head_pitch",
+    "head_roll",
     *(f"{side}_{joint}" for side in ("l", "r") for joint in SIDED),
 )
 
 # Body parts, in the order of their ids in the owner map.
 PARTS: tuple[str, ...] = (
-    "head", "neck", "torso",
-    "l_upper_arm", "r_upper_arm", "l_forearm", "r_forearm", "l_hand", "r_hand",
-    "l_thigh", "r_thigh", "l_shin", "r_shin", "l_foot", "r_foot",
+    "head",
+    "neck",
+    "torso",
+    "l_upper_arm",
+    "r_upper_arm",
+    "l_forearm",
+    "r_forearm",
+    "l_hand",
+    "r_hand",
+    "l_thigh",
+    "r_thigh",
+    "l_shin",
+    "r_shin",
+    "l_foot",
+    "r_foot",
 )
 PART_ID = {name: i for i, name in enumerate(PARTS)}
 
@@ -129,8 +147,12 @@ def pose_skeleton(pose: dict[str, float], props: dict[str, float]) -> Skeleton:
     p = props
     root = _rot(2, pose["roll"]) @ _rot(1, pose["yaw"])
     torso = root @ _rot(0, pose["lean"]) @ _rot(2, -pose["side_bend"])
-    head = (torso @ _rot(1, pose["head_yaw"]) @ _rot(0, -pose["head_pitch"])
-            @ _rot(2, pose["head_roll"]))
+    head = (
+        torso
+        @ _rot(1, pose["head_yaw"])
+        @ _rot(0, -pose["head_pitch"])
+        @ _rot(2, pose["head_roll"])
+    )
     pelvis = np.zeros(3)
     neck = pelvis + torso[:, 1] * p["torso"]
     j: dict[str, np.ndarray] = {"pelvis": pelvis, "neck": neck}
@@ -148,12 +170,18 @@ def pose_skeleton(pose: dict[str, float], props: dict[str, float]) -> Skeleton:
         shin = leg @ _rot(0, pose[f"{side}_knee"])
         ankle = knee + shin @ DOWN * p["shin"]
         toe_dir = shin @ np.array([0.0, -0.35, 1.0]) / math.hypot(0.35, 1.0)
-        j.update({
-            f"{name}_shoulder": shoulder, f"{name}_elbow": elbow, f"{name}_wrist": wrist,
-            f"hand_tip_{side}": wrist + fore @ DOWN * p["hand"],
-            f"{name}_hip": hip, f"{name}_knee": knee, f"{name}_ankle": ankle,
-            f"toe_{side}": ankle + toe_dir * p["foot"],
-        })
+        j.update(
+            {
+                f"{name}_shoulder": shoulder,
+                f"{name}_elbow": elbow,
+                f"{name}_wrist": wrist,
+                f"hand_tip_{side}": wrist + fore @ DOWN * p["hand"],
+                f"{name}_hip": hip,
+                f"{name}_knee": knee,
+                f"{name}_ankle": ankle,
+                f"toe_{side}": ankle + toe_dir * p["foot"],
+            }
+        )
     j.update(face_points(j["head"], head, p["head_r"]))
     return Skeleton(j, head, torso, dict(props), dict(pose))
 
@@ -167,8 +195,13 @@ _FACE = {
     "right_ear": (-math.sin(math.radians(100)), -0.05, math.cos(math.radians(100))),
 }
 # A face point is seen when its surface normal points at least this much at the camera.
-FACE_FACING = {"nose": -0.15, "left_eye": 0.05, "right_eye": 0.05,
-               "left_ear": -0.3, "right_ear": -0.3}
+FACE_FACING = {
+    "nose": -0.15,
+    "left_eye": 0.05,
+    "right_eye": 0.05,
+    "left_ear": -0.3,
+    "right_ear": -0.3,
+}
 
 
 def face_points(centre: np.ndarray, head: np.ndarray, r: float) -> dict[str, np.ndarray]:
@@ -186,8 +219,9 @@ def face_hidden(skel: Skeleton) -> dict[str, bool]:
 
 
 def angle_mode(rng: np.random.Generator) -> str:
-    return str(rng.choice(["stand", "walk", "reach", "crouch", "wild"],
-                          p=[0.25, 0.25, 0.2, 0.12, 0.18]))
+    return str(
+        rng.choice(["stand", "walk", "reach", "crouch", "wild"], p=[0.25, 0.25, 0.2, 0.12, 0.18])
+    )
 
 
 def sample_pose(rng: np.random.Generator, mode: str | None = None) -> dict[str, float]:
@@ -195,17 +229,27 @@ def sample_pose(rng: np.random.Generator, mode: str | None = None) -> dict[str, 
     mode = mode or angle_mode(rng)
     g = rng.normal
     pose = {
-        "yaw": float(rng.uniform(-180, 180)), "roll": g(0, 8), "lean": g(3, 8),
-        "side_bend": g(0, 6), "head_yaw": g(0, 25), "head_pitch": g(0, 10),
+        "yaw": float(rng.uniform(-180, 180)),
+        "roll": g(0, 8),
+        "lean": g(3, 8),
+        "side_bend": g(0, 6),
+        "head_yaw": g(0, 25),
+        "head_pitch": g(0, 10),
         "head_roll": g(0, 8),
     }
     swing = g(0, 25)
     for side, sign in (("l", 1.0), ("r", -1.0)):
-        pose.update({
-            f"{side}_shoulder_abd": abs(g(15, 15)), f"{side}_shoulder_flex": g(0, 20),
-            f"{side}_arm_twist": g(10, 25), f"{side}_elbow": abs(g(15, 25)),
-            f"{side}_hip_abd": g(5, 6), f"{side}_hip_flex": g(0, 8), f"{side}_knee": abs(g(5, 8)),
-        })
+        pose.update(
+            {
+                f"{side}_shoulder_abd": abs(g(15, 15)),
+                f"{side}_shoulder_flex": g(0, 20),
+                f"{side}_arm_twist": g(10, 25),
+                f"{side}_elbow": abs(g(15, 25)),
+                f"{side}_hip_abd": g(5, 6),
+                f"{side}_hip_flex": g(0, 8),
+                f"{side}_knee": abs(g(5, 8)),
+            }
+        )
         if mode == "walk":
             pose[f"{side}_shoulder_flex"] = sign * swing + g(0, 8)
             pose[f"{side}_hip_flex"] = -sign * swing + g(0, 8)

@@ -79,7 +79,7 @@ def visibility(canvas: Canvas, x: float, y: float, own: set[int]) -> int:
     if not own:
         return 1
     i, j = round(y), round(x)
-    window = canvas.owner[max(i - 1, 0):i + 2, max(j - 1, 0):j + 2]
+    window = canvas.owner[max(i - 1, 0) : i + 2, max(j - 1, 0) : j + 2]
     over = (window > min(own)) & ~np.isin(window, list(own))
     return 1 if int(over.sum()) >= min(MAJORITY, window.size // 2 + 1) else 2
 

@@ -54,8 +54,9 @@ class Canvas:
         """A segment a-b swept by a disc of radius r (pixels), shaded as a rounded tube."""
         r = max(float(r), 0.8)
         (ax, ay), (bx, by) = a, b
-        got = self._box(min(ax, bx) - r - 1, min(ay, by) - r - 1,
-                        max(ax, bx) + r + 1, max(ay, by) + r + 1)
+        got = self._box(
+            min(ax, bx) - r - 1, min(ay, by) - r - 1, max(ax, bx) + r + 1, max(ay, by) + r + 1
+        )
         if got is None:
             return -1
         win, xs, ys = got
@@ -68,8 +69,9 @@ class Canvas:
         alpha = np.clip(r + 0.5 - dist, 0.0, 1.0)
         return self._paint(win, alpha, _shaded(colour, cx / r, cy / r, shade), tag)
 
-    def ellipse(self, centre, rx: float, ry: float, angle: float, colour,
-                tag=CLUTTER, shade: bool = True) -> int:
+    def ellipse(
+        self, centre, rx: float, ry: float, angle: float, colour, tag=CLUTTER, shade: bool = True
+    ) -> int:
         """An ellipse with half-axes rx, ry, its ry axis turned `angle` radians from up."""
         rx, ry = max(rx, 0.8), max(ry, 0.8)
         win, u, v = self._ellipse_coords(centre, rx, ry, angle)
@@ -80,8 +82,7 @@ class Canvas:
 
     def _ellipse_coords(self, centre, rx, ry, angle):
         reach = max(rx, ry) + 1
-        got = self._box(centre[0] - reach, centre[1] - reach, centre[0] + reach,
-                        centre[1] + reach)
+        got = self._box(centre[0] - reach, centre[1] - reach, centre[0] + reach, centre[1] + reach)
         if got is None:
             return None, None, None
         win, xs, ys = got
@@ -92,8 +93,9 @@ class Canvas:
         v = (px * s - py * c) / ry
         return win, u, v
 
-    def polygon(self, points: np.ndarray, colour, tag=CLUTTER, axis=None,
-                stripes: tuple | None = None) -> int:
+    def polygon(
+        self, points: np.ndarray, colour, tag=CLUTTER, axis=None, stripes: tuple | None = None
+    ) -> int:
         """A convex polygon (any vertex order), shaded as a cylinder along `axis`."""
         hull = convex_hull(np.asarray(points, np.float64))
         got = self._box(*hull.min(0) - 1, *hull.max(0) + 1)
@@ -145,8 +147,9 @@ def _shaded(colour, nx, ny, shade: bool):
     return colour * factor[..., None]
 
 
-def head_shading(canvas: Canvas, centre, r: float, angle: float, frame: np.ndarray,
-                 skin, hair, tag) -> int:
+def head_shading(
+    canvas: Canvas, centre, r: float, angle: float, frame: np.ndarray, skin, hair, tag
+) -> int:
     """A head: an ellipse whose front (seen through `frame`) is skin and back is hair.
 
     `frame` has the head's (left, up, forward) axes as columns in world axes; the face
@@ -160,8 +163,7 @@ def head_shading(canvas: Canvas, centre, r: float, angle: float, frame: np.ndarr
     normal = np.stack([nx, -ny, nz], -1)  # world axes: y up
     local = normal @ frame  # components along left, up, forward
     face = (local[..., 2] > -0.1) & (local[..., 1] < 0.45)
-    colour = np.where(face[..., None], np.asarray(skin, np.float32),
-                      np.asarray(hair, np.float32))
+    colour = np.where(face[..., None], np.asarray(skin, np.float32), np.asarray(hair, np.float32))
     return canvas._paint(win, alpha, _shaded(colour, nx, ny, True), tag)
 
 

@@ -104,14 +104,23 @@ def random_shape(rng: np.random.Generator, centre, size: float) -> Shape:
     cx, cy = centre
     angle = rng.uniform(0, np.pi)
     if kind == "ellipse":
-        return Shape("ellipse", ((cx, cy),),
-                     (size * rng.uniform(0.2, 0.6), size * rng.uniform(0.2, 0.6), angle),
-                     colour, shade)
+        return Shape(
+            "ellipse",
+            ((cx, cy),),
+            (size * rng.uniform(0.2, 0.6), size * rng.uniform(0.2, 0.6), angle),
+            colour,
+            shade,
+        )
     if kind == "rod":
         half = size * rng.uniform(0.3, 0.8)
         d = (half * np.cos(angle), half * np.sin(angle))
-        return Shape("capsule", ((cx - d[0], cy - d[1]), (cx + d[0], cy + d[1])),
-                     (size * rng.uniform(0.04, 0.15),), colour, shade)
+        return Shape(
+            "capsule",
+            ((cx - d[0], cy - d[1]), (cx + d[0], cy + d[1])),
+            (size * rng.uniform(0.04, 0.15),),
+            colour,
+            shade,
+        )
     corners = 4 if kind == "rect" else 3
     if corners == 4:
         a, b = size * rng.uniform(0.15, 0.6), size * rng.uniform(0.15, 0.6)
@@ -148,8 +157,9 @@ def inside_fraction(box, h: int, w: int) -> float:
     return iw * ih / max((x1 - x0) * (y1 - y0), 1e-9)
 
 
-def place_figure(rng, h: int, w: int, frac: tuple[float, float], cut: bool,
-                 others: list, attempts: int = 12) -> Placed | None:
+def place_figure(
+    rng, h: int, w: int, frac: tuple[float, float], cut: bool, others: list, attempts: int = 12
+) -> Placed | None:
     """A random figure of height frac*H placed by the placement rule, or None."""
     props, style = sample_proportions(rng), sample_style(rng)
     for _ in range(attempts):
@@ -174,9 +184,12 @@ def place_figure(rng, h: int, w: int, frac: tuple[float, float], cut: bool,
 
 def random_clutter(rng: np.random.Generator, h: int, w: int) -> list:
     """Up to 13 random shapes anywhere in the image (drawn behind or among the figures)."""
-    return [random_shape(rng, (rng.uniform(0, w), rng.uniform(0, h)),
-                         rng.uniform(0.05, 0.45) * min(h, w))
-            for _ in range(int(rng.integers(0, 14)))]
+    return [
+        random_shape(
+            rng, (rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(0.05, 0.45) * min(h, w)
+        )
+        for _ in range(int(rng.integers(0, 14)))
+    ]
 
 
 def sample_scene(rng: np.random.Generator, h: int, w: int) -> SceneSpec:
@@ -206,8 +219,13 @@ def occluder(rng: np.random.Generator, f: Placed) -> Shape:
 def camera(rng: np.random.Generator) -> tuple[float, float, float, float, int]:
     """(noise, gain, bias, blur, quality) of the simulated camera."""
     blur = rng.uniform(0.5, 1.2) if rng.random() < 0.15 else 0.0
-    return (float(rng.uniform(0, 7)), float(rng.uniform(0.75, 1.15)),
-            float(rng.uniform(-20, 20)), float(blur), int(rng.integers(80, 96)))
+    return (
+        float(rng.uniform(0, 7)),
+        float(rng.uniform(0.75, 1.15)),
+        float(rng.uniform(-20, 20)),
+        float(blur),
+        int(rng.integers(80, 96)),
+    )
 
 
 def render_scene(spec: SceneSpec, rng: np.random.Generator) -> tuple[np.ndarray, list[Person]]:

@@ -56,17 +56,23 @@ class Track:
     growth: float  # relative size change per frame
 
     def pose(self, t: int) -> dict[str, float]:
-        out = {n: self.centre[n] + self.amp[n] * math.sin(2 * math.pi * self.freq[n] * t
-                                                          + self.phase[n])
-               for n in ANGLE_NAMES}
+        out = {
+            n: self.centre[n]
+            + self.amp[n] * math.sin(2 * math.pi * self.freq[n] * t + self.phase[n])
+            for n in ANGLE_NAMES
+        }
         out["yaw"] = (self.centre["yaw"] + self.yaw_rate * t + 180.0) % 360.0 - 180.0
         return out
 
     def at(self, t: int) -> Placed:
         f = self.first
         origin = (f.origin[0] + self.drift[0] * t, f.origin[1] + self.drift[1] * t)
-        return replace(f, skel=pose_skeleton(self.pose(t), f.skel.props),
-                       scale=f.scale * (1.0 + self.growth * t), origin=origin)
+        return replace(
+            f,
+            skel=pose_skeleton(self.pose(t), f.skel.props),
+            scale=f.scale * (1.0 + self.growth * t),
+            origin=origin,
+        )
 
 
 def _family(name: str) -> str:
@@ -102,9 +108,16 @@ def make_track(rng: np.random.Generator, first: Placed, frames: int, size) -> Tr
     h, w = size
     drift = rng.normal(0, 1, 2)
     drift *= rng.uniform(0, DRIFT) * first.scale / max(np.linalg.norm(drift), 1e-9)
-    track = Track(first, centre, amp, freq, phase, float(rng.uniform(-YAW_RATE, YAW_RATE)),
-                  (float(drift[0] / (frames - 1)), float(drift[1] / (frames - 1))),
-                  float(rng.uniform(-GROWTH, GROWTH) / (frames - 1)))
+    track = Track(
+        first,
+        centre,
+        amp,
+        freq,
+        phase,
+        float(rng.uniform(-YAW_RATE, YAW_RATE)),
+        (float(drift[0] / (frames - 1)), float(drift[1] / (frames - 1))),
+        float(rng.uniform(-GROWTH, GROWTH) / (frames - 1)),
+    )
     last = extent(track.at(frames - 1))
     if inside_fraction(last, h, w) < MIN_INSIDE:  # keep the figure in view: no drift
         track = replace(track, drift=(0.0, 0.0))
@@ -127,6 +140,18 @@ def sample_sequence(rng: np.random.Generator, h: int, w: int, frames: int):
     count = int(rng.integers(1, 3)) if firsts and rng.random() < 0.35 else 0
     occluders = [occluder(rng, firsts[int(rng.integers(len(firsts)))]) for _ in range(count)]
     noise, gain, bias, blur, quality = camera(rng)
-    return [SceneSpec(bg, [tr.at(t) for tr in tracks], clutter, occluders,
-                      list(order), noise, gain, bias, blur, quality)
-            for t in range(frames)]
+    return [
+        SceneSpec(
+            bg,
+            [tr.at(t) for tr in tracks],
+            clutter,
+            occluders,
+            list(order),
+            noise,
+            gain,
+            bias,
+            blur,
+            quality,
+        )
+        for t in range(frames)
+    ]

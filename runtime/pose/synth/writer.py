@@ -60,8 +60,10 @@ def render_still(seed: int, split: str, index: int, size=DEFAULT_SIZE):
 def render_sequence(seed: int, split: str, index: int, frames: int, size=DEFAULT_SIZE):
     """Sequence `index` of a split: a list of (image, persons, quality), one per frame."""
     specs = sample_sequence(frame_rng(seed, split, index), *size, frames)
-    return [(*render_scene(spec, frame_rng(seed, split, index, t)), spec.quality)
-            for t, spec in enumerate(specs)]
+    return [
+        (*render_scene(spec, frame_rng(seed, split, index, t)), spec.quality)
+        for t, spec in enumerate(specs)
+    ]
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,12 @@ def _run_job(job: _Job) -> list[dict]:
     records = []
     for t, ((image, persons, quality), name) in enumerate(zip(outputs, names, strict=True)):
         Image.fromarray(image).save(Path(job.folder) / name, "JPEG", quality=quality)
-        record = {"file_name": name, "height": job.size[0], "width": job.size[1],
-                  "persons": [_person_fields(p) for p in persons]}
+        record = {
+            "file_name": name,
+            "height": job.size[0],
+            "width": job.size[1],
+            "persons": [_person_fields(p) for p in persons],
+        }
         if job.frames is not None:
             record.update(vid_id=job.index + 1, frame_id=t, nframes=job.frames)
         records.append(record)
@@ -94,35 +100,60 @@ def _run_job(job: _Job) -> list[dict]:
 
 
 def _person_fields(p: Person) -> dict:
-    kp = [[round(float(x), 2), round(float(y), 2), int(v)] if v > 0 else [0, 0, 0]
-          for x, y, v in p.keypoints]
-    return {"keypoints": [c for k in kp for c in k], "num_keypoints": p.num_keypoints,
-            "bbox": [round(float(c), 2) for c in p.bbox], "area": round(float(p.area), 2),
-            "track_id": p.track_id}
+    kp = [
+        [round(float(x), 2), round(float(y), 2), int(v)] if v > 0 else [0, 0, 0]
+        for x, y, v in p.keypoints
+    ]
+    return {
+        "keypoints": [c for k in kp for c in k],
+        "num_keypoints": p.num_keypoints,
+        "bbox": [round(float(c), 2) for c in p.bbox],
+        "area": round(float(p.area), 2),
+        "track_id": p.track_id,
+    }
 
 
 def coco_document(records: list[dict], info: dict, video: bool) -> dict:
     """The COCO keypoints JSON for a split, ids assigned in order (images and persons)."""
     images, annotations = [], []
     for image_id, rec in enumerate(records, start=1):
-        image = {"id": image_id, "file_name": rec["file_name"], "width": rec["width"],
-                 "height": rec["height"]}
+        image = {
+            "id": image_id,
+            "file_name": rec["file_name"],
+            "width": rec["width"],
+            "height": rec["height"],
+        }
         if video:
             image.update(vid_id=rec["vid_id"], frame_id=rec["frame_id"], nframes=rec["nframes"])
         images.append(image)
         for person in rec["persons"]:
-            ann = {"id": len(annotations) + 1, "image_id": image_id, "category_id": 1,
-                   "iscrowd": 0, "keypoints": person["keypoints"],
-                   "num_keypoints": person["num_keypoints"], "bbox": person["bbox"],
-                   "area": person["area"]}
+            ann = {
+                "id": len(annotations) + 1,
+                "image_id": image_id,
+                "category_id": 1,
+                "iscrowd": 0,
+                "keypoints": person["keypoints"],
+                "num_keypoints": person["num_keypoints"],
+                "bbox": person["bbox"],
+                "area": person["area"],
+            }
             if video:
                 ann["track_id"] = person["track_id"]
             annotations.append(ann)
-    category = {"id": 1, "name": "person", "supercategory": "person",
-                "keypoints": list(COCO.names),
-                "skeleton": [[a + 1, b + 1] for a, b in COCO.skeleton]}
-    return {"info": info, "licenses": [], "images": images, "annotations": annotations,
-            "categories": [category]}
+    category = {
+        "id": 1,
+        "name": "person",
+        "supercategory": "person",
+        "keypoints": list(COCO.names),
+        "skeleton": [[a + 1, b + 1] for a, b in COCO.skeleton],
+    }
+    return {
+        "info": info,
+        "licenses": [],
+        "images": images,
+        "annotations": annotations,
+        "categories": [category],
+    }
 
 
 def write_json_atomic(path: Path, data) -> None:
@@ -149,13 +180,24 @@ def check_output(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise SynthError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise SynthError(f"{out} is not empty; choose an empty folder or pass --force "
-                         "to overwrite the data set in it")
+        raise SynthError(
+            f"{out} is not empty; choose an empty folder or pass --force "
+            "to overwrite the data set in it"
+        )
 
 
-def synthesize(out, train: int = 1000, val: int = 100, *, size=DEFAULT_SIZE, seed: int = 0,
-               video: int | None = None, workers: int | None = None, force: bool = False,
-               progress: Callable[[str, int, int], None] | None = None) -> SynthResult:
+def synthesize(
+    out,
+    train: int = 1000,
+    val: int = 100,
+    *,
+    size=DEFAULT_SIZE,
+    seed: int = 0,
+    video: int | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SynthResult:
     """Render the data set into `out` (see the module docstring for the layout).
 
     `train` and `val` count images, or sequences of `video` frames each. `progress` is
@@ -176,16 +218,24 @@ def synthesize(out, train: int = 1000, val: int = 100, *, size=DEFAULT_SIZE, see
                 stale.unlink()
             jobs = [_Job(seed, split, i, tuple(size), video, str(folder)) for i in range(n)]
             per_job = video or 1
-            results = (pool.map(_run_job, jobs, chunksize=max(1, min(16, n // (8 * workers))))
-                       if pool is not None else map(_run_job, jobs))
+            results = (
+                pool.map(_run_job, jobs, chunksize=max(1, min(16, n // (8 * workers))))
+                if pool is not None
+                else map(_run_job, jobs)
+            )
             records: list[dict] = []
             for done, job_records in enumerate(results, start=1):
                 records.extend(job_records)
                 if progress is not None:
                     progress(split, done * per_job, n * per_job)
-            info = {"description": "archc synthetic persons (archc data synth)",
-                    "version": FORMAT_VERSION, "seed": seed, "split": split,
-                    "size": list(size), "video_frames": video}
+            info = {
+                "description": "archc synthetic persons (archc data synth)",
+                "version": FORMAT_VERSION,
+                "seed": seed,
+                "split": split,
+                "size": list(size),
+                "video_frames": video,
+            }
             doc = coco_document(records, info, video is not None)
             write_json_atomic(out / "annotations" / f"person_keypoints_{split}.json", doc)
             counts[split], persons[split] = len(doc["images"]), len(doc["annotations"])

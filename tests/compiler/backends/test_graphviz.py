@@ -44,8 +44,9 @@ def graph_of(path: Path | str, text: str | None = None) -> nx.MultiDiGraph:
 
 
 def dot_svg(text: str) -> str:
-    proc = subprocess.run([DOT, "-Tsvg"], input=text, capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [DOT, "-Tsvg"], input=text, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Warning" not in proc.stderr and "Error" not in proc.stderr, proc.stderr
     return proc.stdout
@@ -77,10 +78,16 @@ def node_line(text: str, node_id: int) -> str:
 def dot_cases() -> list:
     """Every example folded at depth 2, and unfolded; dot needs minutes to lay out the
     unfolded heavy spaces (AutoPose has 5,000 nodes), so those run with the slow tests."""
-    return [pytest.param(path, depth, id=f"{depth}-{path.name}",
-                         marks=[pytest.mark.slow] if depth is None and path.stem in HEAVY
-                         else [])
-            for path in EXAMPLES for depth in (None, 2)]
+    return [
+        pytest.param(
+            path,
+            depth,
+            id=f"{depth}-{path.name}",
+            marks=[pytest.mark.slow] if depth is None and path.stem in HEAVY else [],
+        )
+        for path in EXAMPLES
+        for depth in (None, 2)
+    ]
 
 
 @needs_dot
@@ -169,8 +176,7 @@ def test_depth_folds_scopes_into_boxes() -> None:
 def test_a_box_names_the_choices_made_inside_it_relative_to_it() -> None:
     graph = graph_of(ROOT / "examples/spaces/vipnas_temporal.arch")
     folded = to_dot(graph, depth=2)
-    box = next(ln for ln in folded.splitlines()
-               if ln.strip().startswith('"box:frame[2].t_vipnet"'))
+    box = next(ln for ln in folded.splitlines() if ln.strip().startswith('"box:frame[2].t_vipnet"'))
     label = re.search(r'label="([^"]*)"', box).group(1)
     assert label.startswith("frame[2].t_vipnet\\n352 ops\\nchoices: fuse_at, fuse_op, s1.k")
     assert "frame[2]" not in label.split("choices:")[1]
@@ -181,8 +187,12 @@ def test_depth_keeps_edges_between_clusters() -> None:
     folded = to_dot(graph, depth=1)
     assert {'"box:s1"', '"box:s2"', '"box:s3"', '"box:deconv_head"'} <= node_ids(folded)
     pairs = set(edges(folded))
-    assert {('"box:s1"', '"box:s2"'), ('"box:s2"', '"box:s3"'),
-            ('"box:s3"', '"box:deconv_head"'), ('"box:deconv_head"', '"out:heatmaps"')} <= pairs
+    assert {
+        ('"box:s1"', '"box:s2"'),
+        ('"box:s2"', '"box:s3"'),
+        ('"box:s3"', '"box:deconv_head"'),
+        ('"box:deconv_head"', '"out:heatmaps"'),
+    } <= pairs
     assert "subgraph" not in folded
 
 
@@ -203,12 +213,25 @@ def awkward_graph() -> nx.MultiDiGraph:
     """Two nodes whose names hold every character DOT or SVG could misread."""
     span = Span(file="x.arch", line=1, column=1, end_line=1, end_column=2)
     names = ['in"put\\N', 'blk "1".a<b>&amp;\\.op\nx']
-    graph = nx.MultiDiGraph(name='we"ird\\<name>', is_net=True, choices=[],
-                            inputs={names[0]: 0}, outputs={'o"u\\t<>': 1})
-    graph.add_node(0, ir=IRNode(0, "input", None, names[0], "", {"shape": (1, 2, 2)}, True,
-                                (1, 2, 2), (1, 2, 2), span))
-    graph.add_node(1, ir=IRNode(1, "op", "relu", names[1], "", {"mode": '"q" <b>'}, True,
-                                (1, 2, 2), (1, 2, 2), span))
+    graph = nx.MultiDiGraph(
+        name='we"ird\\<name>',
+        is_net=True,
+        choices=[],
+        inputs={names[0]: 0},
+        outputs={'o"u\\t<>': 1},
+    )
+    graph.add_node(
+        0,
+        ir=IRNode(
+            0, "input", None, names[0], "", {"shape": (1, 2, 2)}, True, (1, 2, 2), (1, 2, 2), span
+        ),
+    )
+    graph.add_node(
+        1,
+        ir=IRNode(
+            1, "op", "relu", names[1], "", {"mode": '"q" <b>'}, True, (1, 2, 2), (1, 2, 2), span
+        ),
+    )
     graph.add_edge(0, 1, key=0, port=0)
     return graph
 
@@ -226,7 +249,7 @@ def test_awkward_names_survive_dot() -> None:
     svg = dot_svg(to_dot(awkward_graph()))
     texts = {t.strip() for t in ET.fromstring(svg).itertext() if t.strip()}
     assert 'in"put\\N' in texts
-    assert {'blk "1"', 'a<b>&amp;\\'} <= texts  # cluster labels; `&amp;` stays literal
+    assert {'blk "1"', "a<b>&amp;\\"} <= texts  # cluster labels; `&amp;` stays literal
     assert {"op", "x"} <= texts  # the node's own name, over two lines
     assert 'relu mode="q" <b>' in texts
     assert 'o"u\\t<>' in texts
@@ -250,8 +273,9 @@ def test_render_image(tmp_path: Path, suffix: str, magic: bytes) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"small{suffix}"]
 
 
-def test_render_without_dot_says_how_to_install_it(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_render_without_dot_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
     with pytest.raises(RenderError, match="apt-get install graphviz"):
         render(to_dot(graph_of("small.arch", SMALL)), tmp_path / "small.svg")

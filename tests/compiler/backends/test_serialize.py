@@ -50,8 +50,7 @@ def identical(a, b) -> bool:
     if isinstance(a, dict):
         return list(a) == list(b) and all(identical(a[k], b[k]) for k in a)
     if dataclasses.is_dataclass(a):
-        return all(identical(getattr(a, f.name), getattr(b, f.name))
-                   for f in dataclasses.fields(a))
+        return all(identical(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
     if isinstance(a, float) and math.isnan(a):
         return math.isnan(b)
     return a == b
@@ -119,14 +118,32 @@ def test_a_decoded_dependent_domain_evaluates_like_the_original():
 def one_node_graph(value) -> nx.MultiDiGraph:
     """A graph holding `value` in every position a value can take."""
     graph = nx.MultiDiGraph()
-    graph.add_node(0, ir=IRNode(id=0, kind="input", op=None, name="x", weight_name="x",
-                                attrs={"v": value, "odd key": value}, guard=value,
-                                shape=(value, 1, 2), max_shape=(3, 4, 5), span=SPAN,
-                                trace=(SPAN, SPAN)))
-    graph.graph.update(name="s", is_net=False, doc=None,
-                       choices=(ChoiceSpec("c", "int", value, "elastic", value, SPAN),),
-                       inputs={"x": 0}, outputs={"y": 0}, constraints=(),
-                       checks=((value, "message", SPAN),))
+    graph.add_node(
+        0,
+        ir=IRNode(
+            id=0,
+            kind="input",
+            op=None,
+            name="x",
+            weight_name="x",
+            attrs={"v": value, "odd key": value},
+            guard=value,
+            shape=(value, 1, 2),
+            max_shape=(3, 4, 5),
+            span=SPAN,
+            trace=(SPAN, SPAN),
+        ),
+    )
+    graph.graph.update(
+        name="s",
+        is_net=False,
+        doc=None,
+        choices=(ChoiceSpec("c", "int", value, "elastic", value, SPAN),),
+        inputs={"x": 0},
+        outputs={"y": 0},
+        constraints=(),
+        checks=((value, "message", SPAN),),
+    )
     return graph
 
 
@@ -135,13 +152,27 @@ def _apply(fn: str, args: list, type_: str) -> Apply:
     return Apply(fn=fn, args=tuple(args), type=type_, _deps=deps_of(tuple(args)))
 
 
-leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8),
-                   st.builds(ChoiceRef, st.text("abc.", min_size=1, max_size=4),
-                             st.sampled_from(SYM_TYPES)))
-values = st.recursive(leaves, lambda inner: st.one_of(
-    st.lists(inner, max_size=4).map(tuple),
-    st.builds(_apply, st.sampled_from(sorted(FUNCTIONS)), st.lists(inner, max_size=3),
-              st.sampled_from(SYM_TYPES))), max_leaves=24)
+leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=8),
+    st.builds(ChoiceRef, st.text("abc.", min_size=1, max_size=4), st.sampled_from(SYM_TYPES)),
+)
+values = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(tuple),
+        st.builds(
+            _apply,
+            st.sampled_from(sorted(FUNCTIONS)),
+            st.lists(inner, max_size=3),
+            st.sampled_from(SYM_TYPES),
+        ),
+    ),
+    max_leaves=24,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -154,11 +185,14 @@ def test_symbolic_values_round_trip_with_their_types(value):
     assert text(back) == text(graph)
 
 
-@pytest.mark.parametrize("value", [
-    _apply("add", [ChoiceRef("a", "int"), 0], "int"),  # `apply` would fold it to `a`
-    _apply("if", [True, 1.0, 1], "any"),  # all concrete: `apply` would compute it
-    (True, 1, 1.0, -0.0, math.inf, -math.inf, "1", None, ()),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        _apply("add", [ChoiceRef("a", "int"), 0], "int"),  # `apply` would fold it to `a`
+        _apply("if", [True, 1.0, 1], "any"),  # all concrete: `apply` would compute it
+        (True, 1, 1.0, -0.0, math.inf, -math.inf, "1", None, ()),
+    ],
+)
 def test_decoding_never_folds_or_converts(value):
     back = round_trip(one_node_graph(value)).nodes[0]["ir"]
     assert identical(back.guard, value)
@@ -169,15 +203,24 @@ def test_values_are_tagged_in_the_json():
     ref = ChoiceRef("w", "int")
     data = ir_to_json(one_node_graph((1.5, True, _apply("mul", [ref, 4], "int"))))
     assert data["nodes"][0]["guard"] == [
-        {"float": 1.5}, True,
-        {"sym": "apply", "fn": "mul", "args": [{"sym": "choice", "name": "w", "type": "int"}, 4],
-         "type": "int"}]
+        {"float": 1.5},
+        True,
+        {
+            "sym": "apply",
+            "fn": "mul",
+            "args": [{"sym": "choice", "name": "w", "type": "int"}, 4],
+            "type": "int",
+        },
+    ]
     assert data["nodes"][0]["span"] == ["t.arch", 1, 2, 3, 4]
 
 
 def test_a_value_without_a_json_form_is_refused_with_its_place():
-    with pytest.raises(TypeError, match=r"cannot serialise Tensor <tensor %3> at "
-                                        r"\$\.nodes\[0\]\.attrs\.v\[1\]"):
+    with pytest.raises(
+        TypeError,
+        match=r"cannot serialise Tensor <tensor %3> at "
+        r"\$\.nodes\[0\]\.attrs\.v\[1\]",
+    ):
         ir_to_json(one_node_graph((1, Tensor(3))))
 
 
@@ -217,26 +260,37 @@ def test_a_missing_file(tmp_path):
     assert str(info.value) == f"{tmp_path / 'nope.json'}: no such file"
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("", "not JSON (1:1): Expecting value"),
-    ('{"format": "archc-ir",\n  "version": 1,,}',
-     "not JSON (2:16): Expecting property name enclosed in double quotes"),
-    (b'{"format": "\xff"}', "not JSON (byte 12 is not UTF-8)"),
-    ("[1, 2]", "not an archc IR document: the top level is a list, expected an object"),
-    ("{}", 'not an archc IR document (no "format" field, expected "archc-ir")'),
-    ('{"format": "onnx"}', 'not an archc IR document (format is "onnx", expected "archc-ir")'),
-    ('{"format": "archc-ir", "version": "1"}',
-     'malformed IR at $.version: expected a positive integer, got "1"'),
-    ('{"format": "archc-ir", "version": 2, "archc": "9.0"}',
-     f"IR format version 2 is newer than archc {__version__} reads (1): "
-     "written by a newer archc; upgrade"),
-], ids=itertools.count())
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "not JSON (1:1): Expecting value"),
+        (
+            '{"format": "archc-ir",\n  "version": 1,,}',
+            "not JSON (2:16): Expecting property name enclosed in double quotes",
+        ),
+        (b'{"format": "\xff"}', "not JSON (byte 12 is not UTF-8)"),
+        ("[1, 2]", "not an archc IR document: the top level is a list, expected an object"),
+        ("{}", 'not an archc IR document (no "format" field, expected "archc-ir")'),
+        ('{"format": "onnx"}', 'not an archc IR document (format is "onnx", expected "archc-ir")'),
+        (
+            '{"format": "archc-ir", "version": "1"}',
+            'malformed IR at $.version: expected a positive integer, got "1"',
+        ),
+        (
+            '{"format": "archc-ir", "version": 2, "archc": "9.0"}',
+            f"IR format version 2 is newer than archc {__version__} reads (1): "
+            "written by a newer archc; upgrade",
+        ),
+    ],
+    ids=itertools.count(),
+)
 def test_a_file_that_is_not_an_ir(tmp_path, content, message):
     assert load_text(tmp_path, content) == message
 
 
 def _set(path: str, value):
     """A mutation of the document: put `value` at `path` (dot and index segments)."""
+
     def mutate(doc: dict) -> None:
         *parents, last = [int(p) if p.isdigit() else p for p in path.split("/")]
         target = doc
@@ -248,51 +302,94 @@ def _set(path: str, value):
             target.append(value)
         else:
             target[last] = value
+
     return mutate
 
 
-@pytest.mark.parametrize(("mutation", "message"), [
-    (_set("nodes/3/guard", KeyError), 'malformed IR at $.nodes[3]: missing field "guard"'),
-    (_set("nodes/0/colour", 1), 'malformed IR at $.nodes[0]: unexpected field "colour"'),
-    (_set("name", 3), "malformed IR at $.name: expected a string, got an integer"),
-    (_set("nodes/2/guard", 1.5),
-     'malformed IR at $.nodes[2].guard: an untagged float; floats are written {"float": x}'),
-    (_set("nodes/2/attrs/odd key", {"float": "1.5"}),
-     'malformed IR at $.nodes[2].attrs["odd key"].float: expected a number, "inf", "-inf" or '
-     '"nan", got "1.5"'),
-    (_set("nodes/2/guard", {"colour": 1}),
-     'malformed IR at $.nodes[2].guard: an object value needs a "float", "builtin" or "sym" '
-     "tag"),
-    (_set("nodes/2/guard", {"sym": "lambda"}),
-     'malformed IR at $.nodes[2].guard.sym: unknown symbolic kind "lambda"'),
-    (_set("nodes/2/guard", {"sym": "apply", "fn": "not", "type": "bool", "args": [
-        {"sym": "apply", "fn": "exp", "type": "float", "args": []}]}),
-     'malformed IR at $.nodes[2].guard.args[0].fn: unknown function "exp"'),
-    (_set("nodes/2/guard", {"sym": "choice", "name": "a", "type": "tensor"}),
-     'malformed IR at $.nodes[2].guard.type: unknown type "tensor"'),
-    (_set("nodes/2/guard", {"sym": "choice", "name": "a"}),
-     'malformed IR at $.nodes[2].guard: missing field "type"'),
-    (_set("nodes/2/guard", {"builtin": "eval"}),
-     'malformed IR at $.nodes[2].guard.builtin: unknown builtin function "eval"'),
-    (_set("nodes/2/shape", 7), "malformed IR at $.nodes[2].shape: expected a list, got an "
-     "integer"),
-    (_set("nodes/0/span", ["f", 1, 2]), "malformed IR at $.nodes[0].span: expected a span "
-     "[file, line, column, end_line, end_column]"),
-    (_set("nodes/5/id", 0), "malformed IR at $.nodes[5].id: node id 0 appears twice"),
-    (_set("edges/0", [0, 999, 0]), "malformed IR at $.edges[0]: node 999 is not in $.nodes"),
-    (_set("edges/1", [0, 1]), "malformed IR at $.edges[1]: expected [source id, target id, "
-     "port]"),
-    (_set("outputs/heatmaps", 999), "malformed IR at $.outputs.heatmaps: expected a node id in "
-     "$.nodes, got 999"),
-    (_set("constraints/0/bound", "300M"), "malformed IR at $.constraints[0].bound: expected a "
-     "number, got a string"),
-    (_set("checks", {}), "malformed IR at $.checks: expected a list, got an object"),
-    (_set("choices/4/domain/env/1", ["e"]),  # s1.g: a dependent domain
-     "malformed IR at $.choices[4].domain.env[1]: expected a [name, value] pair"),
-    (_set("choices/4/domain/expr/element/id", KeyError),
-     "malformed IR at $.choices[4].domain.expr: not an expression: Field required (at "
-     "comprehension.element.name.id)"),
-], ids=itertools.count())
+@pytest.mark.parametrize(
+    ("mutation", "message"),
+    [
+        (_set("nodes/3/guard", KeyError), 'malformed IR at $.nodes[3]: missing field "guard"'),
+        (_set("nodes/0/colour", 1), 'malformed IR at $.nodes[0]: unexpected field "colour"'),
+        (_set("name", 3), "malformed IR at $.name: expected a string, got an integer"),
+        (
+            _set("nodes/2/guard", 1.5),
+            'malformed IR at $.nodes[2].guard: an untagged float; floats are written {"float": x}',
+        ),
+        (
+            _set("nodes/2/attrs/odd key", {"float": "1.5"}),
+            'malformed IR at $.nodes[2].attrs["odd key"].float: expected a number, '
+            '"inf", "-inf" or "nan", got "1.5"',
+        ),
+        (
+            _set("nodes/2/guard", {"colour": 1}),
+            'malformed IR at $.nodes[2].guard: an object value needs a "float", "builtin" or "sym" '
+            "tag",
+        ),
+        (
+            _set("nodes/2/guard", {"sym": "lambda"}),
+            'malformed IR at $.nodes[2].guard.sym: unknown symbolic kind "lambda"',
+        ),
+        (
+            _set(
+                "nodes/2/guard",
+                {
+                    "sym": "apply",
+                    "fn": "not",
+                    "type": "bool",
+                    "args": [{"sym": "apply", "fn": "exp", "type": "float", "args": []}],
+                },
+            ),
+            'malformed IR at $.nodes[2].guard.args[0].fn: unknown function "exp"',
+        ),
+        (
+            _set("nodes/2/guard", {"sym": "choice", "name": "a", "type": "tensor"}),
+            'malformed IR at $.nodes[2].guard.type: unknown type "tensor"',
+        ),
+        (
+            _set("nodes/2/guard", {"sym": "choice", "name": "a"}),
+            'malformed IR at $.nodes[2].guard: missing field "type"',
+        ),
+        (
+            _set("nodes/2/guard", {"builtin": "eval"}),
+            'malformed IR at $.nodes[2].guard.builtin: unknown builtin function "eval"',
+        ),
+        (
+            _set("nodes/2/shape", 7),
+            "malformed IR at $.nodes[2].shape: expected a list, got an integer",
+        ),
+        (
+            _set("nodes/0/span", ["f", 1, 2]),
+            "malformed IR at $.nodes[0].span: expected a span "
+            "[file, line, column, end_line, end_column]",
+        ),
+        (_set("nodes/5/id", 0), "malformed IR at $.nodes[5].id: node id 0 appears twice"),
+        (_set("edges/0", [0, 999, 0]), "malformed IR at $.edges[0]: node 999 is not in $.nodes"),
+        (
+            _set("edges/1", [0, 1]),
+            "malformed IR at $.edges[1]: expected [source id, target id, port]",
+        ),
+        (
+            _set("outputs/heatmaps", 999),
+            "malformed IR at $.outputs.heatmaps: expected a node id in $.nodes, got 999",
+        ),
+        (
+            _set("constraints/0/bound", "300M"),
+            "malformed IR at $.constraints[0].bound: expected a number, got a string",
+        ),
+        (_set("checks", {}), "malformed IR at $.checks: expected a list, got an object"),
+        (
+            _set("choices/4/domain/env/1", ["e"]),  # s1.g: a dependent domain
+            "malformed IR at $.choices[4].domain.env[1]: expected a [name, value] pair",
+        ),
+        (
+            _set("choices/4/domain/expr/element/id", KeyError),
+            "malformed IR at $.choices[4].domain.expr: not an expression: Field required (at "
+            "comprehension.element.name.id)",
+        ),
+    ],
+    ids=itertools.count(),
+)
 def test_malformed_content_names_the_json_path(tmp_path, doc, mutation, message):
     bad = copy.deepcopy(doc)
     mutation(bad)
@@ -300,6 +397,9 @@ def test_malformed_content_names_the_json_path(tmp_path, doc, mutation, message)
 
 
 def test_decoding_a_document_without_a_file_names_no_file(doc):
-    with pytest.raises(IRFormatError, match=r"^malformed IR at \$\.is_net: expected a boolean, "
-                                            r"got null$"):
+    with pytest.raises(
+        IRFormatError,
+        match=r"^malformed IR at \$\.is_net: expected a boolean, "
+        r"got null$",
+    ):
         ir_from_json({**doc, "is_net": None})

@@ -91,14 +91,16 @@ def test_variable_elimination_equals_enumeration(source):
     from archc.compiler.extremes import cost_extremes
 
     if source.endswith(".arch"):
-        [graph] = compile_file(Path(__file__).resolve().parents[3] / "examples/spaces" /
-                               source).graphs
+        [graph] = compile_file(
+            Path(__file__).resolve().parents[3] / "examples/spaces" / source
+        ).graphs
     else:
         [graph] = compile_file("dep.arch", source).graphs
     model = CostModel(graph)
     choices = {c.name: c for c in graph.graph["choices"]}
-    (params_min, params_max), (macs_min, macs_max) = (cost_extremes(model, choices, metric)
-                                                      for metric in ("params", "macs"))
+    (params_min, params_max), (macs_min, macs_max) = (
+        cost_extremes(model, choices, metric) for metric in ("params", "macs")
+    )
     table = ChoiceTable(graph.graph["choices"])
     if table.size() > 50_000:  # mobile_small: check per-stage exactness through the bound
         configs = [table.sample(s) for s in range(300)]
@@ -109,8 +111,11 @@ def test_variable_elimination_equals_enumeration(source):
     assert macs_max >= max(c.macs for c in costs)
     if table.size() <= 50_000:
         assert (params_min, params_max, macs_min, macs_max) == (
-            min(c.params for c in costs), max(c.params for c in costs),
-            min(c.macs for c in costs), max(c.macs for c in costs))
+            min(c.params for c in costs),
+            max(c.params for c in costs),
+            min(c.macs for c in costs),
+            max(c.macs for c in costs),
+        )
 
 
 def test_scoped_constraints_count_only_their_scope():
@@ -131,4 +136,6 @@ def test_scoped_constraints_count_only_their_scope():
     assert space.cost_model(scope="b")(large).params == 8 * 16
     assert space.violations(small) == []
     assert space.violations(large) == [
-        "params in a = 432 breaks `params in a <= 300`", "params = 560 breaks `params <= 400`"]
+        "params in a = 432 breaks `params in a <= 300`",
+        "params = 560 breaks `params <= 400`",
+    ]

@@ -17,8 +17,11 @@ def _choices() -> dict[str, ChoiceSpec]:
     def spec(name, domain, default):
         return ChoiceSpec(name, "int", domain, "elastic", default, NOWHERE)
 
-    return {"w": spec("w", (6, 8), 8), "e": spec("e", (1, 3), 3),
-            "g": spec("g", apply("divisors", apply("mul", W, E)), 1)}
+    return {
+        "w": spec("w", (6, 8), 8),
+        "e": spec("e", (1, 3), 3),
+        "g": spec("g", apply("divisors", apply("mul", W, E)), 1),
+    }
 
 
 def test_combinations_enumerate_only_valid_configs_with_their_parents():

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.compiler.space.space_helpers import KINDS_SPACE, table_of
 
 from archc.compiler.space import ChoiceTable
+from tests.compiler.space.space_helpers import KINDS_SPACE, table_of
 
 
 @pytest.fixture(scope="session")

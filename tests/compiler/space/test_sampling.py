@@ -21,18 +21,30 @@ def space():
     return archc.load(MOBILE)
 
 
-@pytest.mark.parametrize("op, value, excess", [
-    ("<=", 90, 0), ("<=", 100, 0), ("<=", 150, 0.5), ("<", 100, 0.01), ("<", 99, 0),
-    (">=", 100, 0), (">=", 50, 0.5), (">", 100, 0.01), (">", 101, 0)])
+@pytest.mark.parametrize(
+    "op, value, excess",
+    [
+        ("<=", 90, 0),
+        ("<=", 100, 0),
+        ("<=", 150, 0.5),
+        ("<", 100, 0.01),
+        ("<", 99, 0),
+        (">=", 100, 0),
+        (">=", 50, 0.5),
+        (">", 100, 0.01),
+        (">", 101, 0),
+    ],
+)
 def test_excess_is_relative_to_the_bound_and_zero_when_the_limit_holds(op, value, excess):
     assert Limit("macs", op, 100).excess(value) == pytest.approx(excess)
 
 
 def test_limits_are_the_files_constraints_and_the_extra_ones(space):
-    file = [(c.metric, c.op, c.bound, c.scope) for c in space.constraints
-            if c.metric != "latency"]
-    got = [(lim.metric, lim.op, lim.bound, lim.scope)
-           for lim in limits_of(space, max_macs=5e8, max_params=2e6)]
+    file = [(c.metric, c.op, c.bound, c.scope) for c in space.constraints if c.metric != "latency"]
+    got = [
+        (lim.metric, lim.op, lim.bound, lim.scope)
+        for lim in limits_of(space, max_macs=5e8, max_params=2e6)
+    ]
     assert got == [*file, ("macs", "<=", 5e8, None), ("params", "<=", 2e6, None)]
 
 

@@ -17,7 +17,9 @@ CFG = Config({"w": 8, "r": 0.5, "on": True, "act": "relu"}, "kinds")
 GOOD = {"format": "archc-config", "version": 1, "space": "kinds", "choices": {"w": 8}}
 
 scalars = st.one_of(
-    st.integers(), st.booleans(), st.text(max_size=8),
+    st.integers(),
+    st.booleans(),
+    st.text(max_size=8),
     st.floats(allow_nan=False, allow_infinity=False),
 )
 configs = st.builds(
@@ -133,36 +135,57 @@ def test_a_document_without_space_loads_with_no_space():
     ("text", "expected"),
     [
         ("", "PATH:1:1: invalid JSON: Expecting value"),
-        ('{"format": "archc-config",\n  "version": 1,,\n}',
-         "PATH:2:16: invalid JSON: Expecting property name enclosed in double quotes"),
+        (
+            '{"format": "archc-config",\n  "version": 1,,\n}',
+            "PATH:2:16: invalid JSON: Expecting property name enclosed in double quotes",
+        ),
         ('{"choices": {"w": NaN}}', "PATH: invalid JSON: `NaN` is not a JSON number"),
         ('{"choices": {"w": 1, "w": 2}}', "PATH: key `w` appears twice in one object"),
         ("[1, 2]", "PATH: expected a JSON object, got a list"),
         ("3", "PATH: expected a JSON object, got 3"),
-        (doc(format="onnx"), 'PATH: not an archc config: `format` is "onnx", expected '
-                             '"archc-config"'),
+        (
+            doc(format="onnx"),
+            'PATH: not an archc config: `format` is "onnx", expected "archc-config"',
+        ),
         (doc(format=...), 'PATH: not an archc config: missing `"format": "archc-config"`'),
-        (doc(version=2), "PATH: not an archc config: version 2 is not supported "
-                         "(this archc reads version 1)"),
+        (
+            doc(version=2),
+            "PATH: not an archc config: version 2 is not supported (this archc reads version 1)",
+        ),
         (doc(version="1"), 'PATH: not an archc config: `version` must be an integer, got "1"'),
         (doc(version=True), "PATH: not an archc config: `version` must be an integer, got true"),
-        (doc(version=...), "PATH: not an archc config: missing `version` (this archc writes "
-                           "version 1)"),
+        (
+            doc(version=...),
+            "PATH: not an archc config: missing `version` (this archc writes version 1)",
+        ),
         (doc(space=["s"]), "PATH: not an archc config: `space` must be a string, got a list"),
-        (doc(choices=...), "PATH: not an archc config: missing `choices` (an object mapping "
-                           "choice names to values)"),
-        (doc(choices=[8]), "PATH: not an archc config: `choices` must be an object mapping "
-                           "choice names to values, got a list"),
-        (doc(choices={"w": {"v": 8}}), "PATH: not an archc config: choice `w` is an object; "
-                                       "values must be numbers, bools or strings"),
-        (doc(choice={}), "PATH: not an archc config: unknown key `choice`; did you mean "
-                         "`choices`?"),
-        (doc(format="x", version=0, choices=None, colour=1),
-         "PATH: not an archc config:\n"
-         "  unknown key `colour`\n"
-         '  `format` is "x", expected "archc-config"\n'
-         "  version 0 is not supported (this archc reads version 1)\n"
-         "  missing `choices` (an object mapping choice names to values)"),
+        (
+            doc(choices=...),
+            "PATH: not an archc config: missing `choices` (an object mapping "
+            "choice names to values)",
+        ),
+        (
+            doc(choices=[8]),
+            "PATH: not an archc config: `choices` must be an object mapping "
+            "choice names to values, got a list",
+        ),
+        (
+            doc(choices={"w": {"v": 8}}),
+            "PATH: not an archc config: choice `w` is an object; "
+            "values must be numbers, bools or strings",
+        ),
+        (
+            doc(choice={}),
+            "PATH: not an archc config: unknown key `choice`; did you mean `choices`?",
+        ),
+        (
+            doc(format="x", version=0, choices=None, colour=1),
+            "PATH: not an archc config:\n"
+            "  unknown key `colour`\n"
+            '  `format` is "x", expected "archc-config"\n'
+            "  version 0 is not supported (this archc reads version 1)\n"
+            "  missing `choices` (an object mapping choice names to values)",
+        ),
     ],
 )
 def test_bad_config_files(tmp_path: Path, text: str, expected: str):
@@ -189,6 +212,7 @@ def test_file_that_is_not_utf8(tmp_path: Path):
 def test_from_dict_names_its_source():
     with pytest.raises(ConfigError) as err:
         Config.from_dict({**GOOD, "version": 9}, source="run 3")
-    assert str(err.value) == ("run 3: not an archc config: version 9 is not supported "
-                              "(this archc reads version 1)")
+    assert str(err.value) == (
+        "run 3: not an archc config: version 9 is not supported (this archc reads version 1)"
+    )
     assert Config.from_dict(GOOD) == Config({"w": 8}, "kinds")

@@ -9,23 +9,35 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.compiler.space.space_helpers import KINDS_SPACE, brute_force_size, enumerate_configs, space_text, table_of
 
 from archc.compiler.space import ChoiceTable, Config, ConfigError
 from archc.dsl.frontend import check_file
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.span import NOWHERE
 from archc.dsl.symbolic import ChoiceRef, apply, evaluate
+from tests.compiler.space.space_helpers import (
+    KINDS_SPACE,
+    brute_force_size,
+    enumerate_configs,
+    space_text,
+    table_of,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "spaces"
 TABLES = {
     "kinds": table_of(KINDS_SPACE),
-    **{p.stem: ChoiceTable.of(check_file(str(p)).spaces[0])
-       for p in sorted(EXAMPLES.glob("*.arch"))},
+    **{
+        p.stem: ChoiceTable.of(check_file(str(p)).spaces[0])
+        for p in sorted(EXAMPLES.glob("*.arch"))
+    },
 }
-WE_G = table_of(space_text("    let w = choice(8, 16)\n    let e = choice(1, 2, 3)\n"
-                           "    let g = choice(divisors(w * e))\n"
-                           "    output h = image -> conv(w * e, groups=g)"))
+WE_G = table_of(
+    space_text(
+        "    let w = choice(8, 16)\n    let e = choice(1, 2, 3)\n"
+        "    let g = choice(divisors(w * e))\n"
+        "    output h = image -> conv(w * e, groups=g)"
+    )
+)
 
 tables = st.sampled_from(sorted(TABLES)).map(TABLES.__getitem__)
 seeds = st.integers(0, 2**32)
@@ -63,8 +75,9 @@ def random_tables(draw) -> ChoiceTable:
 
 
 def _spec(name: str, domain, default) -> ChoiceSpec:
-    return ChoiceSpec(name=name, kind="int", domain=domain, realise="elastic", default=default,
-                      span=NOWHERE)
+    return ChoiceSpec(
+        name=name, kind="int", domain=domain, realise="elastic", default=default, span=NOWHERE
+    )
 
 
 def _specs(table: ChoiceTable) -> tuple[ChoiceSpec, ...]:
@@ -157,8 +170,9 @@ def test_sample_is_deterministic_per_seed():
 
 
 def test_sample_reaches_every_config_of_a_small_dependent_space():
-    assert {WE_G.sample(seed) for seed in range(3000)} == \
-        {Config(c, "s") for c in enumerate_configs(_specs(WE_G))}
+    assert {WE_G.sample(seed) for seed in range(3000)} == {
+        Config(c, "s") for c in enumerate_configs(_specs(WE_G))
+    }
     assert WE_G.size() == 38
 
 
@@ -211,8 +225,10 @@ def test_crossover_repairs_values_neither_parent_can_give():
 
 def test_variation_rejects_invalid_parents():
     bad = {"w": 8, "e": 3, "g": 5}
-    message = ("invalid config for space `s`: `g` = 5 is not a candidate when `w` = 8, "
-               "`e` = 3; candidates: 1, 2, 3, 4, 6, 8, 12, 24")
+    message = (
+        "invalid config for space `s`: `g` = 5 is not a candidate when `w` = 8, "
+        "`e` = 3; candidates: 1, 2, 3, 4, 6, 8, 12, 24"
+    )
     with pytest.raises(ConfigError) as err:
         WE_G.mutate(bad, 0)
     assert str(err.value) == message

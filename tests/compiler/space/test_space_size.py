@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.compiler.space.space_helpers import KINDS_SPACE, brute_force_size, elaborate, space_text, table_of
 
 from archc.compiler.decide import possible_values
 from archc.compiler.space import ChoiceTable
@@ -15,6 +14,13 @@ from archc.dsl.frontend import check_file
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.span import NOWHERE
 from archc.dsl.symbolic import ChoiceRef, apply, deps_of, divisors
+from tests.compiler.space.space_helpers import (
+    KINDS_SPACE,
+    brute_force_size,
+    elaborate,
+    space_text,
+    table_of,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "spaces"
 EXPECTED_SIZES = {  # regression values; each is also checked against brute force below
@@ -33,30 +39,36 @@ EXPECTED_SIZES = {  # regression values; each is also checked against brute forc
 
 SMALL_SPACES = {
     "kinds": KINDS_SPACE,
-    "independent": space_text("    let a = choice(1, 2, 3)\n    let b = choice(false, true)\n"
-                              "    output h = image -> conv(8 * a) -> (relu if b else skip)"),
+    "independent": space_text(
+        "    let a = choice(1, 2, 3)\n    let b = choice(false, true)\n"
+        "    output h = image -> conv(8 * a) -> (relu if b else skip)"
+    ),
     "two children of one parent": space_text(
         "    let w = choice(4, 6, 12)\n"
         "    let g = choice(divisors(w))\n"
         "    let c = choice(w, w * 2)\n"
         "    let k = choice(1, 3)\n"
-        "    output h = image -> conv(c, k=k) -> conv(w, groups=g)"),
+        "    output h = image -> conv(c, k=k) -> conv(w, groups=g)"
+    ),
     "repeated candidates": space_text(
         "    let a = choice(1..4)\n"
         "    let c = choice(a, a + 1, 3)\n"
-        "    output h = image -> conv(8 * c, k=1)"),
+        "    output h = image -> conv(8 * c, k=1)"
+    ),
     "two parents, comprehension": space_text(
         "    let w = choice(8, 12, 16)\n"
         "    let e = choice(2, 3)\n"
         "    let g = choice([d for d in divisors(w * e) if d >= 4])\n"
         "    let k = choice(3, 5, 7)\n"
-        "    output h = image -> conv(w * e, k=k, groups=g)"),
+        "    output h = image -> conv(w * e, k=k, groups=g)"
+    ),
     "two components": space_text(
         "    let a = choice(2, 4)\n"
         "    let b = choice(divisors(a))\n"
         "    let c = choice(3, 6)\n"
         "    let d = choice(divisors(c))\n"
-        "    output h = image -> conv(8 * a, groups=b) -> conv(6 * c, groups=d)"),
+        "    output h = image -> conv(8 * a, groups=b) -> conv(6 * c, groups=d)"
+    ),
 }
 
 
@@ -122,22 +134,26 @@ def test_size_of_a_whole_example_equals_enumerating_it():
 
 
 def _spec(name: str, domain, default) -> ChoiceSpec:
-    return ChoiceSpec(name=name, kind="int", domain=domain, realise="elastic", default=default,
-                      span=NOWHERE)
+    return ChoiceSpec(
+        name=name, kind="int", domain=domain, realise="elastic", default=default, span=NOWHERE
+    )
 
 
 def test_size_is_fast_on_a_vipnas_like_space():
     """Five stages of six choices, each with a group count that depends on width and ratio."""
     stages = "\n".join(
-        f"    let x{i} = x{i - 1} -> stage({16 * (i + 1)}) as s{i}" for i in range(1, 6))
-    text = ("block stage(x: tensor, width: int) -> tensor {\n"
-            "    let w = choice(width // 2, width * 3 // 4, width)\n"
-            "    let depth = choice(1..4)\n    let k = choice(3, 5, 7)\n"
-            "    let e = choice(2, 3, 4, 6)\n"
-            "    let g = choice([d for d in divisors(w * e) if d >= 4])\n"
-            "    let att = choice(false, true)\n"
-            "    return x -> repeat(depth) { conv(w * e, k=k, groups=g) -> conv(w, k=1) }\n}\n"
-            + space_text("    let x0 = image\n" + stages + "\n    output h = x5"))
+        f"    let x{i} = x{i - 1} -> stage({16 * (i + 1)}) as s{i}" for i in range(1, 6)
+    )
+    text = (
+        "block stage(x: tensor, width: int) -> tensor {\n"
+        "    let w = choice(width // 2, width * 3 // 4, width)\n"
+        "    let depth = choice(1..4)\n    let k = choice(3, 5, 7)\n"
+        "    let e = choice(2, 3, 4, 6)\n"
+        "    let g = choice([d for d in divisors(w * e) if d >= 4])\n"
+        "    let att = choice(false, true)\n"
+        "    return x -> repeat(depth) { conv(w * e, k=k, groups=g) -> conv(w, k=1) }\n}\n"
+        + space_text("    let x0 = image\n" + stages + "\n    output h = x5")
+    )
     space = elaborate(text)
     table = ChoiceTable.of(space)
     start = time.perf_counter()
@@ -152,8 +168,9 @@ def test_many_children_of_one_parent_are_counted_without_enumerating_them():
     p = ChoiceRef("p", "int")
     specs = [_spec("p", (1, 2, 3, 4, 5), 1)]
     specs += [_spec(f"c{i}", apply("divisors", apply("mul", p, 12 + i)), 1) for i in range(10)]
-    expected = sum(math.prod(len(divisors(v * (12 + i))) for i in range(10))
-                   for v in (1, 2, 3, 4, 5))
+    expected = sum(
+        math.prod(len(divisors(v * (12 + i))) for i in range(10)) for v in (1, 2, 3, 4, 5)
+    )
     start = time.perf_counter()
     assert ChoiceTable(specs).size() == expected
     assert time.perf_counter() - start < 1.0
@@ -162,10 +179,12 @@ def test_many_children_of_one_parent_are_counted_without_enumerating_them():
 def test_chains_of_dependent_domains():
     """The front end lets a domain read fixed choices only; the table also counts chains."""
     a, b = ChoiceRef("a", "int"), ChoiceRef("b", "int")
-    specs = [_spec("a", (2, 3, 4), 2),
-             _spec("b", apply("range", 1, a, 1), 1),
-             _spec("c", apply("range", b, a, 1), 1),
-             _spec("d", (7, 8), 7)]
+    specs = [
+        _spec("a", (2, 3, 4), 2),
+        _spec("b", apply("range", 1, a, 1), 1),
+        _spec("c", apply("range", b, a, 1), 1),
+        _spec("d", (7, 8), 7),
+    ]
     # sum over a of sum over b in 1..a of (a - b + 1), times |d|
     expected = sum(a_ - b_ + 1 for a_ in (2, 3, 4) for b_ in range(1, a_ + 1)) * 2
     assert ChoiceTable(specs).size() == brute_force_size(tuple(specs)) == expected

@@ -27,8 +27,9 @@ STD_FILES = sorted(p for p in STD_DIR.glob("*.arch") if p.stem != "prelude")
 # ---------------------------------------------------------------- helpers
 
 
-def elaborate(body: str, *, net: bool = True, shape: str = "[3, 64, 48]",
-              blocks: str = "") -> Elaborated:
+def elaborate(
+    body: str, *, net: bool = True, shape: str = "[3, 64, 48]", blocks: str = ""
+) -> Elaborated:
     kind = "net" if net else "space"
     text = f"import std\n{blocks}\n{kind} t {{\n    input image: {shape}\n{body}\n}}\n"
     result = check_file("mem.arch", text)
@@ -45,8 +46,12 @@ def errors(body: str) -> list[str]:
 
 def under(space: Elaborated, prefix: str, kind: str | None = "op") -> list[GraphNode]:
     """Nodes whose name starts with `prefix` (a scope path), in creation order."""
-    return [n for n in space.nodes if (n.name == prefix or n.name.startswith(prefix + "."))
-            and (kind is None or n.kind == kind)]
+    return [
+        n
+        for n in space.nodes
+        if (n.name == prefix or n.name.startswith(prefix + "."))
+        and (kind is None or n.kind == kind)
+    ]
 
 
 def ops(space: Elaborated, prefix: str = "") -> list[str]:
@@ -122,11 +127,16 @@ def _nas_block_tests():
 
 
 def test_import_std_defines_no_name_twice_and_shadows_no_prelude_op():
-    prelude = {i.name for i in parse((STD_DIR / "prelude.arch").read_text()).items
-               if isinstance(i, ast.OpDecl)}
+    prelude = {
+        i.name
+        for i in parse((STD_DIR / "prelude.arch").read_text()).items
+        if isinstance(i, ast.OpDecl)
+    }
     assert not prelude & set(std_blocks())
-    result = check_file("mem.arch", "import std\nnet n {\n    input image: [3, 8, 8]\n"
-                        "    output h = image -> relu\n}\n")
+    result = check_file(
+        "mem.arch",
+        "import std\nnet n {\n    input image: [3, 8, 8]\n    output h = image -> relu\n}\n",
+    )
     assert not result.diagnostics
     for path in STD_FILES:  # each module also imports alone, with whatever it imports
         text = f"import std.{path.stem}\nnet n {{\n    input i: [3, 8, 8]\n    output h = i\n}}\n"
@@ -153,8 +163,15 @@ def test_se():
 
 def test_gc_block():
     s = elaborate("    output h = image -> conv(80) -> gc_block")
-    assert ops(s, "gc_block") == ["conv", "attention_pool", "conv", "layernorm", "relu",
-                                  "conv", "add"]
+    assert ops(s, "gc_block") == [
+        "conv",
+        "attention_pool",
+        "conv",
+        "layernorm",
+        "relu",
+        "conv",
+        "add",
+    ]
     x, mask = node(s, "conv"), node(s, "gc_block.mask")
     assert mask.attrs["out"] == 1 and mask.attrs["bias"] is True
     assert node(s, "gc_block.attention_pool").inputs == (x.id, mask.id)
@@ -182,11 +199,16 @@ def test_mbconv():
     assert select.inputs == (node(s, "mbconv.add").id, node(s, "mbconv.bn_1").id)
 
     # expansion, stride 2, ViPNAS groups and activation: three convs and no residual
-    s = elaborate("    output h = image -> conv(16) -> "
-                  "mbconv(24, k=7, expand=5, stride=2, groups=20, act=\"hswish\")")
+    s = elaborate(
+        "    output h = image -> conv(16) -> "
+        'mbconv(24, k=7, expand=5, stride=2, groups=20, act="hswish")'
+    )
     convs = under(s, "mbconv")
-    assert [n.name for n in convs if n.op == "conv"] == \
-        ["mbconv.expand_conv", "mbconv.dw_conv", "mbconv.project"]
+    assert [n.name for n in convs if n.op == "conv"] == [
+        "mbconv.expand_conv",
+        "mbconv.dw_conv",
+        "mbconv.project",
+    ]
     assert node(s, "mbconv.expand_conv").attrs["out"] == 120  # mid = out * expand
     assert node(s, "mbconv.dw_conv").attrs["groups"] == 20
     assert {n.attrs["fn"] for n in convs if n.op == "activation"} == {"hswish"}
@@ -200,10 +222,12 @@ def test_mbconv():
 
 
 def test_mbconv_with_choices_makes_guards_and_selects():
-    s = elaborate("    let e = choice(1, 4)\n    let att = choice(false, true)\n"
-                  "    let k = choice(3, 5)\n"
-                  "    output h = image -> conv(16) -> mbconv(16, k=k, expand=e, se=att)",
-                  net=False)
+    s = elaborate(
+        "    let e = choice(1, 4)\n    let att = choice(false, true)\n"
+        "    let k = choice(3, 5)\n"
+        "    output h = image -> conv(16) -> mbconv(16, k=k, expand=e, se=att)",
+        net=False,
+    )
     assert [c.name for c in s.choices] == ["e", "att", "k"]
     expand = node(s, "mbconv.expand_conv")
     assert value(s, expand.guard, {"e": 1}) is False and value(s, expand.guard, {"e": 4})
@@ -213,8 +237,10 @@ def test_mbconv_with_choices_makes_guards_and_selects():
         assert n.guard == ChoiceRef("att", "bool")
     selects = under(s, "mbconv", kind="select")
     assert [str(n.attrs["cond"]) for n in selects[:2]] == ["(e != 1)", "att"]
-    assert node(s, "mbconv.select_1").inputs == (node(s, "mbconv.se.mul").id,
-                                                 node(s, "mbconv.activation_1").id)
+    assert node(s, "mbconv.select_1").inputs == (
+        node(s, "mbconv.se.mul").id,
+        node(s, "mbconv.activation_1").id,
+    )
 
 
 def test_mbconv_ep():
@@ -250,8 +276,17 @@ def test_shortcut():
 
 def test_basic_block():
     s = elaborate("    output h = image -> conv(32) -> basic_block(32)")
-    assert ops(s, "basic_block") == ["conv", "bn", "relu", "conv", "bn", "conv", "bn",
-                                     "add", "relu"]
+    assert ops(s, "basic_block") == [
+        "conv",
+        "bn",
+        "relu",
+        "conv",
+        "bn",
+        "conv",
+        "bn",
+        "add",
+        "relu",
+    ]
     assert [n.attrs["k"] for n in under(s, "basic_block") if n.op == "conv"] == [3, 3, 1]
     add = node(s, "basic_block.add")
     assert add.inputs[0] == node(s, "basic_block.bn_1").id
@@ -269,22 +304,24 @@ def space_value_of_select(s: Elaborated, name: str) -> bool:
 def test_bottleneck():
     s = elaborate("    output h = image -> conv(64) -> bottleneck(256)")
     convs = [n for n in under(s, "bottleneck") if n.op == "conv"]
-    assert [(n.attrs["k"], n.attrs["out"]) for n in convs] == [(1, 64), (3, 64), (1, 256),
-                                                             (1, 256)]
+    assert [(n.attrs["k"], n.attrs["out"]) for n in convs] == [(1, 64), (3, 64), (1, 256), (1, 256)]
     assert convs[-1].name == "bottleneck.shortcut.proj"
     assert space_value_of_select(s, "bottleneck.shortcut.select") is True  # 64 != 256
     assert ops(s, "bottleneck")[-2:] == ["add", "relu"]
 
     # ViPNAS: no reduction, grouped kxk, GC block on the residual branch before the add
-    s = elaborate("    output h = image -> conv(48) -> "
-                  "bottleneck(80, expansion=1, k=5, groups=16, gc=true)")
+    s = elaborate(
+        "    output h = image -> conv(48) -> bottleneck(80, expansion=1, k=5, groups=16, gc=true)"
+    )
     mid = node(s, "bottleneck.conv_1")
     assert (mid.attrs["out"], mid.attrs["k"], mid.attrs["groups"]) == (80, 5, 16)
     assert node(s, "bottleneck.add").inputs[0] == node(s, "bottleneck.gc_block.add").id
 
-    s = elaborate("    let att = choice(false, true)\n"
-                  "    output h = image -> conv(80) -> bottleneck(80, expansion=1, gc=att)",
-                  net=False)
+    s = elaborate(
+        "    let att = choice(false, true)\n"
+        "    output h = image -> conv(80) -> bottleneck(80, expansion=1, gc=att)",
+        net=False,
+    )
     gate = node(s, "bottleneck.select")
     assert gate.attrs["cond"] == ChoiceRef("att", "bool")
     assert all(n.guard == ChoiceRef("att", "bool") for n in under(s, "bottleneck.gc_block"))
@@ -304,10 +341,13 @@ def test_resnet_stem():
 def test_deconv_layers():
     s = elaborate("    output h = image -> conv(64) -> deconv_layers([64, 32], groups=0)")
     deconvs = [n for n in s.nodes if n.op == "deconv"]
-    assert [n.name for n in deconvs] == ["deconv_layers.deconv[0].deconv",
-                                         "deconv_layers.deconv[1].deconv"]
-    assert [(n.attrs["out"], n.attrs["groups"], n.attrs["k"], n.attrs["stride"])
-            for n in deconvs] == [(64, 64, 4, 2), (32, 32, 4, 2)]
+    assert [n.name for n in deconvs] == [
+        "deconv_layers.deconv[0].deconv",
+        "deconv_layers.deconv[1].deconv",
+    ]
+    assert [
+        (n.attrs["out"], n.attrs["groups"], n.attrs["k"], n.attrs["stride"]) for n in deconvs
+    ] == [(64, 64, 4, 2), (32, 32, 4, 2)]
     assert ops(s, "deconv_layers") == ["deconv", "bn", "relu"] * 2
 
 
@@ -326,8 +366,12 @@ def test_slim_head():
     s = elaborate("    output h = image -> conv(64) -> slim_head(joints=17)")
     assert ops(s, "slim_head") == ["deconv", "bn", "relu"] * 2 + ["conv", "relu", "conv"]
     sic = node(s, "slim_head.sic")
-    assert (sic.attrs["out"], sic.attrs["k"], sic.attrs["groups"], sic.attrs["bias"]) == \
-        (32, 3, 32, False)
+    assert (sic.attrs["out"], sic.attrs["k"], sic.attrs["groups"], sic.attrs["bias"]) == (
+        32,
+        3,
+        32,
+        False,
+    )
     assert output(s).name == "slim_head.final" and output(s).attrs["bias"] is True
 
 
@@ -387,21 +431,28 @@ def test_max_pool_3x3():
 
 
 def test_cell_edges():
-    s = elaborate("    assert cell_edges(2, 4) == 14, \"DARTS: 2 + 3 + 4 + 5\"\n"
-                  "    assert cell_edges(1, 3) == 6, \"1 + 2 + 3\"\n"
-                  "    output h = image -> relu")
+    s = elaborate(
+        '    assert cell_edges(2, 4) == 14, "DARTS: 2 + 3 + 4 + 5"\n'
+        '    assert cell_edges(1, 3) == 6, "1 + 2 + 3"\n'
+        "    output h = image -> relu"
+    )
     assert ops(s) == ["relu"]
 
 
 def alpha(n_in: int, nodes: int, realise: str = "weighted", name: str = "alpha") -> str:
-    return (f"    let {name} = [oneof({ALL_OPS}, realise={realise}) as {name}[j, t]\n"
-            f"                 for t in range({nodes}) for j in range({n_in} + t)]\n")
+    return (
+        f"    let {name} = [oneof({ALL_OPS}, realise={realise}) as {name}[j, t]\n"
+        f"                 for t in range({nodes}) for j in range({n_in} + t)]\n"
+    )
 
 
 def test_cell_node():
-    s = elaborate(alpha(2, 1) + "    let x = image -> conv(8)\n"
-                  "    let states = cell_node([x, x], alpha, 0)\n"
-                  "    output a = states[0]\n    output h = states[2]", net=False)
+    s = elaborate(
+        alpha(2, 1) + "    let x = image -> conv(8)\n"
+        "    let states = cell_node([x, x], alpha, 0)\n"
+        "    output a = states[0]\n    output h = states[2]",
+        net=False,
+    )
     chooses = [n for n in s.nodes if n.kind == "choose"]
     assert [n.attrs["choice"] for n in chooses] == ["alpha[0,0]", "alpha[1,0]"]
     assert len(chooses[0].inputs) == 6  # one per candidate
@@ -410,10 +461,12 @@ def test_cell_node():
 
 
 def test_darts_cell():
-    s = elaborate(alpha(2, 3) + "    let x = image -> conv(16)\n"
-                  "    let c1 = darts_cell([x, x], alpha, nodes=3, out=16) as cell1\n"
-                  "    output h = darts_cell([x, c1], alpha, nodes=3, out=16) as cell2",
-                  net=False)
+    s = elaborate(
+        alpha(2, 3) + "    let x = image -> conv(16)\n"
+        "    let c1 = darts_cell([x, x], alpha, nodes=3, out=16) as cell1\n"
+        "    output h = darts_cell([x, c1], alpha, nodes=3, out=16) as cell2",
+        net=False,
+    )
     assert len(s.choices) == 2 + 3 + 4  # one decision per edge, shared by both cells
     for cell in ("cell1", "cell2"):
         chooses = under(s, cell, kind="choose")
@@ -424,8 +477,9 @@ def test_darts_cell():
         project = node(s, f"{cell}.project")
         assert project.attrs["bias"] is True and project.inputs == (cat.id,)
     # each cell has its own weights: separate candidate nodes per cell
-    sep = [n for n in s.nodes
-           if n.name.endswith("alpha[0,0].sep_conv_3x3.sep_conv_3x3.sep_conv.conv")]
+    sep = [
+        n for n in s.nodes if n.name.endswith("alpha[0,0].sep_conv_3x3.sep_conv_3x3.sep_conv.conv")
+    ]
     assert len(sep) == 2 and sep[0].guard == sep[1].guard
 
     # candidate nodes are guarded by the decision
@@ -434,22 +488,28 @@ def test_darts_cell():
 
 
 def test_darts_cell_checks_its_edge_count():
-    msgs = errors(alpha(2, 2) + "    let x = image -> conv(16)\n"
-                  "    output h = darts_cell([x, x], alpha, nodes=3)")
+    msgs = errors(
+        alpha(2, 2) + "    let x = image -> conv(16)\n"
+        "    output h = darts_cell([x, x], alpha, nodes=3)"
+    )
     assert any("one edge per" in m for m in msgs)
 
 
 def test_cell():
-    s = elaborate(alpha(1, 2) + "    output h = image -> conv(8) -> cell(alpha, nodes=2)",
-                  net=False)
+    s = elaborate(
+        alpha(1, 2) + "    output h = image -> conv(8) -> cell(alpha, nodes=2)", net=False
+    )
     assert len(under(s, "cell", kind="choose")) == 3
     assert output(s).op == "cat" and "project" not in [n.name.split(".")[-1] for n in s.nodes]
 
 
 def test_mixed_input():
-    s = elaborate("    let a = image -> conv(8)\n    let b = image -> conv(8, k=3)\n"
-                  "    let c = image -> conv(8, k=5)\n"
-                  "    output h = mixed_input([a, b, c])", net=False)
+    s = elaborate(
+        "    let a = image -> conv(8)\n    let b = image -> conv(8, k=3)\n"
+        "    let c = image -> conv(8, k=5)\n"
+        "    output h = mixed_input([a, b, c])",
+        net=False,
+    )
     beta = node(s, "mixed_input.beta")
     assert beta.kind == "choose" and beta.attrs["realise"] == "weighted"
     assert beta.inputs == tuple(node(s, n).id for n in ("conv", "conv_1", "conv_2"))
@@ -475,9 +535,12 @@ def test_from_coarser():
 
 
 def test_nfs_cell():
-    s = elaborate(alpha(1, 2) + "    let a = image -> conv(16)\n"
-                  "    let b = image -> conv(32, k=3, stride=2) -> from_coarser(16)\n"
-                  "    output h = nfs_cell([a, b], alpha, 16, nodes=2)", net=False)
+    s = elaborate(
+        alpha(1, 2) + "    let a = image -> conv(16)\n"
+        "    let b = image -> conv(32, k=3, stride=2) -> from_coarser(16)\n"
+        "    output h = nfs_cell([a, b], alpha, 16, nodes=2)",
+        net=False,
+    )
     chooses = under(s, "nfs_cell", kind="choose")
     assert chooses[0].name == "nfs_cell.mixed_input.beta" and len(chooses) == 1 + 3
     assert output(s).name == "nfs_cell.cell.darts_cell.project"
@@ -490,14 +553,17 @@ def test_nfs_cell():
 def test_hrnet_stem():
     s = elaborate("    output h = image -> hrnet_stem")
     assert ops(s) == ["conv", "bn", "relu"] * 2
-    assert [(n.attrs["out"], n.attrs["k"], n.attrs["stride"]) for n in s.nodes
-            if n.op == "conv"] == [(64, 3, 2)] * 2
+    assert [
+        (n.attrs["out"], n.attrs["k"], n.attrs["stride"]) for n in s.nodes if n.op == "conv"
+    ] == [(64, 3, 2)] * 2
 
 
 def test_transition_branch():
-    s = elaborate("    let x = image -> conv(32)\n"
-                  "    output a = transition_branch([x], 48, 0) as same\n"
-                  "    output b = transition_branch([x], 64, 2) as new")
+    s = elaborate(
+        "    let x = image -> conv(32)\n"
+        "    output a = transition_branch([x], 48, 0) as same\n"
+        "    output b = transition_branch([x], 64, 2) as new"
+    )
     assert ops(s, "same") == ["conv", "bn", "relu"]
     assert node(s, "same.conv").attrs["stride"] == 1
     assert output(s, "a").kind == "select" and value(s, output(s, "a").attrs["cond"]) is True
@@ -507,9 +573,11 @@ def test_transition_branch():
 
 
 def test_hrnet_transition():
-    s = elaborate("    let x = image -> conv(256)\n"
-                  "    let xs = hrnet_transition([x], [32, 64])\n"
-                  "    output a = xs[0]\n    output b = xs[1]")
+    s = elaborate(
+        "    let x = image -> conv(256)\n"
+        "    let xs = hrnet_transition([x], [32, 64])\n"
+        "    output a = xs[0]\n    output b = xs[1]"
+    )
     assert ops(s, "hrnet_transition.branch[0]") == ["conv", "bn", "relu"]
     assert ops(s, "hrnet_transition.branch[1]") == ["conv", "bn", "relu"]
     assert node(s, "hrnet_transition.branch[1].conv").attrs["stride"] == 2
@@ -517,64 +585,91 @@ def test_hrnet_transition():
 
 
 def test_fuse_term():
-    s = elaborate("    let x = image -> conv(64)\n"
-                  "    output same = fuse_term(x, 64, 1, 1)\n"
-                  "    output up = fuse_term(x, 32, 0, 2) as up\n"
-                  "    output down = fuse_term(x, 128, 3, 0) as down")
+    s = elaborate(
+        "    let x = image -> conv(64)\n"
+        "    output same = fuse_term(x, 64, 1, 1)\n"
+        "    output up = fuse_term(x, 32, 0, 2) as up\n"
+        "    output down = fuse_term(x, 128, 3, 0) as down"
+    )
     assert output(s, "same").name == "conv"
     assert ops(s, "up") == ["conv", "bn", "upsample"]
     assert node(s, "up.upsample").attrs["factor"] == 4
     assert ops(s, "down") == ["conv", "bn", "relu", "conv", "bn", "relu", "conv", "bn"]
     downs = [n for n in under(s, "down") if n.op == "conv"]
-    assert [(n.attrs["stride"], value(s, n.attrs["out"])) for n in downs] == \
-        [(2, 64), (2, 64), (2, 128)]
+    assert [(n.attrs["stride"], value(s, n.attrs["out"])) for n in downs] == [
+        (2, 64),
+        (2, 64),
+        (2, 128),
+    ]
 
 
 def test_hrnet_fuse():
-    s = elaborate("    let a = image -> conv(32)\n"
-                  "    let b = image -> conv(64, stride=2)\n"
-                  "    let c = image -> conv(128, stride=4)\n"
-                  "    let ys = hrnet_fuse([a, b, c], [32, 64, 128])\n"
-                  "    output h = ys[0]\n    output h1 = ys[1]\n    output h2 = ys[2]")
+    s = elaborate(
+        "    let a = image -> conv(32)\n"
+        "    let b = image -> conv(64, stride=2)\n"
+        "    let c = image -> conv(128, stride=4)\n"
+        "    let ys = hrnet_fuse([a, b, c], [32, 64, 128])\n"
+        "    output h = ys[0]\n    output h1 = ys[1]\n    output h2 = ys[2]"
+    )
     adds = under(s, "hrnet_fuse", kind="op")
     assert [len(n.inputs) for n in adds if n.op == "add"] == [3, 3, 3]
     assert all(output(s, o).op == "relu" for o in ("h", "h1", "h2"))
     assert node(s, "hrnet_fuse.add").inputs[0] == node(s, "conv").id  # j == i: as is
     assert node(s, "hrnet_fuse.term[2,0].down[0].conv").attrs["stride"] == 2
 
-    one = elaborate("    let a = image -> conv(32)\n    let b = image -> conv(64, stride=2)\n"
-                    "    output h = hrnet_fuse([a, b], [32, 64], outputs=1)[0]")
+    one = elaborate(
+        "    let a = image -> conv(32)\n    let b = image -> conv(64, stride=2)\n"
+        "    output h = hrnet_fuse([a, b], [32, 64], outputs=1)[0]"
+    )
     assert [n.op for n in under(one, "hrnet_fuse")] == ["conv", "bn", "upsample", "add", "relu"]
 
 
 def test_hrnet_module():
-    s = elaborate("    let a = image -> conv(32)\n    let b = image -> conv(64, stride=2)\n"
-                  "    let ys = hrnet_module([a, b], [32, 64], blocks=2)\n"
-                  "    output h = ys[0]\n    output h1 = ys[1]")
-    blocks = sorted({n.name.split(".basic_block")[0] for n in under(s, "hrnet_module")
-                     if ".basic_block." in n.name})
-    assert blocks == ["hrnet_module.branch[0][0]", "hrnet_module.branch[0][1]",
-                      "hrnet_module.branch[1][0]", "hrnet_module.branch[1][1]"]
-    assert [n.attrs["out"] for n in s.nodes
-            if re.fullmatch(r"hrnet_module\.branch\[\d\]\[0\]\.basic_block\.conv", n.name)] \
-        == [32, 64]
+    s = elaborate(
+        "    let a = image -> conv(32)\n    let b = image -> conv(64, stride=2)\n"
+        "    let ys = hrnet_module([a, b], [32, 64], blocks=2)\n"
+        "    output h = ys[0]\n    output h1 = ys[1]"
+    )
+    blocks = sorted(
+        {
+            n.name.split(".basic_block")[0]
+            for n in under(s, "hrnet_module")
+            if ".basic_block." in n.name
+        }
+    )
+    assert blocks == [
+        "hrnet_module.branch[0][0]",
+        "hrnet_module.branch[0][1]",
+        "hrnet_module.branch[1][0]",
+        "hrnet_module.branch[1][1]",
+    ]
+    assert [
+        n.attrs["out"]
+        for n in s.nodes
+        if re.fullmatch(r"hrnet_module\.branch\[\d\]\[0\]\.basic_block\.conv", n.name)
+    ] == [32, 64]
     assert output(s).name == "hrnet_module.hrnet_fuse.relu"
 
 
 def test_hrnet_stage():
-    s = elaborate("    let a = image -> conv(32)\n    let b = image -> conv(64, stride=2)\n"
-                  "    output h = hrnet_stage([a, b], [32, 64], modules=2, blocks=1,"
-                  " outputs=1)[0]")
+    s = elaborate(
+        "    let a = image -> conv(32)\n    let b = image -> conv(64, stride=2)\n"
+        "    output h = hrnet_stage([a, b], [32, 64], modules=2, blocks=1,"
+        " outputs=1)[0]"
+    )
     fuse0 = under(s, "hrnet_stage.module[0].hrnet_module.hrnet_fuse")
     fuse1 = under(s, "hrnet_stage.module[1].hrnet_module.hrnet_fuse")
     assert [n.op for n in fuse0].count("add") == 2 and [n.op for n in fuse1].count("add") == 1
     assert output(s).name == "hrnet_stage.module[1].hrnet_module.hrnet_fuse.relu"
 
     # elastic number of modules: every branch is bypassed when a module is inactive
-    s = elaborate("    let a = image -> conv(32)\n    let b = image -> conv(64, stride=2)\n"
-                  "    let m = choice(1, 2)\n"
-                  "    let ys = hrnet_stage([a, b], [32, 64], modules=m, blocks=1)\n"
-                  "    output h = ys[0]\n    output h1 = ys[1]", net=False)
+    s = elaborate(
+        "    let a = image -> conv(32)\n    let b = image -> conv(64, stride=2)\n"
+        "    let m = choice(1, 2)\n"
+        "    let ys = hrnet_stage([a, b], [32, 64], modules=m, blocks=1)\n"
+        "    output h = ys[0]\n    output h1 = ys[1]",
+        net=False,
+    )
     bypass = [n for n in s.nodes if n.kind == "select" and str(n.attrs["cond"]) == "(m > 1)"]
     assert len(bypass) == 2 and output(s) is bypass[0] and output(s, "h1") is bypass[1]
 
@@ -583,16 +678,21 @@ def test_hrnet_stage():
 
 
 def test_indexing_a_list_of_choices_gives_the_choice_itself():
-    s = elaborate("    let on = [choice(false, true) as gate[b] for b in range(2)]\n"
-                  "    output h = (image -> relu) if on[1] else image", net=False)
+    s = elaborate(
+        "    let on = [choice(false, true) as gate[b] for b in range(2)]\n"
+        "    output h = (image -> relu) if on[1] else image",
+        net=False,
+    )
     assert output(s).attrs["cond"] == ChoiceRef("gate[1]", "bool")
 
 
 def test_make_divisible_accepts_values_that_depend_on_shapes_and_choices():
-    s = elaborate("    let e = choice(3, 5)\n"
-                  "    output h = image -> conv(20) -> conv(make_divisible(20 * e, 8))\n"
-                  "    output h1 = image -> conv(make_divisible(image.channels * 7, 8))",
-                  net=False)
+    s = elaborate(
+        "    let e = choice(3, 5)\n"
+        "    output h = image -> conv(20) -> conv(make_divisible(20 * e, 8))\n"
+        "    output h1 = image -> conv(make_divisible(image.channels * 7, 8))",
+        net=False,
+    )
     assert value(s, output(s).attrs["out"], {"e": 3}) == 64
     assert value(s, output(s).attrs["out"], {"e": 5}) == 104
     assert value(s, output(s, "h1").attrs["out"]) == 24  # 21 -> 24

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.runtime.pose.pose_fixtures import coco_dict, write_coco
 
 from archc.runtime.pose.affine import transform_points
 from archc.runtime.pose.augment import AugmentConfig
@@ -17,6 +16,7 @@ from archc.runtime.pose.coco_json import PoseDataError
 from archc.runtime.pose.dataset import CocoPoseDataset
 from archc.runtime.pose.decode import decode_heatmaps, flip_back
 from archc.runtime.pose.keypoints import COCO
+from tests.runtime.pose.pose_fixtures import coco_dict, write_coco
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.runtime.pose.pose_fixtures import coco_dict, write_coco
 
 from archc.runtime.pose.dataset import CocoPoseDataset
 from archc.runtime.pose.decode import coco_results, decode_heatmaps
@@ -21,6 +20,7 @@ from archc.runtime.pose.evaluate import (
     pckh,
 )
 from archc.runtime.pose.keypoints import MPII
+from tests.runtime.pose.pose_fixtures import coco_dict, write_coco
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.runtime.pose.pose_fixtures import person_keypoints, write_image
 
 from archc.runtime.pose.coco_json import PoseDataError
 from archc.runtime.pose.decode import decode_heatmaps, flip_back
 from archc.runtime.pose.keypoints import COCO
 from archc.runtime.pose.video import VideoPoseDataset
+from tests.runtime.pose.pose_fixtures import person_keypoints, write_image
 
 FRAME_IDS = [10000, 10004, 10008, 10012, 10016]  # not steps of 1, listed shuffled below
 

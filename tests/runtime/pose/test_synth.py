@@ -29,8 +29,9 @@ K = {name: i for i, name in enumerate(COCO.names)}
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +98,10 @@ def test_perfect_predictions_score_ap_one(dataset: Path) -> None:
     path = dataset / "annotations" / "person_keypoints_train.json"
     with contextlib.redirect_stdout(io.StringIO()):
         gt = CocoApi(str(path))
-        results = [{"image_id": a["image_id"], "category_id": 1, "score": 1.0,
-                    "keypoints": a["keypoints"]} for a in gt.anns.values()]
+        results = [
+            {"image_id": a["image_id"], "category_id": 1, "score": 1.0, "keypoints": a["keypoints"]}
+            for a in gt.anns.values()
+        ]
         ev = COCOeval(gt, gt.loadRes(copy.deepcopy(results)), "keypoints")
         ev.evaluate()
         ev.accumulate()
@@ -117,12 +120,15 @@ def test_json_written_atomically(tmp_path: Path) -> None:
 
 # ---- visibility on hand-built scenes ----------------------------------------------------
 
+
 def _figure(x: float, y: float, scale: float = 100.0, seed: int = 0, **angles) -> Placed:
     rng = np.random.default_rng(seed)
-    pose = {name: 0.0 for name in ANGLE_NAMES} | {"l_shoulder_abd": 20.0,
-                                                  "r_shoulder_abd": 20.0} | angles
-    return Placed(pose_skeleton(pose, sample_proportions(rng)), scale, (x, y),
-                  sample_style(rng))
+    pose = (
+        {name: 0.0 for name in ANGLE_NAMES}
+        | {"l_shoulder_abd": 20.0, "r_shoulder_abd": 20.0}
+        | angles
+    )
+    return Placed(pose_skeleton(pose, sample_proportions(rng)), scale, (x, y), sample_style(rng))
 
 
 def _render(figures, occluders=(), size=(160, 200)):
@@ -132,8 +138,17 @@ def _render(figures, occluders=(), size=(160, 200)):
 
 def _square(centre, half: float) -> Shape:
     cx, cy = centre
-    return Shape("polygon", ((cx - half, cy - half), (cx + half, cy - half),
-                             (cx + half, cy + half), (cx - half, cy + half)), (), (0, 0, 255))
+    return Shape(
+        "polygon",
+        (
+            (cx - half, cy - half),
+            (cx + half, cy - half),
+            (cx + half, cy + half),
+            (cx - half, cy + half),
+        ),
+        (),
+        (0, 0, 255),
+    )
 
 
 def test_a_figure_in_the_open_is_fully_visible() -> None:
@@ -168,7 +183,7 @@ def test_a_figure_in_front_occludes_the_one_behind() -> None:
     front = _figure(nose[0] - hand[0], nose[1] - hand[1], scale=110, seed=1)
     _, (p_back, p_front) = _render([back, front])
     assert p_back.keypoints[K["nose"], 2] == 1
-    assert (p_back.keypoints[K["left_shoulder"]:, 2] == 2).all()  # the body is clear
+    assert (p_back.keypoints[K["left_shoulder"] :, 2] == 2).all()  # the body is clear
     assert (p_front.keypoints[:, 2] == 2).all()
 
 
@@ -185,8 +200,7 @@ def test_facing_away_hides_the_face_and_swaps_sides_on_the_image() -> None:
 
 def test_in_profile_the_far_side_hides_behind_the_body() -> None:
     # yaw 90: facing the image right, the right side towards the camera
-    _, (person,) = _render([_figure(100, 80, yaw=90.0, l_shoulder_abd=0.0,
-                                    r_shoulder_abd=0.0)])
+    _, (person,) = _render([_figure(100, 80, yaw=90.0, l_shoulder_abd=0.0, r_shoulder_abd=0.0)])
     v = person.keypoints[:, 2]
     assert v[K["right_shoulder"]] == 2 and v[K["left_shoulder"]] == 1
     assert v[K["right_ear"]] == 2 and v[K["left_ear"]] == 1 and v[K["left_eye"]] == 1

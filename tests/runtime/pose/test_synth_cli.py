@@ -21,8 +21,9 @@ def test_a_good_run_writes_images_and_annotations(tmp_path, capsys) -> None:
     for split, n in (("train", 3), ("val", 2)):
         doc = json.loads((out / "annotations" / f"person_keypoints_{split}.json").read_text())
         assert [i["file_name"] for i in doc["images"]] == [f"{i:06d}.jpg" for i in range(n)]
-        assert sorted(p.name for p in (out / "images" / split).iterdir()) == \
-            [f"{i:06d}.jpg" for i in range(n)]
+        assert sorted(p.name for p in (out / "images" / split).iterdir()) == [
+            f"{i:06d}.jpg" for i in range(n)
+        ]
         assert all((i["height"], i["width"]) == (96, 128) for i in doc["images"])
 
 
@@ -32,23 +33,31 @@ def test_video_mode_names_frames_by_sequence(tmp_path) -> None:
     assert cli.main(argv) == 0
     doc = json.loads((out / "annotations" / "person_keypoints_train.json").read_text())
     assert [(i["file_name"], i["vid_id"], i["frame_id"]) for i in doc["images"]][:4] == [
-        ("000000_000.jpg", 1, 0), ("000000_001.jpg", 1, 1), ("000000_002.jpg", 1, 2),
-        ("000001_000.jpg", 2, 0)]
-    assert json.loads((out / "annotations" / "person_keypoints_val.json").read_text())[
-        "images"] == []
+        ("000000_000.jpg", 1, 0),
+        ("000000_001.jpg", 1, 1),
+        ("000000_002.jpg", 1, 2),
+        ("000001_000.jpg", 2, 0),
+    ]
+    assert (
+        json.loads((out / "annotations" / "person_keypoints_val.json").read_text())["images"] == []
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--size", "96"], "--size must be HxW in pixels (height x width), e.g. 288x384; "
-                       "got '96'"),
-    (["--size", "32x128"], "--size 32x128: height and width must each be within 64..2048 "
-                           "pixels"),
-    (["--train", "-1"], "--train must be >= 0, got -1"),
-    (["--val", "-3"], "--val must be >= 0, got -3"),
-    (["--video", "1"], "--video needs at least 2 frames per sequence, got 1"),
-    (["--seed", "-2"], "--seed must be >= 0, got -2"),
-    (["--workers", "0"], "--workers must be >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--size", "96"], "--size must be HxW in pixels (height x width), e.g. 288x384; got '96'"),
+        (
+            ["--size", "32x128"],
+            "--size 32x128: height and width must each be within 64..2048 pixels",
+        ),
+        (["--train", "-1"], "--train must be >= 0, got -1"),
+        (["--val", "-3"], "--val must be >= 0, got -3"),
+        (["--video", "1"], "--video needs at least 2 frames per sequence, got 1"),
+        (["--seed", "-2"], "--seed must be >= 0, got -2"),
+        (["--workers", "0"], "--workers must be >= 1, got 0"),
+    ],
+)
 def test_bad_arguments_fail_with_a_clear_message(tmp_path, capsys, args, message) -> None:
     out = tmp_path / "x"
     assert cli.main(["data", "synth", str(out), *args]) == 1
@@ -64,12 +73,14 @@ def test_a_non_empty_folder_needs_force(tmp_path, capsys) -> None:
     assert cli.main(argv) == 1
     assert capsys.readouterr().err == (
         f"archc: {out} is not empty; choose an empty folder or pass --force to overwrite "
-        "the data set in it\n")
+        "the data set in it\n"
+    )
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     assert cli.main([*argv, "--force"]) == 0
     assert (out / "annotations" / "person_keypoints_train.json").is_file()
-    assert cli.main(["data", "synth", str(out), "--train", "1", "--val", "1", *SMALL,
-                     "--force"]) == 0
+    assert (
+        cli.main(["data", "synth", str(out), "--train", "1", "--val", "1", *SMALL, "--force"]) == 0
+    )
     assert sorted(p.name for p in (out / "images" / "train").iterdir()) == ["000000.jpg"]
     assert (out / "notes.txt").read_text() == "mine"
 

@@ -22,8 +22,12 @@ from archc.runtime.pose.synth.figure import (
 )
 
 seeds = st.integers(0, 2**32 - 1)
-BONES = [("shoulder", "elbow", "upper_arm"), ("elbow", "wrist", "forearm"),
-         ("hip", "knee", "thigh"), ("knee", "ankle", "shin")]
+BONES = [
+    ("shoulder", "elbow", "upper_arm"),
+    ("elbow", "wrist", "forearm"),
+    ("hip", "knee", "thigh"),
+    ("knee", "ankle", "shin"),
+]
 
 
 def _sample(seed: int):

@@ -35,8 +35,7 @@ def test_images_and_persons_carry_video_fields(video: dict) -> None:
         frames[img["vid_id"]].append(img["frame_id"])
     assert sorted(frames) == [1, 2, 3]
     assert all(sorted(f) == list(range(FRAMES)) for f in frames.values())
-    assert all(isinstance(a["track_id"], int) and a["track_id"] >= 0
-               for a in video["annotations"])
+    assert all(isinstance(a["track_id"], int) and a["track_id"] >= 0 for a in video["annotations"])
 
 
 def test_every_frame_of_a_video_has_the_same_tracks(video: dict) -> None:

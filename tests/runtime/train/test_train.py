@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from tests.runtime.train.train_fixtures import MPII_NET, SPACE, make_data, write_net
 
 import archc
 from archc.cli import main as cli
@@ -28,6 +27,7 @@ from archc.runtime.train import (
 )
 from archc.runtime.train.schedule import lr_at, milestones
 from archc.torch import build_module
+from tests.runtime.train.train_fixtures import MPII_NET, SPACE, make_data, write_net
 
 FAST = ["--batch", "2", "--workers", "0"]
 
@@ -52,8 +52,21 @@ def trained(tmp_path_factory, data, nets) -> tuple[Path, str]:
     a micro net gains nothing from more, and loses much on a busy machine."""
     run = tmp_path_factory.mktemp("runs") / "micro"
     out, threads = io.StringIO(), torch.get_num_threads()
-    argv = ["train", str(nets / "micro.arch"), "--data", str(data), "--out", str(run),
-            "--epochs", "2", "--lr-steps", "1", "--threads", "1", *FAST]
+    argv = [
+        "train",
+        str(nets / "micro.arch"),
+        "--data",
+        str(data),
+        "--out",
+        str(run),
+        "--epochs",
+        "2",
+        "--lr-steps",
+        "1",
+        "--threads",
+        "1",
+        *FAST,
+    ]
     try:
         with contextlib.redirect_stdout(out):
             assert cli.main(argv) == 0
@@ -72,34 +85,57 @@ def test_two_epochs_leave_metrics_and_checkpoints(trained) -> None:
         assert r["images"] == 4 and math.isfinite(r["loss"]) and r["loss"] > 0
         assert r["images_per_s"] > 0
     assert sorted(p.name for p in run.iterdir()) == [
-        "best.safetensors", "checkpoints", "config.json", "last.json", "last.safetensors",
-        "metrics.jsonl", "val_results.json"]
+        "best.safetensors",
+        "checkpoints",
+        "config.json",
+        "last.json",
+        "last.safetensors",
+        "metrics.jsonl",
+        "val_results.json",
+    ]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "epoch_0002.optim.safetensors", "epoch_0002.safetensors"]
+        "epoch_0002.optim.safetensors",
+        "epoch_0002.safetensors",
+    ]
     last = json.loads((run / "last.json").read_text())
     assert (last["epoch"], last["weights"]) == (2, "checkpoints/epoch_0002.safetensors")
     out = stdout.splitlines()
-    assert out[0].startswith("training micro (1,705 params, input 64x48, heatmaps 17x16x12) "
-                             "on 4 train / 4 val persons for 2 epochs (cpu, 1 thread) in ")
+    assert out[0].startswith(
+        "training micro (1,705 params, input 64x48, heatmaps 17x16x12) "
+        "on 4 train / 4 val persons for 2 epochs (cpu, 1 thread) in "
+    )
     assert [line.split(":")[0] for line in out[1:3]] == ["epoch 1/2", "epoch 2/2"]
 
 
 def test_last_weights_are_the_committed_epoch_and_load_into_the_net(trained, nets) -> None:
     run, _ = trained
-    last, committed = load_file(run / "last.safetensors"), load_file(
-        run / "checkpoints" / "epoch_0002.safetensors")
+    last, committed = (
+        load_file(run / "last.safetensors"),
+        load_file(run / "checkpoints" / "epoch_0002.safetensors"),
+    )
     assert last.keys() == committed.keys()
     assert all(torch.equal(last[k], committed[k]) for k in last)
     module = build_module(archc.load(nets / "micro.arch"))
     module.load_state_dict(last)
 
 
-def test_eval_reproduces_the_last_epochs_validation(trained, nets, data, tmp_path,
-                                                    capsys) -> None:
+def test_eval_reproduces_the_last_epochs_validation(trained, nets, data, tmp_path, capsys) -> None:
     run, _ = trained
     results = tmp_path / "results.json"
-    argv = ["eval", str(nets / "micro.arch"), "--weights", str(run / "last.safetensors"),
-            "--data", str(data), "--json", "--results", str(results), "--threads", "1", *FAST]
+    argv = [
+        "eval",
+        str(nets / "micro.arch"),
+        "--weights",
+        str(run / "last.safetensors"),
+        "--data",
+        str(data),
+        "--json",
+        "--results",
+        str(results),
+        "--threads",
+        "1",
+        *FAST,
+    ]
     threads = torch.get_num_threads()
     try:
         assert cli.main(argv) == 0
@@ -113,22 +149,40 @@ def test_eval_reproduces_the_last_epochs_validation(trained, nets, data, tmp_pat
 
 def test_eval_prints_a_table(trained, nets, data, capsys) -> None:
     run, _ = trained
-    argv = ["eval", str(nets / "micro.arch"), "--weights", str(run / "best.safetensors"),
-            "--data", str(data), "--no-flip", *FAST]
+    argv = [
+        "eval",
+        str(nets / "micro.arch"),
+        "--weights",
+        str(run / "best.safetensors"),
+        "--data",
+        str(data),
+        "--no-flip",
+        *FAST,
+    ]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"micro on {data} (val, 4 persons, flip test off):"
     assert [line.split()[0] for line in out[1:]] == list(KEYPOINT_METRICS)
 
 
-@pytest.mark.parametrize(("options", "expected"), [
-    ({"epochs": 140}, {0: 1e-3, 89: 1e-3, 90: 1e-4, 119: 1e-4, 120: 1e-5, 139: 1e-5}),
-    ({"epochs": 10}, {0: 1e-3, 5: 1e-3, 6: 1e-4, 8: 1e-4, 9: 1e-5}),
-    ({"epochs": 10, "lr_steps": (3,), "lr_factor": 0.5}, {2: 1e-3, 3: 5e-4, 9: 5e-4}),
-    ({"epochs": 4, "schedule": "cosine"}, {0: 1e-3, 1: 0.5e-3 * (1 + math.cos(math.pi / 4)),
-                                           2: 0.5e-3, 3: 0.5e-3 * (1 - math.cos(math.pi / 4))}),
-    ({"epochs": 2, "schedule": "cosine", "min_lr": 1e-5}, {0: 1e-3, 1: 1e-5 + 0.99e-3 / 2}),
-])
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"epochs": 140}, {0: 1e-3, 89: 1e-3, 90: 1e-4, 119: 1e-4, 120: 1e-5, 139: 1e-5}),
+        ({"epochs": 10}, {0: 1e-3, 5: 1e-3, 6: 1e-4, 8: 1e-4, 9: 1e-5}),
+        ({"epochs": 10, "lr_steps": (3,), "lr_factor": 0.5}, {2: 1e-3, 3: 5e-4, 9: 5e-4}),
+        (
+            {"epochs": 4, "schedule": "cosine"},
+            {
+                0: 1e-3,
+                1: 0.5e-3 * (1 + math.cos(math.pi / 4)),
+                2: 0.5e-3,
+                3: 0.5e-3 * (1 - math.cos(math.pi / 4)),
+            },
+        ),
+        ({"epochs": 2, "schedule": "cosine", "min_lr": 1e-5}, {0: 1e-3, 1: 1e-5 + 0.99e-3 / 2}),
+    ],
+)
 def test_schedule_values(options, expected) -> None:
     config = TrainConfig(data="d", **options)
     assert {e: lr_at(config, e) for e in expected} == pytest.approx(expected, rel=1e-12)
@@ -142,7 +196,8 @@ def test_default_milestones_follow_the_140_epoch_recipe() -> None:
 
 def test_geometry_comes_from_the_network(nets) -> None:
     assert geometry_of(archc.load(nets / "micro.arch")) == NetGeometry(
-        "micro", (64, 48), (16, 12), 17)
+        "micro", (64, 48), (16, 12), 17
+    )
 
 
 def test_config_round_trips_and_rejects_bad_values() -> None:
@@ -165,8 +220,9 @@ def test_optimizer_state_round_trips_without_pickle() -> None:
     again.load_state_dict(checkpoint.optimizer_from_files(tensors, json.loads(json.dumps(rest))))
     a, b = opt.state_dict(), again.state_dict()
     assert a["param_groups"] == b["param_groups"]
-    assert all(torch.equal(a["state"][i][k], b["state"][i][k]) for i in a["state"]
-               for k in a["state"][i])
+    assert all(
+        torch.equal(a["state"][i][k], b["state"][i][k]) for i in a["state"] for k in a["state"][i]
+    )
 
 
 def test_metrics_sync_keeps_the_committed_epochs(tmp_path) -> None:
@@ -202,34 +258,56 @@ def test_bad_inputs_fail_with_one_clear_line(trained, data, nets, tmp_path, caps
     micro, out = str(nets / "micro.arch"), tmp_path / "out"
     ann = data / "annotations" / "person_keypoints_train.json"
     cases = [
-        (["train", str(nets / "narrow.arch"), "--data", str(data)],
-         f"{nets / 'narrow.arch'} is a search space with 1 choice: derive a subnet first "
-         "(--config C.json, --largest or --smallest; configs come from `archc sample` or a "
-         "search), or give a net"),
-        (["train", micro, "--out", str(out)],
-         "--data DIR is required (a folder with annotations/ and images/)"),
-        (["train", micro, "--data", str(tmp_path / "nope"), "--out", str(out)],
-         f"{tmp_path / 'nope'}: no such data directory (make one with `archc data synth "
-         f"{tmp_path / 'nope'}`)"),
-        (["train", micro, "--data", str(nets), "--out", str(out)],
-         f"{nets}: missing annotations/person_keypoints_train.json (a data directory holds "
-         "annotations/person_keypoints_{train,val}.json and images/{train,val}/)"),
-        (["train", str(nets / "mpii16.arch"), "--data", str(data), "--out", str(out)],
-         f"`mpii16` outputs 16 heatmaps but {ann} has 17 keypoints per person; the "
-         "network's output channels must equal the data's keypoints"),
-        (["train", micro, "--data", str(data), "--out", str(run)],
-         f"{run} is not empty: continue that run with --resume, or give another --out"),
-        (["train", micro, "--out", str(out), "--resume"],
-         f"--resume: {out} holds no run to resume (no config.json); start a new run without "
-         "--resume"),
-        (["train", micro, "--out", str(run), "--resume", "--lr", "0.01"],
-         f"{run}: a resumed run keeps its options; changed: lr: 0.01 (the run has 0.001)"),
-        (["train", micro, "--data", str(data), "--out", str(nets / "micro.arch" / "run")],
-         f"cannot write the run directory {nets / 'micro.arch' / 'run'}: Not a directory"),
-        (["train", micro, "--data", str(data), "--out", str(out), "--epochs", "0"],
-         "epochs must be >= 1, got 0"),
-        (["train", micro, "--data", str(data), "--out", str(out), "--sigma", "0"],
-         "sigma must be > 0, got 0.0"),
+        (
+            ["train", str(nets / "narrow.arch"), "--data", str(data)],
+            f"{nets / 'narrow.arch'} is a search space with 1 choice: derive a subnet first "
+            "(--config C.json, --largest or --smallest; configs come from `archc sample` or a "
+            "search), or give a net",
+        ),
+        (
+            ["train", micro, "--out", str(out)],
+            "--data DIR is required (a folder with annotations/ and images/)",
+        ),
+        (
+            ["train", micro, "--data", str(tmp_path / "nope"), "--out", str(out)],
+            f"{tmp_path / 'nope'}: no such data directory (make one with `archc data synth "
+            f"{tmp_path / 'nope'}`)",
+        ),
+        (
+            ["train", micro, "--data", str(nets), "--out", str(out)],
+            f"{nets}: missing annotations/person_keypoints_train.json (a data directory holds "
+            "annotations/person_keypoints_{train,val}.json and images/{train,val}/)",
+        ),
+        (
+            ["train", str(nets / "mpii16.arch"), "--data", str(data), "--out", str(out)],
+            f"`mpii16` outputs 16 heatmaps but {ann} has 17 keypoints per person; the "
+            "network's output channels must equal the data's keypoints",
+        ),
+        (
+            ["train", micro, "--data", str(data), "--out", str(run)],
+            f"{run} is not empty: continue that run with --resume, or give another --out",
+        ),
+        (
+            ["train", micro, "--out", str(out), "--resume"],
+            f"--resume: {out} holds no run to resume (no config.json); start a new run without "
+            "--resume",
+        ),
+        (
+            ["train", micro, "--out", str(run), "--resume", "--lr", "0.01"],
+            f"{run}: a resumed run keeps its options; changed: lr: 0.01 (the run has 0.001)",
+        ),
+        (
+            ["train", micro, "--data", str(data), "--out", str(nets / "micro.arch" / "run")],
+            f"cannot write the run directory {nets / 'micro.arch' / 'run'}: Not a directory",
+        ),
+        (
+            ["train", micro, "--data", str(data), "--out", str(out), "--epochs", "0"],
+            "epochs must be >= 1, got 0",
+        ),
+        (
+            ["train", micro, "--data", str(data), "--out", str(out), "--sigma", "0"],
+            "sigma must be > 0, got 0.0",
+        ),
     ]
     for argv, message in cases:
         assert _fails(argv, capsys) == f"archc: {message}\n", argv
@@ -238,14 +316,28 @@ def test_bad_inputs_fail_with_one_clear_line(trained, data, nets, tmp_path, caps
 
 def test_eval_refuses_weights_of_another_net(trained, data, nets, capsys) -> None:
     weights = trained[0] / "last.safetensors"
-    err = _fails(["eval", str(nets / "mpii16.arch"), "--weights", str(weights), "--data",
-                  str(data)], capsys)
-    assert err.startswith(f"archc: {weights} does not fit this module (weights of another "
-                          "space or of other realisations?); other shapes: net.conv_2.weight")
+    err = _fails(
+        ["eval", str(nets / "mpii16.arch"), "--weights", str(weights), "--data", str(data)], capsys
+    )
+    assert err.startswith(
+        f"archc: {weights} does not fit this module (weights of another "
+        "space or of other realisations?); other shapes: net.conv_2.weight"
+    )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
 def test_cuda_without_a_gpu_is_a_clear_error(data, nets, tmp_path, capsys) -> None:
-    err = _fails(["train", str(nets / "micro.arch"), "--data", str(data), "--out",
-                  str(tmp_path / "r"), "--device", "cuda"], capsys)
+    err = _fails(
+        [
+            "train",
+            str(nets / "micro.arch"),
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "r"),
+            "--device",
+            "cuda",
+        ],
+        capsys,
+    )
     assert err.startswith("archc: --device cuda: no CUDA device is available")

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from tests.runtime.train.train_fixtures import make_data, run_archc, write_net
 
 from archc.runtime.train.loop import KILL_AFTER_STEPS_ENV
+from tests.runtime.train.train_fixtures import make_data, run_archc, write_net
 
 TIMING = ("images_per_s", "train_seconds", "val_seconds", "seconds")
 
@@ -31,8 +31,23 @@ def setup(tmp_path_factory) -> tuple[Path, list[str]]:
     work = tmp_path_factory.mktemp("resume")
     make_data(work / "data")
     write_net(work)
-    return work, ["train", "micro.arch", "--data", "data", "--epochs", "3", "--batch", "2",
-                  "--workers", "0", "--deterministic", "--threads", "1", "--seed", "7"]
+    return work, [
+        "train",
+        "micro.arch",
+        "--data",
+        "data",
+        "--epochs",
+        "3",
+        "--batch",
+        "2",
+        "--workers",
+        "0",
+        "--deterministic",
+        "--threads",
+        "1",
+        "--seed",
+        "7",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +64,12 @@ def _metrics(run: Path) -> list[dict]:
 
 
 def assert_same_run(a: Path, b: Path) -> None:
-    for name in ("last.safetensors", "best.safetensors", "checkpoints/epoch_0003.safetensors",
-                 "checkpoints/epoch_0003.optim.safetensors"):
+    for name in (
+        "last.safetensors",
+        "best.safetensors",
+        "checkpoints/epoch_0003.safetensors",
+        "checkpoints/epoch_0003.optim.safetensors",
+    ):
         x, y = load_file(a / name), load_file(b / name)
         assert x.keys() == y.keys(), name
         unequal = [k for k in x if not torch.equal(x[k], y[k])]
@@ -68,14 +87,19 @@ def test_killed_mid_epoch_and_resumed_equals_uninterrupted(setup, uninterrupted)
     assert json.loads((run / "last.json").read_text())["epoch"] == 1
     assert [r["epoch"] for r in _metrics(run)] == [1]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "epoch_0001.optim.safetensors", "epoch_0001.safetensors"]
+        "epoch_0001.optim.safetensors",
+        "epoch_0001.safetensors",
+    ]
     # The resumed process loads data in a worker process: the batches must not change.
-    resumed = run_archc(["train", "micro.arch", "--out", "killed", "--resume", "--workers", "1"],
-                        work)
+    resumed = run_archc(
+        ["train", "micro.arch", "--out", "killed", "--resume", "--workers", "1"], work
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming after epoch 1" in resumed.stdout.splitlines()[0]
     assert [line.split(":")[0] for line in resumed.stdout.splitlines()[1:3]] == [
-        "epoch 2/3", "epoch 3/3"]
+        "epoch 2/3",
+        "epoch 3/3",
+    ]
     assert_same_run(uninterrupted, run)
 
 

@@ -47,8 +47,11 @@ def _check_file(path: Path, derived, params: int) -> onnx.ModelProto:
     BN's constant scale/shift when not affine): never a supernet tensor."""
     model = onnx.load(path)
     onnx.checker.check_model(model)
-    floats = sum(int(np.prod(t.dims)) for t in model.graph.initializer
-                 if t.data_type == onnx.TensorProto.FLOAT and len(t.dims) != 0)
+    floats = sum(
+        int(np.prod(t.dims))
+        for t in model.graph.initializer
+        if t.data_type == onnx.TensorProto.FLOAT and len(t.dims) != 0
+    )
     assert floats == params + _bn_extras(derived)
     overhead = 100_000 + 500 * len(model.graph.node)  # names, attributes, graph structure
     assert 4 * floats <= path.stat().st_size < 4 * floats + overhead

@@ -43,9 +43,11 @@ space b {
 @pytest.fixture
 def fake_timer(monkeypatch):
     """Deterministic 'latencies' (a function of the model bytes): fast, no noise."""
+
     def timing(data, shapes, threads=1, runs=20, warmup=5, seed=0):
         ms = 0.01 + int(hashlib.sha256(data).hexdigest()[:4], 16) / 65536
         return Timing(ms, ms, runs)
+
     monkeypatch.setattr(lut, "ort_latency", timing)
 
 
@@ -140,7 +142,8 @@ def test_expected_latency_is_differentiable_and_tends_to_the_argmax_subnet(fake_
             alpha[-1] = 60.0
     config = net.argmax_config()
     assert expected_latency(net, table).item() == pytest.approx(
-        table.predict(space.graph, config), rel=1e-5)
+        table.predict(space.graph, config), rel=1e-5
+    )
 
 
 def test_cli_lut_latency_and_their_errors(tmp_path, capsys):

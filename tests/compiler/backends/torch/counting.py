@@ -29,8 +29,12 @@ def _lambda(m: Lambda, x: torch.Tensor, out: torch.Tensor) -> int:
     return x[0].numel() if m.name == "attention_pool" else 0  # [C, HW] @ [HW, 1]
 
 
-COUNTERS = ((nn.Conv2d, _conv), (nn.ConvTranspose2d, _deconv), (nn.Linear, _linear),
-            (Lambda, _lambda))
+COUNTERS = (
+    (nn.Conv2d, _conv),
+    (nn.ConvTranspose2d, _deconv),
+    (nn.Linear, _linear),
+    (Lambda, _lambda),
+)
 
 
 def hook_macs(module: nn.Module, *inputs: torch.Tensor, **named: torch.Tensor) -> int:
@@ -43,8 +47,11 @@ def hook_macs(module: nn.Module, *inputs: torch.Tensor, **named: torch.Tensor) -
             if isinstance(m, kind):
                 total += count(m, args[0], out)
 
-    handles = [m.register_forward_hook(hook) for m in module.modules()
-               if isinstance(m, tuple(k for k, _ in COUNTERS))]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in module.modules()
+        if isinstance(m, tuple(k for k, _ in COUNTERS))
+    ]
     try:
         with torch.no_grad():
             module(*inputs, **named)

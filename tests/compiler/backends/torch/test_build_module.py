@@ -30,8 +30,11 @@ def subnets(path: Path):
     space = load(path)
     if not space.choices:
         return [("net", space, {})]
-    configs = [("largest", space.largest()), ("smallest", space.smallest()),
-               *((f"sample{s}", space.sample(s)) for s in range(2))]
+    configs = [
+        ("largest", space.largest()),
+        ("smallest", space.smallest()),
+        *((f"sample{s}", space.sample(s)) for s in range(2)),
+    ]
     return [(label, space.derive(c), c) for label, c in configs]
 
 
@@ -40,12 +43,16 @@ def _cases() -> list:
     subnets of heavy spaces run in `make test-slow` only."""
     out = []
     for p in EXAMPLES:
-        labels = ["net"] if p.parent.name == "nets" else \
-            ["largest", "smallest", "sample0", "sample1"]
+        labels = (
+            ["net"] if p.parent.name == "nets" else ["largest", "smallest", "sample0", "sample1"]
+        )
         for label in labels:
             slow = p.stem in HEAVY and label != "smallest"
-            out.append(pytest.param(p, label, id=f"{p.stem}-{label}",
-                                    marks=[pytest.mark.slow] if slow else []))
+            out.append(
+                pytest.param(
+                    p, label, id=f"{p.stem}-{label}", marks=[pytest.mark.slow] if slow else []
+                )
+            )
     return out
 
 
@@ -86,8 +93,9 @@ def _shapes_seen(module, derived) -> dict[int, tuple]:
 
 
 def test_state_dict_keys_follow_the_arch_names():
-    space = load(next(p for p in EXAMPLES if p.parent.name == "spaces"
-                      and p.name == "vipnas_mbv3.arch"))
+    space = load(
+        next(p for p in EXAMPLES if p.parent.name == "spaces" and p.name == "vipnas_mbv3.arch")
+    )
     module = build_module(space.derive(space.smallest()))
     keys = set(module.state_dict())
     assert "net.s2.blocks[0].mbconv.dw_conv.weight" in keys

@@ -19,8 +19,8 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import archc  # noqa: E402
 from archc.torch import GumbelTemperature, build_module, build_supernet  # noqa: E402
-from tests.example_spaces import SPACES, heavy_params, input_tensors, space_params  # noqa: E402
 from tests.compiler.backends.torch.counting import hook_macs  # noqa: E402
+from tests.example_spaces import SPACES, heavy_params, input_tensors, space_params  # noqa: E402
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 
@@ -97,14 +97,16 @@ def _expected_gradient(derived, name: str) -> tuple[float, bool]:
         if name == prefix + param:
             users.append(grads["net." + ".".join(path) + "." + param])
     signed = len(users) > 1 or (bool(users) and name not in grads)  # unused: |grad| must be 0
-    total = sum((u.grad.sum() if signed else u.grad.abs().sum()).item()
-                for u in users if u.grad is not None)
+    total = sum(
+        (u.grad.sum() if signed else u.grad.abs().sum()).item() for u in users if u.grad is not None
+    )
     return total, signed
 
 
 def _output_sum(out):
-    return sum(v.square().sum() for v in out.values()) if isinstance(out, dict) else \
-        out.square().sum()
+    return (
+        sum(v.square().sum() for v in out.values()) if isinstance(out, dict) else out.square().sum()
+    )
 
 
 def test_a_sandwich_step_leaves_weights_and_statistics_no_subnet_uses_unchanged():
@@ -127,10 +129,10 @@ def test_a_sandwich_step_leaves_weights_and_statistics_no_subnet_uses_unchanged(
         assert torch.equal(value, before[key]), f"{key} changed but no active op uses it"
     bn = net.module_at(("s1", "blocks[0]", "mbconv", "bn_2"))  # the projection BN
     width = smallest["s1.w"]
-    assert not torch.equal(bn.running_mean[:width], before[_key_of(net, bn, "running_mean")]
-                           [:width])
-    assert torch.equal(bn.running_mean[width:], before[_key_of(net, bn, "running_mean")]
-                       [width:])
+    assert not torch.equal(
+        bn.running_mean[:width], before[_key_of(net, bn, "running_mean")][:width]
+    )
+    assert torch.equal(bn.running_mean[width:], before[_key_of(net, bn, "running_mean")][width:])
 
 
 def _key_of(net, module, attr: str) -> str:

@@ -90,9 +90,9 @@ def test_a_small_subnet_only_touches_its_slice_of_the_shared_weights():
     net.smallest()
     net(torch.randn(1, 3, 256, 192)).sum().backward()
     head = net.module_at(("head", "deconv_head", "deconv_layers", "deconv[0]", "deconv"))
-    used = head.weight.grad[:, :160 // 16]  # smallest head: 160 channels, 16 groups
+    used = head.weight.grad[:, : 160 // 16]  # smallest head: 160 channels, 16 groups
     assert used.abs().sum() > 0
-    assert head.weight.grad[:, 160 // 16:].abs().sum() == 0
+    assert head.weight.grad[:, 160 // 16 :].abs().sum() == 0
 
 
 def test_set_active_caches_plans_and_validates():

@@ -94,8 +94,14 @@ def test_every_config_derives_the_supernets_function_and_counted_params(space, s
 
 
 def test_a_diverging_sharer_gets_a_slice_of_the_shared_tensor(space, supernet):
-    config = {"a.frame_net.w": 16, "a.frame_net.k": 3, "a.frame_net.fuse": "add",
-              "b.frame_net.w": 8, "b.frame_net.k": 3, "b.frame_net.fuse": "add"}
+    config = {
+        "a.frame_net.w": 16,
+        "a.frame_net.k": 3,
+        "a.frame_net.fuse": "add",
+        "b.frame_net.w": 8,
+        "b.frame_net.k": 3,
+        "b.frame_net.fuse": "add",
+    }
     module = supernet.derive(config)
     own = module.module_at(("b", "frame_net", "conv"))
     shared = module.module_at(("a", "frame_net", "conv"))
@@ -121,8 +127,14 @@ def test_onnx_export_of_frames_that_choose_differently(space, tmp_path):
     pytest.importorskip("onnxruntime")
     from archc.onnx import export
 
-    config = {"a.frame_net.w": 16, "a.frame_net.k": 1, "a.frame_net.fuse": "cat",
-              "b.frame_net.w": 8, "b.frame_net.k": 3, "b.frame_net.fuse": "add"}
+    config = {
+        "a.frame_net.w": 16,
+        "a.frame_net.k": 1,
+        "a.frame_net.fuse": "cat",
+        "b.frame_net.w": 8,
+        "b.frame_net.k": 3,
+        "b.frame_net.fuse": "add",
+    }
     report = export(space, tmp_path / "frames.onnx", config)
     assert report.max_abs_diff <= 1e-5
     assert (tmp_path / "frames.onnx").stat().st_size > 0
