@@ -8,6 +8,7 @@ that differ instead of torch's wall of text.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -24,12 +25,26 @@ class WeightsError(ValueError):
     """A weights file that is missing, unreadable or does not fit the module."""
 
 
+METADATA_KEY = "archc"
+
+
+def tensors_bytes(state: dict[str, torch.Tensor], metadata: dict | None = None) -> bytes:
+    """A safetensors file's bytes, the same for the same tensors and metadata.
+
+    safetensors writes its metadata map in a random order (a Rust hash map), so
+    two identical checkpoints would differ; the metadata is therefore one key,
+    `archc`, holding sorted JSON, and a file's hash can check a reproducible run.
+    """
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    meta = None if metadata is None else {METADATA_KEY: json.dumps(metadata, sort_keys=True)}
+    return save(tensors, metadata=meta)
+
+
 def save_weights(
-    module: torch.nn.Module, path: str | os.PathLike, metadata: dict[str, str] | None = None
+    module: torch.nn.Module, path: str | os.PathLike, metadata: dict | None = None
 ) -> Path:
     """The module's state dict (parameters and buffers) as one safetensors file."""
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    return write_atomic(path, save(state, metadata=metadata))
+    return write_atomic(path, tensors_bytes(module.state_dict(), metadata))
 
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:

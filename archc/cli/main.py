@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     except CliFailure as err:
         print(f"archc: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("archc: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:  # a command may say what was kept and how to go on
+        print(f"archc: interrupted{f'; {err}' if str(err) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `archc info FILE | head`: the reader left, nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

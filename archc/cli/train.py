@@ -12,6 +12,7 @@ options and refuses a changed one (except --workers, --device, --data).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -236,8 +237,27 @@ def run(args: argparse.Namespace) -> int:
         raise CliFailure(str(err)) from None
     except OSError as err:
         raise CliFailure(f"{err.filename or out}: {err.strerror or err}") from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(interrupted_note(out, f"archc train {args.file}")) from None
     report.done()
     return 0
+
+
+def interrupted_note(out: Path, command: str) -> str:
+    """What an interrupted run kept, and the command that continues it."""
+    from archc.runtime.train.checkpoint import LAST
+
+    try:
+        epoch = json.loads((out / LAST).read_text(encoding="utf-8"))["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return (
+            f"no epoch finished, so {out} holds no checkpoint yet; `{command} --out {out} "
+            "--resume` starts it again with the same options"
+        )
+    return (
+        f"{out} holds the checkpoint of epoch {epoch}; `{command} --out {out} --resume` "
+        "continues from there"
+    )
 
 
 def _check_same_net(

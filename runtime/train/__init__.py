@@ -11,7 +11,10 @@ Modules (docs/training.md tells the story):
 - checkpoint: run directories, safetensors + JSON checkpoints committed atomically
 - metrics: RUN/metrics.jsonl, one line per epoch
 - validate: flip-test inference, COCO results and the ten AP/AR numbers
-- loop: `fit`, the epoch loop with exact resume
+- step: the `TrainStep` protocol (what one optimisation step owns and does) and
+  `PlainStep`, supervised training of one network
+- lock: one process per run folder
+- loop: `fit`, the one epoch loop around any step, with exact resume
 
 The runtime does not build networks: the caller passes an `nn.Module` (from
 `archc.torch.build_module`) and its geometry, so this package imports nothing
@@ -20,6 +23,18 @@ of the compiler's front end.
 
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError, geometry_of
 from archc.runtime.train.loop import fit
+from archc.runtime.train.step import PlainStep, StepContext, TrainStep
 from archc.runtime.train.validate import evaluate, predict
 
-__all__ = ["NetGeometry", "TrainConfig", "TrainError", "evaluate", "fit", "geometry_of", "predict"]
+__all__ = [
+    "NetGeometry",
+    "PlainStep",
+    "StepContext",
+    "TrainConfig",
+    "TrainError",
+    "TrainStep",
+    "evaluate",
+    "fit",
+    "geometry_of",
+    "predict",
+]

@@ -3,14 +3,19 @@
 Layout of RUN/ (docs/training.md):
 
     config.json                      options (`TrainConfig`) and the network, written once
-    checkpoints/epoch_NNNN.safetensors        model weights after epoch NNNN
-    checkpoints/epoch_NNNN.optim.safetensors  optimizer tensors (Adam moments, steps)
+    checkpoints/epoch_NNNN.safetensors        the model's weights after epoch NNNN
+    checkpoints/epoch_NNNN.state.safetensors  every optimiser's tensors (Adam moments,
+                                     steps) and the step's other modules (a controller)
     last.json                        the commit record: finished epochs, the two files
-                                     above with their sha256, optimizer hyper-parameters,
-                                     gradient-scaler state, best AP, the epoch's metrics
+                                     above with their sha256, optimiser hyper-parameters,
+                                     gradient-scaler state, the step's own state, best AP,
+                                     the epoch's metrics, whether it was validated
     last.safetensors                 a copy of the last finished epoch's weights
     best.safetensors                 the weights with the best validation AP
     metrics.jsonl, val_results.json  see metrics.py and validate.py
+
+The "model" is the first module of the run's `TrainStep` (`step.py`): the network
+of `archc train`, the supernet of `archc supernet train`.
 
 Why this order of writes: every file is written atomically (temporary file,
 fsync, rename), the epoch's tensor files first, then `last.json`, which names
@@ -30,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save
 
 from archc.compiler.files import write_atomic
 from archc.runtime.train.config import TrainConfig, TrainError
-from archc.runtime.weights import WeightsError, load_weights
+from archc.runtime.train.lock import LOCK_FILE
+from archc.runtime.weights import WeightsError, load_weights, read_weights, tensors_bytes
 
 CHECKPOINT_FORMAT = "archc-train-checkpoint"
 CONFIG_FILE, LAST, LAST_WEIGHTS, BEST_WEIGHTS = (
@@ -61,7 +66,9 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> list[Path]:
             stale.unlink(missing_ok=True)  # write_atomic's temporary files of a killed run
         (run_dir / CHECKPOINTS).mkdir(exist_ok=True)
         return []
-    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+    if run_dir.exists() and (
+        not run_dir.is_dir() or any(p.name != LOCK_FILE for p in run_dir.iterdir())
+    ):
         raise TrainError(
             f"{run_dir} is not empty: continue that run with --resume, or give another --out"
         )
@@ -102,14 +109,16 @@ def _read_json(path: Path) -> Any:
         raise TrainError(f"{path}: unreadable ({err}); the run directory is damaged") from None
 
 
-def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], Any]:
+def optimizer_to_files(
+    optimizer: torch.optim.Optimizer, prefix: str = ""
+) -> tuple[dict[str, torch.Tensor], Any]:
     """(tensors for safetensors, JSON-able rest) of an optimizer's state dict."""
     state = optimizer.state_dict()
     tensors, scalars = {}, {}
     for index, entry in state["state"].items():
         for key, value in entry.items():
             if torch.is_tensor(value):
-                tensors[f"state.{index}.{key}"] = value.detach().cpu().contiguous()
+                tensors[f"{prefix}state.{index}.{key}"] = value
             else:
                 scalars[f"{index}.{key}"] = value
     groups = [
@@ -120,7 +129,7 @@ def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
 
 
 def optimizer_from_files(tensors: dict[str, torch.Tensor], rest: Any) -> dict[str, Any]:
-    """The state dict `optimizer_to_files` split up."""
+    """The state dict `optimizer_to_files` split up (`tensors` without the prefix)."""
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         _, index, key = name.split(".", 2)
@@ -143,38 +152,59 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def weights_bytes(model: torch.nn.Module, metadata: dict[str, str]) -> bytes:
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    return save(state, metadata=metadata)
+def sha256_of(path: Path) -> str:
+    return _sha256(path)
 
 
 @dataclass
 class Checkpoint:
-    """What a finished epoch leaves for the next: besides model and optimizer."""
+    """What a finished epoch leaves for the next, besides modules and optimisers."""
 
     epoch: int  # finished epochs
     best: dict[str, Any]  # {"AP": float | None, "epoch": int | None}
-    record: dict[str, Any]  # the epoch's metrics line
+    record: dict[str, Any]  # the epoch's metrics line (without validation until validated)
     scaler: dict[str, Any]
+    step_state: dict[str, Any]  # the step's `state_dict()`
+    validated: bool = True  # False: trained, validation still due (a resume runs it)
 
 
-def save_checkpoint(run_dir: Path, model, optimizer, ckpt: Checkpoint, net: str) -> None:
+def _state_tensors(step) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Every optimiser's tensors and every module but the model's weights, prefixed."""
+    tensors: dict[str, torch.Tensor] = {}
+    optimizers = {}
+    for name, optimizer in step.optimizers().items():
+        found, rest = optimizer_to_files(optimizer, f"optimizer.{name}.")
+        tensors.update(found)
+        optimizers[name] = rest
+    for name, module in list(step.modules().items())[1:]:
+        tensors.update({f"module.{name}.{k}": v for k, v in module.state_dict().items()})
+    return tensors, optimizers
+
+
+def model_of(step) -> torch.nn.Module:
+    return next(iter(step.modules().values()))
+
+
+def save_checkpoint(run_dir: Path, step, ckpt: Checkpoint, net: str) -> None:
     """Commit epoch `ckpt.epoch` (see the module docstring for the order of writes)."""
-    meta = {"format": CHECKPOINT_FORMAT, "net": net, "epoch": str(ckpt.epoch)}
+    meta = {"format": CHECKPOINT_FORMAT, "net": net, "epoch": ckpt.epoch}
     stem = f"{CHECKPOINTS}/epoch_{ckpt.epoch:04d}"
-    weights = weights_bytes(model, meta)
-    tensors, rest = optimizer_to_files(optimizer)
+    weights = tensors_bytes(model_of(step).state_dict(), meta)
+    tensors, optimizers = _state_tensors(step)
     write_atomic(run_dir / f"{stem}.safetensors", weights)
-    write_atomic(run_dir / f"{stem}.optim.safetensors", save(tensors, metadata=meta))
-    files = {"weights": f"{stem}.safetensors", "optimizer": f"{stem}.optim.safetensors"}
+    write_atomic(run_dir / f"{stem}.state.safetensors", tensors_bytes(tensors, meta))
+    files = {"weights": f"{stem}.safetensors", "state": f"{stem}.state.safetensors"}
     doc = {
         "format": CHECKPOINT_FORMAT,
         "epoch": ckpt.epoch,
         "net": net,
+        "kind": step.kind,
         **files,
         "sha256": {k: _sha256(run_dir / v) for k, v in files.items()},
-        "optimizer_state": rest,
+        "optimizers": optimizers,
         "scaler": ckpt.scaler,
+        "step_state": ckpt.step_state,
+        "validated": ckpt.validated,
         "best": ckpt.best,
         "record": ckpt.record,
     }
@@ -185,13 +215,24 @@ def save_checkpoint(run_dir: Path, model, optimizer, ckpt: Checkpoint, net: str)
             old.unlink(missing_ok=True)
 
 
+def commit_validation(run_dir: Path, ckpt: Checkpoint) -> None:
+    """Record the validation of the committed epoch `ckpt.epoch` in last.json (its
+    tensor files are unchanged)."""
+    doc = _read_json(run_dir / LAST)
+    if doc.get("epoch") != ckpt.epoch:
+        raise TrainError(f"{run_dir / LAST} does not hold epoch {ckpt.epoch}")
+    doc.update(best=ckpt.best, record=ckpt.record, validated=True)
+    write_atomic(run_dir / LAST, json.dumps(doc, indent=2) + "\n")
+
+
 def save_best(run_dir: Path, model, net: str, epoch: int, ap: float) -> None:
-    meta = {"format": CHECKPOINT_FORMAT, "net": net, "epoch": str(epoch), "AP": repr(ap)}
-    write_atomic(run_dir / BEST_WEIGHTS, weights_bytes(model, meta))
+    meta = {"format": CHECKPOINT_FORMAT, "net": net, "epoch": epoch, "AP": ap}
+    write_atomic(run_dir / BEST_WEIGHTS, tensors_bytes(model.state_dict(), meta))
 
 
-def load_checkpoint(run_dir: Path, model, optimizer) -> Checkpoint | None:
-    """Restore model and optimizer from RUN/last.json; None when no epoch finished.
+def load_checkpoint(run_dir: Path, step) -> Checkpoint | None:
+    """Restore the step's modules and optimisers from RUN/last.json; None when no epoch
+    finished.
 
     The optimizer tensors are read onto the CPU: `Optimizer.load_state_dict` moves
     moments to their parameters' device and keeps Adam's step counts where a fresh
@@ -200,9 +241,14 @@ def load_checkpoint(run_dir: Path, model, optimizer) -> Checkpoint | None:
     if not (run_dir / LAST).is_file():
         return None
     doc = _read_json(run_dir / LAST)
-    if doc.get("format") != CHECKPOINT_FORMAT:
-        raise TrainError(f"{run_dir / LAST}: not an archc training checkpoint")
-    for key in ("weights", "optimizer"):
+    if doc.get("format") != CHECKPOINT_FORMAT or "state" not in doc:
+        raise TrainError(f"{run_dir / LAST}: not a checkpoint of this archc version")
+    if doc.get("kind") != step.kind:
+        raise TrainError(
+            f"{run_dir} holds a `{doc.get('kind')}` run, not a `{step.kind}` one; resume it "
+            "with the command that started it"
+        )
+    for key in ("weights", "state"):
         path = run_dir / doc[key]
         if not path.is_file() or _sha256(path) != doc["sha256"][key]:
             raise TrainError(
@@ -210,10 +256,29 @@ def load_checkpoint(run_dir: Path, model, optimizer) -> Checkpoint | None:
                 "recorded; the run directory was changed by hand"
             )
     try:
-        load_weights(model, run_dir / doc["weights"])
+        load_weights(model_of(step), run_dir / doc["weights"])
+        _load_state(step, read_weights(run_dir / doc["state"]), doc["optimizers"])
     except WeightsError as err:
         raise TrainError(f"cannot resume: {err}") from None
-    tensors = load_file(run_dir / doc["optimizer"])
-    optimizer.load_state_dict(optimizer_from_files(tensors, doc["optimizer_state"]))
+    step.load_state_dict(doc["step_state"])
     write_atomic(run_dir / LAST_WEIGHTS, (run_dir / doc["weights"]).read_bytes())
-    return Checkpoint(int(doc["epoch"]), doc["best"], doc["record"], doc["scaler"])
+    return Checkpoint(
+        int(doc["epoch"]),
+        doc["best"],
+        doc["record"],
+        doc["scaler"],
+        doc["step_state"],
+        bool(doc["validated"]),
+    )
+
+
+def _load_state(step, tensors: dict[str, torch.Tensor], optimizers: dict[str, Any]) -> None:
+    for name, optimizer in step.optimizers().items():
+        prefix = f"optimizer.{name}."
+        own = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        optimizer.load_state_dict(optimizer_from_files(own, optimizers[name]))
+    for name, module in list(step.modules().items())[1:]:
+        prefix = f"module.{name}."
+        module.load_state_dict(
+            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+        )

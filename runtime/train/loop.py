@@ -1,28 +1,31 @@
-"""The epoch loop: Adam on the heatmap MSE, a per-epoch schedule, validation,
-a checkpoint after every epoch, and an exact resume.
+"""`fit`: the one epoch loop, around any `TrainStep` (step.py).
 
-Epoch `e` (0-based) runs, in order: reseed torch (`device.seed_epoch`), set the
-rate `schedule.lr_at(config, e)`, train on the shuffled batches of
-`data.train_loader(e)`, validate when due, commit the checkpoint, append the
-metrics line, call `on_epoch`. Everything an epoch draws depends on (seed, e),
-and everything it updates (weights, Adam moments, scaler, best AP) is in the
-checkpoint, so a run killed anywhere and resumed restarts the unfinished epoch
-from the last committed state and ends with the same weights as a run never
-interrupted (bit-identical on CPU in deterministic mode; tested).
+Epoch `e` (0-based) runs, in order: reseed torch (`device.seed_epoch`), give
+the step the rate `schedule.lr_at(config, e)`, run the step on every batch of
+`data.train_loader(e)`, commit the checkpoint, validate when due, commit the
+validation, append the metrics line, call `on_epoch`. Everything an epoch
+draws depends on (seed, e, batch), and everything it updates (the step's
+modules, optimisers and state, the gradient scaler, the best AP) is in the
+checkpoint, so a run killed anywhere and resumed restarts the unfinished
+epoch from the last committed state and ends with the same weights as a run
+never interrupted (bit-identical on CPU in deterministic mode; tested).
+
+Why the checkpoint comes before validation: validation may fail (a missing
+optional package, a bad validation file) or be killed; the epoch's training
+is then already safe, and a resume runs only the validation that is due.
 
 Mixed precision (float16 `torch.autocast` and a `GradScaler`) is used on CUDA
-only; the loss is computed in float32.
-
-The library prints nothing: `progress(iterable, total, desc)` wraps the batch
-iterators (the CLI passes a tqdm bar) and `on_epoch(record)` receives every
-metrics line.
+only; losses are computed in float32. The library prints nothing:
+`progress(iterable, total, desc)` wraps the batch iterators (the CLI passes a
+tqdm bar), `on_step(info)` sees every step (tests kill the process from it)
+and `on_epoch(record)` every metrics line. The run folder is locked for the
+whole run (`lock.py`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,58 +34,136 @@ from typing import Any
 import torch
 
 from archc.runtime.pose.evaluate import KEYPOINT_METRICS
-from archc.runtime.pose.losses import JointsMSELoss
 from archc.runtime.train import checkpoint, metrics
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
 from archc.runtime.train.data import SplitData, find_split, load_split, train_loader
 from archc.runtime.train.device import amp_enabled, configure, seed_epoch, select_device
-from archc.runtime.train.schedule import lr_at, set_lr
+from archc.runtime.train.lock import RunInUse, RunLock
+from archc.runtime.train.schedule import lr_at
+from archc.runtime.train.step import PlainStep, StepContext, TrainStep
 from archc.runtime.train.validate import Progress, _no_progress, evaluate
 
 VAL_RESULTS = "val_results.json"
-# Test hook: SIGKILL this process after N optimizer steps (simulates a crash mid-epoch).
-KILL_AFTER_STEPS_ENV = "ARCHC_TRAIN_KILL_AFTER_STEPS"
+Callback = Callable[[dict[str, Any]], None]
 
 
 @dataclasses.dataclass
 class Run:
     """Everything one epoch needs, built once by `fit`."""
 
-    model: torch.nn.Module
+    step: TrainStep
     config: TrainConfig
     run_dir: Path
     net: str
-    device: torch.device
-    amp: bool
+    ctx: StepContext
     train: SplitData
     val: SplitData
-    optimizer: torch.optim.Optimizer
-    scaler: torch.amp.GradScaler
     progress: Progress
+    on_step: Callback | None = None
     best: dict[str, Any] = dataclasses.field(default_factory=lambda: {"AP": None, "epoch": None})
     steps: int = 0
 
+    @property
+    def model(self) -> torch.nn.Module:
+        return checkpoint.model_of(self.step)
+
 
 def fit(
-    model: torch.nn.Module,
+    step: TrainStep | torch.nn.Module,
     geometry: NetGeometry,
     config: TrainConfig,
     run_dir: str | os.PathLike,
     *,
     net_info: dict[str, Any] | None = None,
     resume: bool = False,
-    on_start: Callable[[dict[str, Any]], None] | None = None,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callback | None = None,
+    on_epoch: Callback | None = None,
+    on_step: Callback | None = None,
     progress: Progress = _no_progress,
 ) -> list[dict[str, Any]]:
-    """Train `model` for `config.epochs` epochs in `run_dir`; returns the metrics lines
-    of the epochs run now. With `resume`, `config` must be the run's own
-    (`checkpoint.read_run_config`) up to `config.RESUME_MAY_CHANGE`.
+    """Train for `config.epochs` epochs in `run_dir`; returns the metrics lines of the
+    epochs run now. `step` is a `TrainStep`, or a module for plain training. With
+    `resume`, `config` must be the run's own (`checkpoint.read_run_config`) up to
+    `config.RESUME_MAY_CHANGE`.
 
     `on_start` gets {device, amp, threads, train_persons, val_persons, start_epoch}
-    once the data is loaded and the checkpoint restored; `on_epoch` every metrics line.
+    once the data is loaded and the checkpoint restored; `on_step` gets {epoch, batch,
+    step, metrics} after every step; `on_epoch` every metrics line.
     """
+    if isinstance(step, torch.nn.Module):
+        step = PlainStep(step, lr=config.lr, weight_decay=config.weight_decay)
     run_dir = Path(run_dir)
+    created = _make_run_dir(run_dir, resume)
+    lock = _lock(run_dir, created)
+    try:
+        try:
+            run, start = _start(step, geometry, config, run_dir, net_info, resume, progress)
+        except BaseException:
+            _unlock_and_remove(lock, created, new=not resume)
+            raise
+        run.on_step = on_step
+        if on_start is not None:
+            on_start(
+                {
+                    "device": str(run.ctx.device),
+                    "amp": run.ctx.amp,
+                    "threads": torch.get_num_threads(),
+                    "train_persons": len(run.train.indices),
+                    "val_persons": len(run.val.indices),
+                    "start_epoch": start,
+                }
+            )
+        records = []
+        for epoch in range(start, config.epochs):
+            record = run_epoch(run, epoch)
+            records.append(record)
+            if on_epoch is not None:
+                on_epoch(record)
+        return records
+    finally:
+        lock.release()
+
+
+def _make_run_dir(run_dir: Path, resume: bool) -> list[Path]:
+    """Create RUN for a new run (the lock file lives inside); returns the folders made."""
+    if resume:
+        if not run_dir.is_dir():
+            raise TrainError(f"{run_dir}: no such run directory to resume")
+        return []
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainError(f"{run_dir} is a file, not a run directory; give another --out")
+    created = [p for p in (run_dir, *run_dir.parents) if not p.exists()]
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise TrainError(
+            f"cannot write the run directory {run_dir}: {err.strerror or err}"
+        ) from None
+    return created
+
+
+def _lock(run_dir: Path, created: list[Path]) -> RunLock:
+    lock = RunLock(run_dir)
+    try:
+        lock.acquire()
+    except (RunInUse, OSError) as err:
+        checkpoint.remove_created(created)
+        if isinstance(err, RunInUse):
+            raise TrainError(str(err)) from None
+        raise TrainError(f"cannot lock {run_dir}: {err.strerror or err}") from None
+    return lock
+
+
+def _unlock_and_remove(lock: RunLock, created: list[Path], new: bool) -> None:
+    """A new run that never started leaves nothing behind, its lock file included."""
+    lock.release()
+    if new:
+        lock.path.unlink(missing_ok=True)
+        checkpoint.remove_created(created)
+
+
+def _start(step, geometry, config, run_dir, net_info, resume, progress) -> tuple[Run, int]:
+    """The run, set up and restored; returns it with the epoch to start from."""
     if resume:
         _check_resumable(run_dir, config)
     device = select_device(config.device)
@@ -94,31 +175,13 @@ def fit(
             net = {**geometry.to_dict(), **(net_info or {})}
             checkpoint.write_run_config(run_dir, config, net)
         configure(config, device)
-        run = _setup(model, geometry, config, run_dir, device, progress)
+        run = _setup(step, geometry, config, run_dir, device, progress)
     except BaseException:
         if not resume:  # a run that never started leaves nothing behind
             (run_dir / checkpoint.CONFIG_FILE).unlink(missing_ok=True)
             checkpoint.remove_created(created)
         raise
-    start = _restore(run) if resume else 0
-    if on_start is not None:
-        on_start(
-            {
-                "device": str(device),
-                "amp": run.amp,
-                "threads": torch.get_num_threads(),
-                "train_persons": len(run.train.indices),
-                "val_persons": len(run.val.indices),
-                "start_epoch": start,
-            }
-        )
-    records = []
-    for epoch in range(start, config.epochs):
-        record = run_epoch(run, epoch)
-        records.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
-    return records
+    return run, (_restore(run) if resume else 0)
 
 
 def _check_resumable(run_dir: Path, config: TrainConfig) -> None:
@@ -135,14 +198,7 @@ def _check_resumable(run_dir: Path, config: TrainConfig) -> None:
         )
 
 
-def _setup(
-    model,
-    geometry: NetGeometry,
-    config: TrainConfig,
-    run_dir: Path,
-    device: torch.device,
-    progress: Progress,
-) -> Run:
+def _setup(step, geometry, config, run_dir, device, progress) -> Run:
     train = load_split(
         find_split(config.data, "train"), geometry, config, train=True, limit=config.limit_train
     )
@@ -153,94 +209,142 @@ def _setup(
         raise TrainError(
             f"{train.dataset.ann_file}: training needs at least 2 persons (batch norm), found 1"
         )
-    model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    for module in step.modules().values():
+        module.to(device)
     amp = amp_enabled(config, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp)
-    return Run(
-        model, config, run_dir, geometry.name, device, amp, train, val, optimizer, scaler, progress
-    )
+    ctx = StepContext(device, amp, torch.amp.GradScaler(device.type, enabled=amp), config.seed)
+    return Run(step, config, run_dir, geometry.name, ctx, train, val, progress)
 
 
 def _restore(run: Run) -> int:
-    """Load the last committed epoch; returns the number of finished epochs."""
-    ckpt = checkpoint.load_checkpoint(run.run_dir, run.model, run.optimizer)
+    """Load the last committed epoch; returns the number of finished epochs (a
+    committed epoch whose validation was due and did not finish is validated now)."""
+    ckpt = checkpoint.load_checkpoint(run.run_dir, run.step)
     if ckpt is None:  # killed during the first epoch: start again
         metrics.sync(run.run_dir, 0, None)
         return 0
-    if run.amp and ckpt.scaler:
-        run.scaler.load_state_dict(ckpt.scaler)
+    if run.ctx.amp and ckpt.scaler:
+        run.ctx.scaler.load_state_dict(ckpt.scaler)
     run.best = ckpt.best
-    metrics.sync(run.run_dir, ckpt.epoch, ckpt.record)
+    if ckpt.validated:
+        metrics.sync(run.run_dir, ckpt.epoch, ckpt.record)
+    else:
+        metrics.sync(run.run_dir, ckpt.epoch - 1, None)
+        _validate_and_commit(run, ckpt)
     return ckpt.epoch
 
 
-def train_one_epoch(run: Run, epoch: int) -> tuple[float, int]:
-    """One pass over the epoch's batches; returns (mean loss, crops seen)."""
-    model, device, criterion = run.model, run.device, JointsMSELoss(use_target_weight=True)
-    model.train()
-    loader = train_loader(run.train, run.config, epoch, pin=device.type == "cuda")
-    total, seen = torch.zeros((), device=device, dtype=torch.float64), 0
-    kill_after = int(os.environ.get(KILL_AFTER_STEPS_ENV, "0") or 0)
+def train_one_epoch(run: Run, epoch: int) -> tuple[dict[str, float], int]:
+    """One pass over the epoch's batches; returns (mean step metrics, crops seen)."""
+    ctx = run.ctx
+    ctx.epoch = epoch
+    for module in run.step.modules().values():
+        module.train()  # validation left them in eval mode
+    loader = train_loader(run.train, run.config, epoch, pin=ctx.device.type == "cuda")
+    totals: dict[str, torch.Tensor] = {}
+    seen = 0
     desc = f"epoch {epoch + 1}/{run.config.epochs}"
-    for images, target, weight, _meta in run.progress(loader, len(loader), desc):
-        images = images.to(device, non_blocking=True)
-        target, weight = target.to(device, non_blocking=True), weight.to(device)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=run.amp):
-            output = model(images)
-        loss = criterion(output.float(), target, weight)
-        run.optimizer.zero_grad(set_to_none=True)
-        run.scaler.scale(loss).backward()
-        run.scaler.step(run.optimizer)
-        run.scaler.update()
-        total += loss.detach().double() * len(images)
-        seen += len(images)
+    for index, batch in enumerate(run.progress(loader, len(loader), desc)):
+        ctx.batch = index
+        values = run.step.step(batch, ctx)
+        ctx.scaler.update()
+        n = len(batch[0])
+        for key, value in values.items():
+            value = torch.as_tensor(value).detach().double().cpu() * n
+            totals[key] = totals[key] + value if key in totals else value
+        seen += n
         run.steps += 1
-        if kill_after and run.steps >= kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)
-    return float(total) / max(seen, 1), seen
+        if run.on_step is not None:
+            run.on_step({"epoch": epoch, "batch": index, "step": run.steps, "metrics": values})
+    means = {key: float(total) / max(seen, 1) for key, total in totals.items()}
+    _refuse_non_finite(means, epoch, run)
+    return means, seen
+
+
+def _refuse_non_finite(means: dict[str, float], epoch: int, run: Run) -> None:
+    bad = [k for k, v in means.items() if v != v or v in (float("inf"), float("-inf"))]
+    if bad:
+        last = f"epoch {epoch} (RUN/last.json)" if epoch else "none yet"
+        raise TrainError(
+            f"training diverged in epoch {epoch + 1}: {', '.join(bad)} is not finite; "
+            f"the last good checkpoint of {run.run_dir} is {last}; lower --lr and start again"
+        )
 
 
 def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
     config, begin = run.config, time.perf_counter()
     seed_epoch(config.seed, epoch)
     lr = lr_at(config, epoch)
-    set_lr(run.optimizer, lr)
-    loss, seen = train_one_epoch(run, epoch)
+    run.step.begin_epoch(epoch, lr)
+    means, seen = train_one_epoch(run, epoch)
     train_seconds = time.perf_counter() - begin
-    stats: dict[str, float | None] = dict.fromkeys(KEYPOINT_METRICS)
-    if (epoch + 1) % config.val_every == 0 or epoch + 1 == config.epochs:
-        stats = evaluate(
-            run.model,
-            run.val,
-            batch=config.batch,
-            device=run.device,
-            flip=config.flip_test,
-            amp=run.amp,
-            workers=config.workers,
-            results_path=run.run_dir / VAL_RESULTS,
-            progress=run.progress,
-        )
-        if run.best["AP"] is None or stats["AP"] > run.best["AP"]:
-            run.best = {"AP": stats["AP"], "epoch": epoch + 1}
-            checkpoint.save_best(run.run_dir, run.model, run.net, epoch + 1, stats["AP"])
-    val_seconds = time.perf_counter() - begin - train_seconds
     record = {
         "epoch": epoch + 1,
         "epochs": config.epochs,
         "lr": lr,
-        "loss": loss,
+        "loss": means.pop("loss", None),
         "images": seen,
         "images_per_s": seen / max(train_seconds, 1e-9),
         "train_seconds": train_seconds,
+        "val_seconds": 0.0,
+        "seconds": train_seconds,
+        **means,
+        **dict.fromkeys(KEYPOINT_METRICS),
+        "best_AP": run.best["AP"],
+        "best_epoch": run.best["epoch"],
+    }
+    due = (epoch + 1) % config.val_every == 0 or epoch + 1 == config.epochs
+    ckpt = checkpoint.Checkpoint(
+        epoch + 1,
+        run.best,
+        record,
+        run.ctx.scaler.state_dict(),
+        run.step.state_dict(),
+        validated=not due,
+    )
+    checkpoint.save_checkpoint(run.run_dir, run.step, ckpt, run.net)
+    if due:
+        return _validate_and_commit(run, ckpt)
+    metrics.append(run.run_dir, record)
+    return record
+
+
+def _validate_and_commit(run: Run, ckpt: checkpoint.Checkpoint) -> dict[str, Any]:
+    """Validate the committed epoch, keep the best weights, commit, append the line."""
+    begin = time.perf_counter()
+    stats = run.step.validate(_evaluator(run), str(run.run_dir / VAL_RESULTS))
+    if stats.get("AP") is not None and (run.best["AP"] is None or stats["AP"] > run.best["AP"]):
+        run.best = {"AP": stats["AP"], "epoch": ckpt.epoch}
+        checkpoint.save_best(run.run_dir, run.model, run.net, ckpt.epoch, stats["AP"])
+    val_seconds = time.perf_counter() - begin
+    record = {
+        **ckpt.record,
         "val_seconds": val_seconds,
-        "seconds": None,
+        "seconds": ckpt.record["train_seconds"] + val_seconds,
         **stats,
         "best_AP": run.best["AP"],
         "best_epoch": run.best["epoch"],
     }
-    record["seconds"] = time.perf_counter() - begin
-    ckpt = checkpoint.Checkpoint(epoch + 1, run.best, record, run.scaler.state_dict())
-    checkpoint.save_checkpoint(run.run_dir, run.model, run.optimizer, ckpt, run.net)
+    done = dataclasses.replace(ckpt, best=run.best, record=record, validated=True)
+    checkpoint.commit_validation(run.run_dir, done)
     metrics.append(run.run_dir, record)
     return record
+
+
+def _evaluator(run: Run):
+    config = run.config
+
+    def run_validation(model: torch.nn.Module, results: str | None) -> dict[str, float]:
+        return evaluate(
+            model,
+            run.val,
+            batch=config.batch,
+            device=run.ctx.device,
+            flip=config.flip_test,
+            amp=run.ctx.amp,
+            workers=config.workers,
+            results_path=results,
+            progress=run.progress,
+        )
+
+    return run_validation

@@ -26,6 +26,7 @@ from archc.runtime.train import (
     metrics,
 )
 from archc.runtime.train.schedule import lr_at, milestones
+from archc.runtime.train.step import PlainStep
 from archc.torch import build_module
 from tests.runtime.train.train_fixtures import MPII_NET, SPACE, make_data, write_net
 
@@ -85,6 +86,7 @@ def test_two_epochs_leave_metrics_and_checkpoints(trained) -> None:
         assert r["images"] == 4 and math.isfinite(r["loss"]) and r["loss"] > 0
         assert r["images_per_s"] > 0
     assert sorted(p.name for p in run.iterdir()) == [
+        ".lock",
         "best.safetensors",
         "checkpoints",
         "config.json",
@@ -94,8 +96,8 @@ def test_two_epochs_leave_metrics_and_checkpoints(trained) -> None:
         "val_results.json",
     ]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "epoch_0002.optim.safetensors",
         "epoch_0002.safetensors",
+        "epoch_0002.state.safetensors",
     ]
     last = json.loads((run / "last.json").read_text())
     assert (last["epoch"], last["weights"]) == (2, "checkpoints/epoch_0002.safetensors")
@@ -240,10 +242,9 @@ def test_a_changed_checkpoint_file_is_refused(trained, tmp_path, nets) -> None:
     shutil.copytree(trained[0], run)
     weights = run / "checkpoints" / "epoch_0002.safetensors"
     weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
-    module = build_module(archc.load(nets / "micro.arch"))
-    opt = torch.optim.Adam(module.parameters())
+    step = PlainStep(build_module(archc.load(nets / "micro.arch")))
     with pytest.raises(TrainError, match=r"differs from what .*last\.json recorded"):
-        checkpoint.load_checkpoint(run, module, opt)
+        checkpoint.load_checkpoint(run, step)
 
 
 def _fails(argv: list[str], capsys) -> str:

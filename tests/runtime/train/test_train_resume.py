@@ -3,8 +3,8 @@ same weights (and optimizer state, and metrics) as a run never interrupted, on
 CPU in deterministic mode.
 
 Each run is a separate `python -m archc train` process; the kill is real (the
-process sends itself SIGKILL after N optimizer steps, `loop.KILL_AFTER_STEPS_ENV`,
-so it lands at the same place every time, with no cleanup code run). The micro
+process sends itself SIGKILL after N optimizer steps from an `on_step` callback,
+`kill_runner.py`, so it lands at the same place every time, with no cleanup code run). The micro
 net trains on 4 persons with batch 2: 2 steps per epoch, 3 epochs.
 The kill-in-the-first-epoch case is marked slow (two more processes, ~10 s).
 """
@@ -19,7 +19,6 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from archc.runtime.train.loop import KILL_AFTER_STEPS_ENV
 from tests.runtime.train.train_fixtures import make_data, run_archc, write_net
 
 TIMING = ("images_per_s", "train_seconds", "val_seconds", "seconds")
@@ -68,27 +67,29 @@ def assert_same_run(a: Path, b: Path) -> None:
         "last.safetensors",
         "best.safetensors",
         "checkpoints/epoch_0003.safetensors",
-        "checkpoints/epoch_0003.optim.safetensors",
+        "checkpoints/epoch_0003.state.safetensors",
     ):
         x, y = load_file(a / name), load_file(b / name)
         assert x.keys() == y.keys(), name
         unequal = [k for k in x if not torch.equal(x[k], y[k])]
         assert unequal == [], name
+        # deterministic runs write byte-identical files: a hash checks reproducibility
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert _metrics(a) == _metrics(b)
     assert (a / "val_results.json").read_text() == (b / "val_results.json").read_text()
 
 
 def test_killed_mid_epoch_and_resumed_equals_uninterrupted(setup, uninterrupted) -> None:
     work, args = setup
-    killed = run_archc([*args, "--out", "killed"], work, env={KILL_AFTER_STEPS_ENV: "3"})
+    killed = run_archc([*args, "--out", "killed"], work, kill_after=3)
     assert killed.returncode == -signal.SIGKILL
     run = work / "killed"
     # Epoch 1 committed; epoch 2 died after its first step and left nothing.
     assert json.loads((run / "last.json").read_text())["epoch"] == 1
     assert [r["epoch"] for r in _metrics(run)] == [1]
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "epoch_0001.optim.safetensors",
         "epoch_0001.safetensors",
+        "epoch_0001.state.safetensors",
     ]
     # The resumed process loads data in a worker process: the batches must not change.
     resumed = run_archc(
@@ -107,9 +108,19 @@ def test_killed_mid_epoch_and_resumed_equals_uninterrupted(setup, uninterrupted)
 def test_killed_in_the_first_epoch_restarts_it(setup, uninterrupted) -> None:
     """No epoch committed: resume starts over from the saved options."""
     work, args = setup
-    killed = run_archc([*args, "--out", "early"], work, env={KILL_AFTER_STEPS_ENV: "1"})
+    killed = run_archc([*args, "--out", "early"], work, kill_after=1)
     assert killed.returncode == -signal.SIGKILL
     assert not (work / "early" / "last.json").exists()
     resumed = run_archc(["train", "micro.arch", "--out", "early", "--resume"], work)
     assert resumed.returncode == 0, resumed.stderr
     assert_same_run(uninterrupted, work / "early")
+
+
+def test_ctrl_c_says_which_epoch_is_kept_and_how_to_continue(setup) -> None:
+    work, args = setup
+    stopped = run_archc([*args, "--out", "stopped"], work, kill_after="3:INT")
+    assert stopped.returncode == 130
+    assert stopped.stderr.splitlines()[-1] == (
+        "archc: interrupted; stopped holds the checkpoint of epoch 1; "
+        "`archc train micro.arch --out stopped --resume` continues from there"
+    )

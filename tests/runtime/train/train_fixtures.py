@@ -53,13 +53,26 @@ def make_data(root: Path) -> Path:
     return root
 
 
+KILL_RUNNER = Path(__file__).with_name("kill_runner.py")
+
+
 def run_archc(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    kill_after: int | str | None = None,
 ) -> subprocess.CompletedProcess:
-    """`python -m archc ARGS` in a fresh process (for kills and bit-exact resumes)."""
+    """`python -m archc ARGS` in a fresh process (for kills and bit-exact resumes);
+    with `kill_after` N (or "N:INT"), the process sends itself SIGKILL (SIGINT) after
+    that many optimisation steps."""
     full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(KILL_RUNNER.parents[3]), full_env.get("PYTHONPATH")) if p
+    )
+    head = ["-m", "archc"] if kill_after is None else [str(KILL_RUNNER), str(kill_after)]
     return subprocess.run(
-        [sys.executable, "-m", "archc", *args],
+        [sys.executable, *head, *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

@@ -1,0 +1,35 @@
+"""`python kill_runner.py N[:SIGNAL] ARGS...`: run `archc ARGS...` and send the process
+SIGKILL (or SIGNAL, e.g. INT) after its N-th optimisation step.
+
+The kill is an `on_step` callback added to every `fit` the command makes (the
+product's loop has no kill switch of its own), so it lands at the same step every
+time and no cleanup code runs: exactly a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import archc.runtime.train as train
+from archc.cli.main import main
+
+
+def _with_kill(fit, after: int, sig: signal.Signals):
+    def fit_then_die(*args, on_step=None, **kwargs):
+        def on_step_and_die(info):
+            if on_step is not None:
+                on_step(info)
+            if info["step"] >= after:
+                os.kill(os.getpid(), sig)
+
+        return fit(*args, on_step=on_step_and_die, **kwargs)
+
+    return fit_then_die
+
+
+if __name__ == "__main__":
+    after, _, name = sys.argv[1].partition(":")
+    train.fit = _with_kill(train.fit, int(after), signal.Signals[f"SIG{name or 'KILL'}"])
+    sys.exit(main(sys.argv[2:]))
