@@ -9,7 +9,8 @@ touching any weight.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
@@ -38,3 +39,22 @@ def recalibrate_bn(module: nn.Module, batches: Iterable[torch.Tensor | tuple]) -
     if count == 0:
         raise ValueError("recalibrate_bn needs at least one batch")
     return count
+
+
+@contextlib.contextmanager
+def kept_bn_statistics(module: nn.Module) -> Iterator[None]:
+    """Restore every BatchNorm's running statistics (and counters) on exit."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [
+        (m, m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
+        for m in norms
+        if m.track_running_stats
+    ]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for m, mean, var, count in saved:
+                m.running_mean.copy_(mean)
+                m.running_var.copy_(var)
+                m.num_batches_tracked.copy_(count)

@@ -25,12 +25,29 @@ from archc.cli import (
     latency,
     lut,
     sample,
+    search,
+    supernet,
     train,
     viz,
 )
 from archc.cli.common import CliFailure
 
-COMMANDS = (check, fmt, compile, info, sample, viz, export, latency, lut, data, train, eval)
+COMMANDS = (
+    check,
+    fmt,
+    compile,
+    info,
+    sample,
+    viz,
+    export,
+    latency,
+    lut,
+    data,
+    train,
+    eval,
+    supernet,
+    search,
+)
 BUG_URL = "https://github.com/archc/archc/issues"
 
 

@@ -59,6 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", metavar="FILE")
     add_config_options(p)
+    add_training_options(p)
+    p.set_defaults(run=run)
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    """The options of a training run (`TrainConfig`), shared by `archc supernet train`."""
     p.add_argument("--data", metavar="DIR", help="data directory (annotations/ and images/)")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/NET)")
     p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
@@ -132,7 +138,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Gaussian target sigma in heatmap "
         "pixels (default 2 at 64x48, scaled with the heatmap height)",
     )
-    p.set_defaults(run=run)
 
 
 def _epochs(text: str) -> tuple[int, ...]:

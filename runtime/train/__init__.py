@@ -13,7 +13,6 @@ Modules (docs/training.md tells the story):
 - validate: flip-test inference, COCO results and the ten AP/AR numbers
 - step: the `TrainStep` protocol (what one optimisation step owns and does) and
   `PlainStep`, supervised training of one network
-- lock: one process per run folder
 - loop: `fit`, the one epoch loop around any step, with exact resume
 
 The runtime does not build networks: the caller passes an `nn.Module` (from

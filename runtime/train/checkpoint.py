@@ -37,8 +37,8 @@ from typing import Any
 import torch
 
 from archc.compiler.files import write_atomic
+from archc.runtime.lock import LOCK_FILE
 from archc.runtime.train.config import TrainConfig, TrainError
-from archc.runtime.train.lock import LOCK_FILE
 from archc.runtime.weights import WeightsError, load_weights, read_weights, tensors_bytes
 
 CHECKPOINT_FORMAT = "archc-train-checkpoint"

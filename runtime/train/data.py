@@ -173,3 +173,19 @@ def steps_per_epoch(data: SplitData, batch: int) -> int:
 
 def to_device(batch: Any, device: torch.device) -> Any:
     return batch.to(device, non_blocking=True) if torch.is_tensor(batch) else batch
+
+
+_CALIBRATION_TAG = 0xCA1B
+
+
+def calibration_batches(
+    data: SplitData, crops: int, batch: int, seed: int, device: torch.device
+) -> list[torch.Tensor]:
+    """`crops` unaugmented training crops (a seeded random subset) in batches of `batch`."""
+    order = [data.indices[i] for i in shuffle_order(len(data.indices), seed, _CALIBRATION_TAG)]
+    chosen = order[: min(crops, len(order))]
+    out = []
+    for start in range(0, len(chosen), batch):
+        items = [data.dataset[i][0] for i in chosen[start : start + batch]]
+        out.append(torch.stack(items).to(device))
+    return out

@@ -33,12 +33,18 @@ from typing import Any
 
 import torch
 
+from archc.runtime.lock import RunInUse, RunLock
 from archc.runtime.pose.evaluate import KEYPOINT_METRICS
 from archc.runtime.train import checkpoint, metrics
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
-from archc.runtime.train.data import SplitData, find_split, load_split, train_loader
+from archc.runtime.train.data import (
+    SplitData,
+    calibration_batches,
+    find_split,
+    load_split,
+    train_loader,
+)
 from archc.runtime.train.device import amp_enabled, configure, seed_epoch, select_device
-from archc.runtime.train.lock import RunInUse, RunLock
 from archc.runtime.train.schedule import lr_at
 from archc.runtime.train.step import PlainStep, StepContext, TrainStep
 from archc.runtime.train.validate import Progress, _no_progress, evaluate
@@ -59,7 +65,9 @@ class Run:
     train: SplitData
     val: SplitData
     progress: Progress
+    geometry: NetGeometry | None = None
     on_step: Callback | None = None
+    validation: Any = None
     best: dict[str, Any] = dataclasses.field(default_factory=lambda: {"AP": None, "epoch": None})
     steps: int = 0
 
@@ -213,7 +221,7 @@ def _setup(step, geometry, config, run_dir, device, progress) -> Run:
         module.to(device)
     amp = amp_enabled(config, device)
     ctx = StepContext(device, amp, torch.amp.GradScaler(device.type, enabled=amp), config.seed)
-    return Run(step, config, run_dir, geometry.name, ctx, train, val, progress)
+    return Run(step, config, run_dir, geometry.name, ctx, train, val, progress, geometry)
 
 
 def _restore(run: Run) -> int:
@@ -312,7 +320,9 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
 def _validate_and_commit(run: Run, ckpt: checkpoint.Checkpoint) -> dict[str, Any]:
     """Validate the committed epoch, keep the best weights, commit, append the line."""
     begin = time.perf_counter()
-    stats = run.step.validate(_evaluator(run), str(run.run_dir / VAL_RESULTS))
+    if run.validation is None:
+        run.validation = _Validation(run)
+    stats = run.step.validate(run.validation, str(run.run_dir / VAL_RESULTS))
     if stats.get("AP") is not None and (run.best["AP"] is None or stats["AP"] > run.best["AP"]):
         run.best = {"AP": stats["AP"], "epoch": ckpt.epoch}
         checkpoint.save_best(run.run_dir, run.model, run.net, ckpt.epoch, stats["AP"])
@@ -331,10 +341,16 @@ def _validate_and_commit(run: Run, ckpt: checkpoint.Checkpoint) -> dict[str, Any
     return record
 
 
-def _evaluator(run: Run):
-    config = run.config
+class _Validation:
+    """The loop's `Validation` (step.py): the val split, and calibration crops of the
+    train split loaded unaugmented on first use and kept."""
 
-    def run_validation(model: torch.nn.Module, results: str | None) -> dict[str, float]:
+    def __init__(self, run: Run):
+        self.run = run
+        self._calibration: dict[int, list[torch.Tensor]] = {}
+
+    def __call__(self, model: torch.nn.Module, results: str | None) -> dict[str, float]:
+        run, config = self.run, self.run.config
         return evaluate(
             model,
             run.val,
@@ -347,4 +363,12 @@ def _evaluator(run: Run):
             progress=run.progress,
         )
 
-    return run_validation
+    def calibration(self, crops: int) -> list[torch.Tensor]:
+        if crops not in self._calibration:
+            run, config = self.run, self.run.config
+            split = find_split(config.data, "train")
+            plain = load_split(split, run.geometry, config, train=False, limit=config.limit_train)
+            self._calibration[crops] = calibration_batches(
+                plain, crops, config.batch, config.seed, run.ctx.device
+            )
+        return self._calibration[crops]

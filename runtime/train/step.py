@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -34,8 +34,18 @@ from torch import nn
 from archc.runtime.pose.losses import JointsMSELoss
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]
-# (model, results file or None) -> the ten COCO numbers; built by the loop over its val split
-Evaluate = Callable[[nn.Module, str | None], dict[str, float]]
+
+
+class Validation(Protocol):
+    """What the loop offers a step's `validate`: scoring a model on the validation
+    split, and training crops for BatchNorm recalibration (loaded once, unaugmented)."""
+
+    def __call__(self, model: nn.Module, results: str | None) -> dict[str, float]:
+        """The ten COCO numbers of `model` (results written to `results` if given)."""
+
+    def calibration(self, crops: int) -> list[torch.Tensor]:
+        """`crops` training crops (a fixed seeded subset) in batches, on the device."""
+
 
 _STEP_TAG = 0x57E9
 
@@ -96,7 +106,7 @@ class TrainStep(Protocol):
     - `begin_epoch(epoch, lr)`: set the epoch's learning rate where the step
       wants the schedule (e.g. weights follow it, architecture parameters do not);
     - `step(batch, ctx)`: one batch; returns float metrics (`loss` at least);
-    - `validate(evaluate, results)`: the epoch's validation numbers (`AP` is the one
+    - `validate(validation, results)`: the epoch's validation numbers (`AP` is the one
       the run keeps its best weights by; None where nothing was measured);
     - `state_dict()`/`load_state_dict()`: extra JSON state (baselines, temperatures).
     """
@@ -111,7 +121,7 @@ class TrainStep(Protocol):
 
     def step(self, batch: Batch, ctx: StepContext) -> dict[str, float]: ...
 
-    def validate(self, evaluate: Evaluate, results: str | None) -> dict[str, Any]: ...
+    def validate(self, validation: Validation, results: str | None) -> dict[str, Any]: ...
 
     def state_dict(self) -> dict[str, Any]: ...
 
@@ -152,8 +162,8 @@ class PlainStep:
         ctx.optimizer_step(self.optimizer)
         return {"loss": loss.detach()}
 
-    def validate(self, evaluate: Evaluate, results: str | None) -> dict[str, Any]:
-        return evaluate(self.model, results)
+    def validate(self, validation: Validation, results: str | None) -> dict[str, Any]:
+        return validation(self.model, results)
 
     def state_dict(self) -> dict[str, Any]:
         return {}

@@ -109,6 +109,24 @@ def export(
     start = time.perf_counter()
     target = _writable(output)
     derived, module = frozen_subnet(space, config, weights=weights, realise=realise, seed=seed)
+    return export_module(derived, module, target, input_shape, opset, seed, tolerance, start)
+
+
+def export_module(
+    derived,
+    module,
+    output: str | os.PathLike,
+    input_shape: tuple[int, ...] | None = None,
+    opset: int = DEFAULT_OPSET,
+    seed: int = 0,
+    tolerance: float = TOLERANCE,
+    start: float | None = None,
+) -> ExportReport:
+    """Export a built module of a derived space (e.g. a subnet whose BatchNorm was
+    recalibrated after a search), with the same checks and comparison as `export`."""
+    start = time.perf_counter() if start is None else start
+    target = _writable(output)
+    module = module.eval()
     shapes = _input_shapes(derived, input_shape)
     model = to_model(derived, module, opset)
     data = model.SerializeToString()

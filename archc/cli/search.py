@@ -1,0 +1,223 @@
+"""`archc search SPACE --supernet RUN --data DIR --out DIR`: find the best subnet of a
+trained supernet within a budget (runtime/search/one_shot.py does the work).
+
+Options are checked here (exit code 2 for a bad command line), the limits
+before anything is loaded; one line per trial on stdout, a summary at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from archc.cli.common import CliFailure, add_realise_option, quantity, realise_overrides
+
+OPTION_FIELDS = (
+    "strategy",
+    "evaluations",
+    "seed",
+    "batch",
+    "max_macs",
+    "max_params",
+    "max_latency",
+    "cost",
+    "objective",
+    "calibration",
+    "val_images",
+    "eval_batch",
+    "flip",
+    "population",
+    "tournament",
+    "mutation_prob",
+    "crossover_prob",
+    "export",
+    "threads",
+    "device",
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        help="search a trained supernet for the best subnet within a budget",
+        description="Evaluate subnets of SPACE with the shared weights of a supernet "
+        "(BN recalibrated on R training crops, OKS AP on V validation images) as "
+        "a search strategy proposes them, within the file's constraints and the "
+        "limits given here. OUT gets manifest.json, trials.jsonl, front.json, "
+        "best.json, pareto.png and best/ (config, weights, ONNX). A killed search "
+        "continues with --resume. See docs/search.md.",
+    )
+    p.add_argument("file", metavar="SPACE")
+    p.add_argument(
+        "--supernet",
+        required=True,
+        metavar="RUN",
+        help="a supernet run folder (archc supernet train) or its .safetensors",
+    )
+    p.add_argument("--data", required=True, metavar="DIR", help="data directory")
+    p.add_argument("--out", required=True, metavar="DIR", help="the search folder")
+    p.add_argument("--resume", action="store_true", help="continue the search in DIR")
+    p.add_argument("--strategy", default="evolution", choices=("evolution", "random", "nsga2"))
+    p.add_argument(
+        "--evaluations",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="subnets to evaluate (default 100; a resume may raise it)",
+    )
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument(
+        "--batch",
+        type=_positive,
+        default=8,
+        metavar="B",
+        help="configs proposed per strategy step (default 8)",
+    )
+    p.add_argument("--max-macs", type=quantity, metavar="M", help="e.g. 300M")
+    p.add_argument("--max-params", type=quantity, metavar="P", help="e.g. 3M")
+    p.add_argument("--max-latency", type=float, metavar="MS", help="needs --lut")
+    p.add_argument("--lut", metavar="TABLE.json", help="latency table (archc lut)")
+    p.add_argument(
+        "--cost",
+        default="macs",
+        choices=("macs", "params", "latency_ms"),
+        help="the cost axis of the front (and of nsga2)",
+    )
+    p.add_argument("--objective", default="AP", choices=("AP", "loss"))
+    p.add_argument(
+        "--calibration",
+        type=_positive,
+        default=256,
+        metavar="R",
+        help="training crops for BN recalibration (default 256)",
+    )
+    p.add_argument(
+        "--val-images",
+        type=_positive,
+        metavar="V",
+        help="validation images per evaluation (default all)",
+    )
+    p.add_argument("--eval-batch", type=_positive, default=32, metavar="B")
+    p.add_argument("--no-flip", dest="flip", action="store_false", help="no flip test")
+    p.add_argument("--population", type=_positive, default=32, metavar="P")
+    p.add_argument("--tournament", type=_positive, default=8, metavar="S")
+    p.add_argument(
+        "--mutation-prob",
+        type=_probability,
+        metavar="P",
+        help="per-choice mutation rate (default 1 / number of choices)",
+    )
+    p.add_argument("--crossover-prob", type=_probability, default=0.0, metavar="P")
+    p.add_argument(
+        "--no-export",
+        dest="export",
+        action="store_false",
+        help="no best/ folder (config, weights, ONNX)",
+    )
+    p.add_argument("--threads", type=_positive, metavar="T")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    add_realise_option(p)
+    p.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a probability is in [0, 1], got {value}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from archc.api import compile_file
+    from archc.compiler.space.space import Space
+    from archc.dsl.diagnostics import render
+    from archc.runtime.search.one_shot import SearchOptions, run_search
+    from archc.runtime.search.strategies import SearchError
+
+    compiled = compile_file(args.file)
+    if not compiled.ok:
+        import sys
+
+        print(render(compiled.diagnostics, compiled.sources), file=sys.stderr)
+        raise CliFailure(f"{args.file} has errors")
+    if len(compiled.graphs) != 1:
+        raise CliFailure(f"{args.file}: expected exactly one space")
+    space = Space(compiled.graphs[0])
+    if not space.choices:
+        raise CliFailure(f"{args.file} has no choices: there is nothing to search")
+    try:
+        options = SearchOptions(**{f: getattr(args, f) for f in OPTION_FIELDS})
+        report = _Report(options)
+        result = run_search(
+            space,
+            args.out,
+            options,
+            supernet=args.supernet,
+            data=args.data,
+            sources=compiled.sources,
+            lut=args.lut,
+            realise=realise_overrides(args),
+            resume=args.resume,
+            on_trial=report.trial,
+            on_phase=report.phase,
+        )
+    except SearchError as err:
+        raise CliFailure(str(err)) from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            f"{args.out}/trials.jsonl holds every finished trial; add --resume to the same "
+            "command to continue"
+        ) from None
+    report.done(result)
+    return 0
+
+
+class _Report:
+    def __init__(self, options: Any) -> None:
+        self.options = options
+
+    def phase(self, text: str) -> None:
+        print(text, flush=True)
+
+    def trial(self, r: dict[str, Any], replayed: bool) -> None:
+        if replayed:
+            return
+        n = self.options.evaluations
+        how = (
+            f"repeat of {r['repeat_of']}" if r["repeat_of"] is not None else f"{r['seconds']:.1f} s"
+        )
+        ap = "-" if r["AP"] is None else f"{r['AP']:.4f}"
+        print(
+            f"trial {r['index'] + 1}/{n}: AP {ap}  MACs {r['macs'] / 1e6:.1f}M  params "
+            f"{r['params'] / 1e6:.2f}M  ({how})",
+            flush=True,
+        )
+
+    def done(self, result) -> None:
+        best = result.best
+        if best is None:
+            print(f"no trial scored; see {result.folder / 'trials.jsonl'}")
+            return
+        print(
+            f"best: trial {best['index']} AP {best['AP']:.4f} at {best['macs'] / 1e6:.1f}M "
+            f"MACs, {best['params'] / 1e6:.2f}M params; {result.folder / 'best.json'}, "
+            f"{result.folder / 'pareto.png'}"
+        )
+        for key in ("config", "weights", "onnx"):
+            if key in result.outputs:
+                print(f"  {key}: {result.outputs[key]}")
+        if "onnx_error" in result.outputs:
+            print(f"  no ONNX file: {result.outputs['onnx_error']}")

@@ -1,0 +1,184 @@
+"""`archc supernet train SPACE --data DIR --out RUN`: train a weight-sharing supernet
+with the sandwich rule and in-place distillation (runtime/search/drivers/sandwich.py).
+
+Everything `archc train` gives comes from the same loop (`archc.runtime.train.fit`):
+schedules, validation (of the largest and the smallest subnet, after BN
+recalibration), metrics.jsonl, atomic safetensors checkpoints, exact resume,
+progress, the CUDA/AMP path. The sandwich's own options are recorded in the
+run's config.json and a resume keeps them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from archc.cli.common import CliFailure, add_realise_option, load_space, realise_overrides
+from archc.cli.train import (
+    _config,
+    _progress,
+    add_training_options,
+    interrupted_note,
+)
+
+DEFAULTS = {"random": 2, "distill": True, "calibration": 256}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "supernet",
+        help="train a weight-sharing supernet (sandwich rule)",
+        description="Supernet training for one-shot search. `archc supernet train SPACE` "
+        "trains every subnet of SPACE at once: per batch the largest, the smallest "
+        "and N random subnets, the others distilled from the largest (ViPNAS, "
+        "BigNAS). Then `archc search SPACE --supernet RUN` finds the best subnet "
+        "within a budget. See docs/search.md.",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    t = actions.add_parser("train", help="train a supernet with the sandwich rule")
+    t.add_argument("file", metavar="SPACE")
+    add_training_options(t)
+    add_realise_option(t)
+    t.add_argument(
+        "--random",
+        type=int,
+        metavar="N",
+        help=f"random subnets per batch besides the largest and smallest "
+        f"(default {DEFAULTS['random']})",
+    )
+    t.add_argument(
+        "--no-distill",
+        dest="distill",
+        action="store_const",
+        const=False,
+        help="train every subnet on the ground truth only (no in-place distillation)",
+    )
+    t.add_argument(
+        "--calibration",
+        type=int,
+        metavar="R",
+        help="training crops for the BN recalibration before each validation "
+        f"(default {DEFAULTS['calibration']})",
+    )
+    t.set_defaults(run=run)
+
+
+def _sandwich(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
+    """The sandwich options: the run's own on resume (a different one is refused)."""
+    given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None}
+    if args.realise:
+        given["realise"] = realise_overrides(args)
+    if saved is None:
+        options = {**DEFAULTS, "realise": {}, **given}
+        if options["random"] < 0 or options["calibration"] < 1:
+            raise CliFailure("--random must be >= 0 and --calibration >= 1")
+        return options
+    old = saved.get("sandwich")
+    if old is None:
+        raise CliFailure(f"{args.out} is not a supernet run (it was made by `archc train`)")
+    changed = [
+        f"{k}: {v!r} (the run has {old.get(k)!r})" for k, v in given.items() if old.get(k) != v
+    ]
+    if changed:
+        raise CliFailure(
+            f"{args.out}: a resumed run keeps its options; changed: " + "; ".join(changed)
+        )
+    return old
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from archc.runtime.pose.coco_json import PoseDataError
+    from archc.runtime.search.drivers.sandwich import SandwichStep
+    from archc.runtime.search.session import geometry_of_space
+    from archc.runtime.search.strategies import SearchError
+    from archc.runtime.train import TrainError, fit
+    from archc.runtime.weights import WeightsError
+    from archc.torch import build_supernet
+
+    space = load_space(args.file)
+    if not space.choices:
+        raise CliFailure(f"{args.file} has no choices: train it with `archc train`")
+    out = Path(args.out) if args.out else Path("runs") / f"{space.name}_supernet"
+    args.out = str(out)
+    try:
+        config, saved = _config(args, out)
+        options = _sandwich(args, saved)
+        geometry = geometry_of_space(space)
+        torch.manual_seed(config.seed)
+        supernet = build_supernet(space, options["realise"])
+        step = SandwichStep(
+            supernet,
+            space,
+            random=options["random"],
+            distill=options["distill"],
+            lr=config.lr,
+            weight_decay=config.weight_decay,
+            calibration=options["calibration"],
+        )
+        net = {"file": str(Path(args.file).resolve()), "choices": None, "sandwich": options}
+        report = _Report(space, supernet, out, config.epochs, options)
+        fit(
+            step,
+            geometry,
+            config,
+            out,
+            net_info=net,
+            resume=args.resume,
+            on_start=report.start,
+            on_epoch=report.epoch,
+            progress=_progress,
+        )
+    except (TrainError, WeightsError, PoseDataError, SearchError, ValueError) as err:
+        raise CliFailure(str(err)) from None
+    except OSError as err:
+        raise CliFailure(f"{err.filename or out}: {err.strerror or err}") from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            interrupted_note(out, f"archc supernet train {args.file}")
+        ) from None
+    report.done()
+    return 0
+
+
+class _Report:
+    def __init__(self, space, supernet, out: Path, epochs: int, options: dict) -> None:
+        self.space, self.supernet, self.out = space, supernet, out
+        self.epochs, self.options = epochs, options
+        self.last: dict[str, Any] | None = None
+
+    def start(self, info: dict[str, Any]) -> None:
+        params = sum(p.numel() for p in self.supernet.parameters())
+        at = f", resuming after epoch {info['start_epoch']}" if info["start_epoch"] else ""
+        print(
+            f"training the supernet of {self.space.name} ({len(self.space.choices)} choices, "
+            f"{params:,} shared params) with the sandwich rule (largest, smallest, "
+            f"{self.options['random']} random per batch"
+            f"{', in-place distillation' if self.options['distill'] else ''}) on "
+            f"{info['train_persons']} train / {info['val_persons']} val persons for "
+            f"{self.epochs} epochs ({info['device']}, {info['threads']} threads) in "
+            f"{self.out}{at}",
+            flush=True,
+        )
+
+    def epoch(self, r: dict[str, Any]) -> None:
+        self.last = r
+        ap = ""
+        if r.get("AP") is not None:
+            ap = f"  AP largest {r['AP']:.4f} smallest {r['AP_smallest']:.4f}"
+        print(
+            f"epoch {r['epoch']}/{r['epochs']}: loss largest {r['loss']:.6f} smallest "
+            f"{r['loss_smallest']:.6f}  lr {r['lr']:.2e}{ap}  {r['seconds']:.1f} s",
+            flush=True,
+        )
+
+    def done(self) -> None:
+        if self.last is None:
+            print(f"nothing to do: {self.out} has finished its {self.epochs} epochs")
+            return
+        print(
+            f"supernet weights: {self.out / 'last.safetensors'}; search it with "
+            f"`archc search {self.space.name}.arch --supernet {self.out} ...`"
+        )

@@ -1,0 +1,103 @@
+"""The torch side of a search, set up once: the supernet with its weights, the cached
+calibration crops and validation batches, the evaluator, and the cost function.
+
+Built after every cheap check has passed (one_shot.py), and once per process:
+a Ray actor (scale-out) builds its own session and evaluates the configs the
+driver sends it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from archc.runtime.search.evaluate import CachedSplit, SharedWeightEvaluator, cache_split
+from archc.runtime.search.strategies import SearchError
+
+
+def geometry_of_space(space: Any):
+    """The data geometry of a pose space: the input and heatmap sizes of its largest
+    subnet (every subnet of a pose space shares them)."""
+    from archc.runtime.train import TrainError, geometry_of
+
+    fixed = space.derive(space.largest()) if space.choices else space
+    try:
+        return geometry_of(fixed)
+    except TrainError as err:
+        raise SearchError(str(err)) from None
+
+
+@dataclass
+class EvaluationSession:
+    space: Any
+    supernet: torch.nn.Module
+    calibration: list[torch.Tensor]
+    val: CachedSplit
+    evaluator: SharedWeightEvaluator
+
+    @classmethod
+    def open(
+        cls,
+        space: Any,
+        weights: str | os.PathLike,
+        data: str | os.PathLike,
+        options: Any,
+        realise: Mapping[str, str] | None = None,
+    ) -> EvaluationSession:
+        from archc.runtime.train import TrainConfig, TrainError
+        from archc.runtime.train.data import calibration_batches, find_split, load_split
+        from archc.runtime.train.device import select_device
+        from archc.runtime.weights import WeightsError, load_weights
+        from archc.torch import build_supernet
+
+        try:
+            device = select_device(options.device)
+        except TrainError as err:
+            raise SearchError(str(err)) from None
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        supernet = build_supernet(space, realise)
+        try:
+            load_weights(supernet, weights)
+        except WeightsError as err:
+            raise SearchError(f"the supernet does not fit `{space.name}`: {err}") from None
+        supernet.to(device)
+        geometry = geometry_of_space(space)
+        config = TrainConfig(data=str(data), batch=options.eval_batch, seed=options.seed)
+        try:
+            val = load_split(
+                find_split(data, "val"), geometry, config, train=False, limit=options.val_images
+            )
+            train = load_split(find_split(data, "train"), geometry, config, train=False, limit=None)
+        except TrainError as err:
+            raise SearchError(str(err)) from None
+        cached = cache_split(val, options.eval_batch, device)
+        calibration = calibration_batches(
+            train, options.calibration, options.eval_batch, options.seed, device
+        )
+        evaluator = SharedWeightEvaluator(
+            supernet, calibration, cached, options.flip, options.objective
+        )
+        return cls(space, supernet, calibration, cached, evaluator)
+
+    def costs(self, lut: str | os.PathLike | None = None):
+        """configs -> {params, macs, latency_ms} lists, exact (`Space.cost`)."""
+        table = None
+        if lut is not None:
+            from archc.compiler.latency_table import as_table
+
+            table = as_table(lut)
+
+        def costs(configs: Sequence[Mapping[str, Any]]) -> dict[str, list | None]:
+            values = [self.space.cost(c, lut=table) for c in configs]
+            return {
+                "params": [c.params for c in values],
+                "macs": [c.macs for c in values],
+                "latency_ms": None if table is None else [c.latency_ms for c in values],
+            }
+
+        return costs
