@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
     from archc.api import compile_file
     from archc.compiler.space.space import Space
     from archc.dsl.diagnostics import render
+    from archc.runtime.search.manifest import portable_sources
     from archc.runtime.search.one_shot import SearchOptions, run_search
     from archc.runtime.search.strategies import SearchError
 
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             options,
             supernet=args.supernet,
             data=args.data,
-            sources=compiled.sources,
+            sources=portable_sources(compiled.sources, args.file),
             lut=args.lut,
             realise=realise_overrides(args),
             resume=args.resume,
@@ -212,7 +213,7 @@ class _Report:
             print(f"no trial scored; see {result.folder / 'trials.jsonl'}")
             return
         print(
-            f"best: trial {best['index']} AP {best['AP']:.4f} at {best['macs'] / 1e6:.1f}M "
+            f"best: trial {best['index'] + 1} AP {best['AP']:.4f} at {best['macs'] / 1e6:.1f}M "
             f"MACs, {best['params'] / 1e6:.2f}M params; {result.folder / 'best.json'}, "
             f"{result.folder / 'pareto.png'}"
         )

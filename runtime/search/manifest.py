@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,6 +41,21 @@ def sha256_file(path: str | Path) -> str:
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def portable_sources(sources: Mapping[str, str], main: str | Path) -> dict[str, str]:
+    """`sources` keyed by path relative to the main file's folder (the standard library
+    keeps its `std/...` names), so a search resumed from another working directory or
+    after moving the project finds the same sources."""
+    base = Path(main).resolve().parent
+    out = {}
+    for name, text in sources.items():
+        path = Path(name)
+        if name.startswith("std/") and not path.exists():
+            out[name] = text
+            continue
+        out[os.path.relpath(path.resolve(), base)] = text
+    return out
 
 
 def make_manifest(

@@ -133,12 +133,23 @@ def run_search(
         "one-shot", {**options.to_dict(), "realise": dict(realise or {})}, sources, inputs
     )
     folder = Path(out)
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     lock = _open_folder(folder, doc, resume)
     try:
         phase(f"loading the supernet {weights} and the data {data}")
         from archc.runtime.search.session import EvaluationSession
 
-        session = EvaluationSession.open(space, weights, data, options, realise)
+        try:
+            session = EvaluationSession.open(space, weights, data, options, realise)
+        except BaseException:
+            if not resume:  # a search that never started leaves nothing behind
+                lock.release()
+                lock.path.unlink(missing_ok=True)
+                for made in created:  # deepest first
+                    made.rmdir()
+            raise
+        if not resume:
+            manifest.write(folder, doc)
         phase(f"searching: {options.evaluations} evaluations, strategy {options.strategy}")
         log = TrialLog(folder)
         records = run_trials(
@@ -215,4 +226,3 @@ def _check_folder(folder: Path, doc: dict[str, Any], resume: bool) -> None:
             f"{folder} holds {what} ({', '.join(sorted(others)[:3])}); continue it with "
             "--resume, or give an empty --out"
         )
-    manifest.write(folder, doc)

@@ -52,20 +52,31 @@ def objective(config) -> float:
 
 def synthetic(configs):
     for config in configs:
-        yield {"score": objective(config), "AP": objective(config), "AP50": None,
-               "loss": None, "R": 0, "V": 0}
+        yield {
+            "score": objective(config),
+            "AP": objective(config),
+            "AP50": None,
+            "loss": None,
+            "R": 0,
+            "V": 0,
+        }
 
 
 def cost_of(space):
     def costs(configs):
         values = [space.cost(c) for c in configs]
-        return {"params": [c.params for c in values], "macs": [c.macs for c in values],
-                "latency_ms": None}
+        return {
+            "params": [c.params for c in values],
+            "macs": [c.macs for c in values],
+            "latency_ms": None,
+        }
+
     return costs
 
 
-def search(space, folder: Path, strategy: str, evaluations: int, seed: int = 0,
-           limits=(), **options):
+def search(
+    space, folder: Path, strategy: str, evaluations: int, seed: int = 0, limits=(), **options
+):
     folder.mkdir(parents=True, exist_ok=True)
     strat = make_strategy(strategy, space, feasibility(space, limits), seed, **options)
     return run_trials(strat, TrialLog(folder), evaluations, synthetic, cost_of(space), batch=4)
@@ -79,8 +90,19 @@ def test_evolution_finds_the_optimum_in_fewer_evaluations_than_random(toy, tmp_p
     budget = 1500
     evo, rnd = [], []
     for seed in range(3):
-        evo.append(_first_hit(search(toy, tmp_path / f"e{seed}", "evolution", budget, seed,
-                                     population=16, tournament=4)))
+        evo.append(
+            _first_hit(
+                search(
+                    toy,
+                    tmp_path / f"e{seed}",
+                    "evolution",
+                    budget,
+                    seed,
+                    population=16,
+                    tournament=4,
+                )
+            )
+        )
         rnd.append(_first_hit(search(toy, tmp_path / f"r{seed}", "random", budget, seed)))
     assert max(evo) < budget, evo  # evolution reaches the optimum in every seed
     assert statistics.mean(evo) * 3 < statistics.mean(rnd), (evo, rnd)
@@ -163,15 +185,21 @@ def test_a_latency_limit_without_a_table_is_an_error(toy) -> None:
 
 def test_unknown_strategies_and_options_are_named(toy) -> None:
     f = feasibility(toy, ())
-    with pytest.raises(SearchError, match=r"unknown strategy `evolutoin`.*did you mean `evolution`"):
+    with pytest.raises(
+        SearchError, match=r"unknown strategy `evolutoin`.*did you mean `evolution`"
+    ):
         make_strategy("evolutoin", toy, f, 0)
     with pytest.raises(SearchError, match=r"strategy `random`: .*population"):
         make_strategy("random", toy, f, 0, population=4)
 
 
 SPACES = sorted((ROOT / "examples" / "spaces").glob("*.arch"))
-LIGHT = [p for p in SPACES if p.stem in ("mobile_small", "darts_cell_demo", "hrnet_branches",
-                                          "vipnas_mbv3", "efficientpose")]
+LIGHT = [
+    p
+    for p in SPACES
+    if p.stem
+    in ("mobile_small", "darts_cell_demo", "hrnet_branches", "vipnas_mbv3", "efficientpose")
+]
 
 
 @pytest.mark.parametrize("path", LIGHT, ids=lambda p: p.stem)
