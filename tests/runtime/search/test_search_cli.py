@@ -19,8 +19,8 @@ import archc
 from archc.cli import main as cli
 from archc.compiler.space import Config
 from archc.torch import build_module
-from tests.runtime.search.search_fixtures import write_space
 from tests.runtime.search.search_fixtures import synth_data as make_synth
+from tests.runtime.search.search_fixtures import write_space
 from tests.runtime.train.train_fixtures import run_archc
 
 SEARCH = [

@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 import archc
+from archc.runtime.lock import RunLock
 from archc.runtime.train import TrainConfig, TrainError, checkpoint, fit, geometry_of, metrics
 from archc.runtime.train import loop as loop_module
-from archc.runtime.lock import RunLock
 from archc.runtime.train.step import PlainStep, StepContext
 from archc.torch import build_module
 from tests.runtime.train.train_fixtures import make_data, write_net
