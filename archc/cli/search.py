@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.search.one_shot import SearchOptions, run_search
     from archc.runtime.search.strategies import SearchError
 
+    _require_search_extras()
     compiled = compile_file(args.file)
     if not compiled.ok:
         import sys
@@ -184,6 +185,21 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     report.done(result)
     return 0
+
+
+def _require_search_extras() -> None:
+    """Before anything starts: what every search needs besides torch."""
+    import importlib.util
+
+    missing = [
+        m
+        for m in ("torch", "pycocotools", "pymoo", "matplotlib")
+        if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        raise CliFailure(
+            f"archc search needs {', '.join(missing)}: pip install 'archc[torch,pose,search]'"
+        )
 
 
 class _Report:

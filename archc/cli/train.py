@@ -60,6 +60,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE")
     add_config_options(p)
     add_training_options(p)
+    p.add_argument(
+        "--init",
+        metavar="WEIGHTS",
+        help="start from these weights instead of a random initialisation: a "
+        ".safetensors file of the network, or a search's best/ folder (its config.json "
+        "names the subnet, its weights.safetensors are inherited): fine-tuning",
+    )
     p.set_defaults(run=run)
 
 
@@ -151,15 +158,39 @@ def given_options(args: argparse.Namespace) -> dict[str, Any]:
     return {f: getattr(args, f) for f in FIELDS if getattr(args, f) is not None}
 
 
+def init_files(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """(weights, config) named by --init: a file, or a search's best/ folder."""
+    init = getattr(args, "init", None)
+    if init is None:
+        return None, None
+    path = Path(init)
+    if path.is_dir():
+        weights, config = path / "weights.safetensors", path / "config.json"
+        if not weights.is_file():
+            raise CliFailure(f"--init {init}: no weights.safetensors there (a search's best/)")
+        return weights, config if config.is_file() else None
+    if not path.is_file():
+        raise CliFailure(f"--init {init}: no such file or folder")
+    return path, None
+
+
 def build_net(space, args: argparse.Namespace, seed: int, saved_choices: Any = None):
-    """(module, geometry, net record) of FILE, or of the subnet the options name."""
+    """(module, geometry, net record) of FILE, or of the subnet the options name; with
+    --init, the module holds those weights."""
     import torch
 
     from archc.compiler.space import Config, ConfigError
     from archc.runtime.train import TrainError, geometry_of
+    from archc.runtime.weights import WeightsError, load_weights
     from archc.torch import build_module
 
+    init_weights, init_config = init_files(args)
     config = chosen_config(space, args)
+    if config is None and init_config is not None and space.choices:
+        try:
+            config = space.validate(Config.load(init_config))
+        except ConfigError as err:
+            raise CliFailure(str(err)) from None
     if config is None and saved_choices is not None:
         try:
             config = space.validate(Config.from_dict(saved_choices, "the run's config.json"))
@@ -183,6 +214,12 @@ def build_net(space, args: argparse.Namespace, seed: int, saved_choices: Any = N
         "file": str(Path(args.file).resolve()),
         "choices": config.to_dict() if space.choices else None,
     }
+    if init_weights is not None and saved_choices is None:  # a resume has its own weights
+        try:
+            load_weights(module, init_weights)
+        except WeightsError as err:
+            raise CliFailure(f"--init: {err}") from None
+        record["init"] = str(init_weights.resolve())
     return module, geometry, record
 
 

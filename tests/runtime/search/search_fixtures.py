@@ -18,9 +18,12 @@ space small {
         let w = choice(16, 24, 32)
         let k = choice(3, 5)
         let d = choice(1, 2)
-        let x = x -> repeat(d) as blocks { i => conv(w, k=k, stride=2 if i == 0 else 1) -> bn -> relu }
+        let x = x -> repeat(d) as blocks {
+            i => conv(w, k=k, stride=2 if i == 0 else 1) -> bn -> relu
+        }
     }
-    output heatmaps = x -> deconv(choice(16, 32) as hw, k=4) -> bn -> relu -> conv(17, k=1, bias=true)
+    output heatmaps = x -> deconv(choice(16, 32) as hw, k=4) -> bn -> relu
+        -> conv(17, k=1, bias=true)
 }
 """
 

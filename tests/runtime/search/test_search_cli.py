@@ -329,3 +329,55 @@ def test_a_damaged_trial_log_names_the_line(searched, supernet, work, tmp_path, 
         f"archc: {copy / 'trials.jsonl'}:5: not a JSON trial record; the log is damaged "
         "(remove that line and the ones after it to resume from the trials before it)"
     )
+
+
+def test_the_found_subnet_scores_as_in_the_search_and_fine_tunes(searched, work) -> None:
+    """best/ holds what the search measured: eval of its weights gives the trial's AP."""
+    best = json.loads((searched / "best.json").read_text())["best"]
+    scored = run_archc(
+        [
+            "eval",
+            "small.arch",
+            "--config",
+            "straight/best/config.json",
+            "--weights",
+            "straight/best/weights.safetensors",
+            "--data",
+            "data",
+            "--json",
+            "--threads",
+            "1",
+            "--workers",
+            "0",
+        ],
+        work,
+    )
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["AP"] == pytest.approx(best["AP"], abs=1e-9)
+    tuned = run_archc(
+        [
+            "train",
+            "small.arch",
+            "--init",
+            "straight/best",
+            "--data",
+            "data",
+            "--out",
+            "tuned",
+            "--epochs",
+            "1",
+            "--batch",
+            "8",
+            "--workers",
+            "0",
+            "--threads",
+            "1",
+            "--lr",
+            "1e-4",
+        ],
+        work,
+    )
+    assert tuned.returncode == 0, tuned.stderr
+    net = json.loads((work / "tuned" / "config.json").read_text())["net"]
+    assert net["choices"]["choices"] == best["config"]
+    assert net["init"] == str((searched / "best" / "weights.safetensors").resolve())
