@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml
 	@echo "installing torch $(TORCH_VERSION) (CPU)"
 	@$(PIP) install -q torch==$(TORCH_VERSION) 2>&1 | $(PIP_FILTER)
 	@echo "installing archc (editable) with its dev tools"
-	@$(PIP) install -q torch==$(TORCH_VERSION) -e '.[torch,onnx,pose,search,dev]' 2>&1 | $(PIP_FILTER)
+	@$(PIP) install -q torch==$(TORCH_VERSION) -e '.[torch,onnx,pose,search,lsp,dev]' 2>&1 | $(PIP_FILTER)
 	@scripts/install-graphviz.sh
 	@touch $@
 

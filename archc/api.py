@@ -6,15 +6,35 @@ returns diagnostics; it never prints. Nothing here imports torch.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Union
 
 import networkx as nx
 
 from archc.compiler.lower import lower
 from archc.compiler.passes.eliminate_dead_nodes import eliminate_dead_nodes
 from archc.compiler.passes.verify import verify
-from archc.dsl.diagnostics import Diagnostic, Severity
+from archc.dsl.defines import Define, from_values, parse_define
+from archc.dsl.diagnostics import ArchError, Diagnostic, Severity
 from archc.dsl.frontend import check_file
+
+Defines = Union[Mapping[str, Any], Iterable[Union[str, Define]], None]
+
+
+def _defines(defines: Defines) -> list[Define]:
+    """Python values (`{"T": 4}`), or `NAME=VALUE` texts as `-D` gives them."""
+    if isinstance(defines, Mapping):
+        return from_values(defines)
+    out, errors = [], []
+    for item in defines or ():
+        try:
+            out.append(parse_define(item) if isinstance(item, str) else item)
+        except ArchError as err:
+            errors += err.diagnostics
+    if errors:
+        raise ArchError(errors)
+    return out
 
 
 @dataclass
@@ -31,12 +51,21 @@ class Compiled:
         return not any(d.severity is Severity.ERROR for d in self.diagnostics)
 
 
-def compile_file(path: str | os.PathLike, text: str | None = None) -> Compiled:
+def compile_file(
+    path: str | os.PathLike, text: str | None = None, defines: Defines = None
+) -> Compiled:
     """Check a file and lower each of its spaces to the IR (shape checks included).
 
-    A space with front-end errors is not lowered: its graph would only repeat them.
+    `defines` replace constants of the file: `{"T": 4}` from Python, or the parsed
+    `-D NAME=VALUE` options of the command line (`archc.dsl.defines`). A space with
+    front-end errors is not lowered: its graph would only repeat them.
     """
-    checked = check_file(path, text)
+    try:
+        overrides = _defines(defines)
+    except ArchError as err:  # a define that does not parse: nothing else is worth checking
+        sources = {f"-D {t.partition('=')[0].strip()}": t.partition("=")[2] for t in defines or ()}
+        return Compiled(str(path), diagnostics=list(err.diagnostics), sources=sources)
+    checked = check_file(path, text, overrides)
     result = Compiled(str(path), diagnostics=list(checked.diagnostics), sources=checked.sources)
     if not checked.ok:
         return result

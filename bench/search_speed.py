@@ -74,18 +74,28 @@ def bench_cost(space) -> None:
 def bench_strategies(space) -> None:
     limits = search_limits(space, max_macs=700e6)
     feasible = feasibility(space, limits)
-    for name, options in (("random", {}), ("evolution", {"population": 32, "tournament": 8}),
-                          ("nsga2", {"population": 32})):
+    for name, options in (
+        ("random", {}),
+        ("evolution", {"population": 32, "tournament": 8}),
+        ("nsga2", {"population": 32}),
+    ):
         strategy = make_strategy(name, space, feasible, 0, **options)
         rng, n, start = random.Random(0), 0, time.perf_counter()
         while n < 256:
             configs = strategy.ask(8)
             costs = [space.cost(c) for c in configs]
-            strategy.tell([Trial(c, rng.random(), {"macs": k.macs}) for c, k in
-                           zip(configs, costs, strict=True)])
+            strategy.tell(
+                [
+                    Trial(c, rng.random(), {"macs": k.macs})
+                    for c, k in zip(configs, costs, strict=True)
+                ]
+            )
             n += len(configs)
-        print(f"proposals: {name} {n / (time.perf_counter() - start):,.0f} configs/s "
-              "(costs and repair walks included)", flush=True)
+        print(
+            f"proposals: {name} {n / (time.perf_counter() - start):,.0f} configs/s "
+            "(costs and repair walks included)",
+            flush=True,
+        )
 
 
 def _data(work: Path) -> Path:
@@ -112,19 +122,25 @@ def bench_evaluation(space, work: Path, data: Path) -> None:
         session.evaluator.evaluate(config)
         evals.append(time.perf_counter() - start)
         module = session.supernet.derive(config).eval()
-        crops = [*session.calibration, *(b[0] for b in session.val.batches),
-                 *(torch.flip(b[0], dims=[3]) for b in session.val.batches)]
+        crops = [
+            *session.calibration,
+            *(b[0] for b in session.val.batches),
+            *(torch.flip(b[0], dims=[3]) for b in session.val.batches),
+        ]
         with torch.no_grad():
             start = time.perf_counter()
             for batch in crops:
                 module(batch)
             plains.append(time.perf_counter() - start)
     ratios = [e / p for e, p in zip(evals, plains, strict=True)]
-    print(f"evaluation: {len(configs) / sum(evals):.2f} subnets/s on {space.name} at 128x96 "
-          f"(R = {session.evaluator.crops} crops, V = {session.val.images} images, "
-          f"{session.val.persons} persons, flip test); evaluation / plain forward over the "
-          f"same crops: median {statistics.median(ratios):.2f} "
-          f"(per config {min(ratios):.2f}..{max(ratios):.2f}; goal <= 1.2)", flush=True)
+    print(
+        f"evaluation: {len(configs) / sum(evals):.2f} subnets/s on {space.name} at 128x96 "
+        f"(R = {session.evaluator.crops} crops, V = {session.val.images} images, "
+        f"{session.val.persons} persons, flip test); evaluation / plain forward over the "
+        f"same crops: median {statistics.median(ratios):.2f} "
+        f"(per config {min(ratios):.2f}..{max(ratios):.2f}; goal <= 1.2)",
+        flush=True,
+    )
 
 
 def bench_sandwich(space) -> None:
@@ -149,9 +165,12 @@ def bench_sandwich(space) -> None:
             JointsMSELoss()(module(images), target, weight).backward()
         alone = time.perf_counter() - start
         ratios.append(sandwich / alone)
-    print(f"sandwich step / sum of its 4 derived-module steps: median "
-          f"{statistics.median(ratios):.2f} (per batch {min(ratios):.2f}..{max(ratios):.2f}; "
-          "goal <= 1.1)", flush=True)
+    print(
+        f"sandwich step / sum of its 4 derived-module steps: median "
+        f"{statistics.median(ratios):.2f} (per batch {min(ratios):.2f}..{max(ratios):.2f}; "
+        "goal <= 1.1)",
+        flush=True,
+    )
 
 
 def bench_memory(work: Path, data: Path, evaluations: int) -> None:
@@ -167,9 +186,12 @@ def bench_memory(work: Path, data: Path, evaluations: int) -> None:
         session.evaluator.evaluate(configs[i % len(configs)] if i % 2 else space.sample(i))
         if i + 1 in (evaluations // 10, evaluations):
             rss.append(_rss_mib())
-    print(f"memory: RSS {rss[0]:.0f} MiB after {evaluations // 10} evaluations, "
-          f"{rss[1]:.0f} MiB after {evaluations} ({100 * (rss[1] / rss[0] - 1):+.1f} %; "
-          "goal within 2 %)", flush=True)
+    print(
+        f"memory: RSS {rss[0]:.0f} MiB after {evaluations // 10} evaluations, "
+        f"{rss[1]:.0f} MiB after {evaluations} ({100 * (rss[1] / rss[0] - 1):+.1f} %; "
+        "goal within 2 %)",
+        flush=True,
+    )
 
 
 def _rss_mib() -> float:

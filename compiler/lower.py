@@ -95,6 +95,8 @@ class Lowering:
         if any(i not in self.shapes for i in inputs):
             return  # fed by a node that exists in no config: so does this one
         attrs = {k: simplify(self.resolve(v), self.choices) for k, v in node.attrs.items()}
+        for cond, message in node.requires:  # argument bounds (dsl/bounds.py), before shapes
+            self._require(self.resolve(cond), message, node, inputs)
         shape = self._shape(node, attrs, inputs)
         self._add(node, attrs, guard, inputs, shape)
 

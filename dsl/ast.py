@@ -70,6 +70,16 @@ class Index(Node):
     index: Expr
 
 
+class Slice(Node):
+    """`xs[a:b]`, `xs[:n]`, `xs[::2]`, `xs[-2:]`: Python's slicing of a list."""
+
+    kind: Literal["slice"] = "slice"
+    value: Expr
+    start: Expr | None = None
+    stop: Expr | None = None
+    step: Expr | None = None
+
+
 class Keyword(Node):
     kind: Literal["keyword"] = "keyword"
     name: str
@@ -186,6 +196,7 @@ Expr = Annotated[
         Name,
         Attribute,
         Index,
+        Slice,
         Call,
         ListLit,
         Comprehension,
@@ -206,9 +217,13 @@ Expr = Annotated[
 
 
 class Let(Node):
+    """`let x = e`, `let h[t] = e` (one member of the family `h`), or `let a, b = e`."""
+
     kind: Literal["let"] = "let"
     name: str
     value: Expr
+    index: tuple[Expr, ...] = ()  # `h[t]`: binds member t of the family `h`
+    unpack: tuple[str, ...] = ()  # `let a, b = e`: every name, `name` being the first
 
 
 class Return(Node):
@@ -235,12 +250,24 @@ class Input(Node):
     kind: Literal["input"] = "input"
     name: str
     shape: Expr
+    index: tuple[Expr, ...] = ()  # `input image[t]`: the input `image[1]`, ...
 
 
 class Output(Node):
     kind: Literal["output"] = "output"
     name: str
     value: Expr
+    index: tuple[Expr, ...] = ()
+
+
+class For(Node):
+    """`for t in 1..T { ... }`: the statements once per item of a list known at compile
+    time. Bindings made inside stay visible after it, as in a `scope`."""
+
+    kind: Literal["for"] = "for"
+    targets: tuple[str, ...]
+    iter: Expr
+    body: tuple[Stmt, ...] = ()
 
 
 class Metric(Node):
@@ -258,7 +285,7 @@ class Constraint(Node):
 
 
 Stmt = Annotated[
-    Union[Let, Return, Assert, Scope, Input, Output, Constraint], Field(discriminator="kind")
+    Union[Let, Return, Assert, Scope, Input, Output, Constraint, For], Field(discriminator="kind")
 ]
 
 
@@ -266,12 +293,22 @@ Stmt = Annotated[
 
 
 class TypeRef(Node):
+    """`int`, `list[tensor]`, or a bounded `int >= 1` (the values an op argument accepts)."""
+
     kind: Literal["type"] = "type"
     name: str
     args: tuple[TypeRef, ...] = ()
+    minimum: int | None = None
 
     def __str__(self) -> str:
         inner = ", ".join(str(a) for a in self.args)
+        text = f"{self.name}[{inner}]" if self.args else self.name
+        return text if self.minimum is None else f"{text} >= {self.minimum}"
+
+    def unbounded(self) -> str:
+        """The type without its bounds (`list[int]` for `list[int >= 0]`): what a value
+        of the wrong kind is told it must be."""
+        inner = ", ".join(a.unbounded() for a in self.args)
         return f"{self.name}[{inner}]" if self.args else self.name
 
 

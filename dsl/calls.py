@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from archc.dsl import ast
+from archc.dsl.bounds import check_bounds
 from archc.dsl.builtins import BuiltinError
 from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.evaluate import Env, ExprEvaluator
+from archc.dsl.program import CheckSpec
 from archc.dsl.symbolic import Sym, apply, is_symbolic, type_of
 from archc.dsl.types import matches
 from archc.dsl.values import (
@@ -182,10 +184,27 @@ class CallEvaluator(ExprEvaluator):
             if label_text
             else self.ctx.auto_label(fn.decl.name)
         )
-        bound = self.bind(fn.decl, args, keywords, env, piped, site, inst)
+        bound, requires = self.bind(fn.decl, args, keywords, env, piped, site, inst)
         if isinstance(fn, OpFn):
-            return self.record_op(fn.decl, bound, inst, site)
+            return self.record_op(fn.decl, bound, inst, site, requires)
+        self.check_later(requires, site)
         return self.instantiate(fn, bound, inst, site)
+
+    def check_later(self, requires: list[tuple[Any, str]], site: ast.Node) -> None:
+        """Requirements on a block's arguments that need a config: per-config checks."""
+        for cond, message in requires:
+            self.ctx.checks.append(CheckSpec(cond=cond, message=message, span=site.span))
+
+    def wants_hints(self) -> bool:
+        return self.ctx.wants_hints()
+
+    def charge(self, span: Any) -> None:
+        self.ctx.charge(span)
+
+    def outcomes(self, value: Sym) -> list[tuple[dict[str, Any], Any]] | None:
+        """`value` under every config of its choices, when that can be enumerated here
+        (`ChoiceEvaluator` knows the choices)."""
+        return None
 
     def _call_builtin(self, fn: BuiltinFn, site, args, keywords, env, piped) -> Any:
         values = [self.eval(a, env) for a in args]
@@ -206,8 +225,9 @@ class CallEvaluator(ExprEvaluator):
 
     def bind(
         self, decl, args, keywords, env: Env, piped: Any, site: ast.Node, inst: str
-    ) -> dict[str, Any]:
-        """Match arguments to parameters, evaluate them, apply defaults, check types."""
+    ) -> tuple[dict[str, Any], list[tuple[Any, str]]]:
+        """Match arguments to parameters, evaluate them, apply defaults, check types and
+        bounds; returns the arguments and the bound checks that need a config."""
         params = {p.name: p for p in decl.params}
         order = [p.name for p in decl.params]
         given: dict[str, tuple[Any, ast.Node]] = {}
@@ -247,7 +267,7 @@ class CallEvaluator(ExprEvaluator):
             given[kw.name] = (self.eval(kw.value, env, f"{inst}.{kw.name}"), kw.value)
         return self._complete(decl, params, given, site, inst)
 
-    def _complete(self, decl, params, given, site, inst) -> dict[str, Any]:
+    def _complete(self, decl, params, given, site, inst) -> tuple[dict, list]:
         missing = [p.name for p in decl.params if p.name not in given and p.default is None]
         if missing:
             names = ", ".join(f"`{m}`" for m in missing)
@@ -258,6 +278,7 @@ class CallEvaluator(ExprEvaluator):
                 hint=_signature_hint(decl),
             )
         bound: dict[str, Any] = {}
+        requires: list[tuple[Any, str]] = []
         for p in decl.params:
             if p.name in given:
                 value, node = given[p.name]
@@ -267,17 +288,21 @@ class CallEvaluator(ExprEvaluator):
             if not matches(value, p.type):
                 raise fail(
                     "E229",
-                    f"argument `{p.name}` of `{decl.name}` must be {p.type}, got {describe(value)}",
+                    f"argument `{p.name}` of `{decl.name}` must be {p.type.unbounded()}, got "
+                    f"{describe(value)}",
                     node.span,
                     hint=_int_hint(value, p.type),
                 )
+            requires += check_bounds(value, p, decl.name, node, self.outcomes)
             bound[p.name] = value
-        return bound
+        return bound, requires
 
     def module_of(self, decl: Any) -> str:
         return decl.span.file
 
-    def record_op(self, decl: ast.OpDecl, bound: dict[str, Any], label: str, site: ast.Node) -> Any:
+    def record_op(
+        self, decl: ast.OpDecl, bound: dict[str, Any], label: str, site: ast.Node, requires=()
+    ) -> Any:
         if any(
             isinstance(v, Poison) or (isinstance(v, tuple) and POISON in v) for v in bound.values()
         ):
@@ -296,12 +321,16 @@ class CallEvaluator(ExprEvaluator):
                 inputs.extend(t.node for t in value)
             else:
                 attrs[p.name] = value
-        return self.ctx.add_node("op", decl.name, label, attrs, tuple(inputs), site.span)
+        return self.ctx.add_node(
+            "op", decl.name, label, attrs, tuple(inputs), site.span, tuple(requires)
+        )
 
     def instantiate(self, fn: BlockFn, bound: dict[str, Any], inst: str, site) -> Any:
         if any(isinstance(v, Poison) for v in bound.values()):
             return POISON
         env = self.globals_of(fn.module).child(bound)
+        self.ctx.charge(site.span)
+        self.ctx.passed_to_blocks.update(_tensor_nodes(bound.values()))
         with self.ctx.enter(inst, site.span, call=True):
             result = self.run_block_body(fn.decl, env)
         if fn.decl.returns is not None and not matches(result, fn.decl.returns):
@@ -331,6 +360,15 @@ class CallEvaluator(ExprEvaluator):
                 )
             parts.append(str(value))
         return f"{label.name}[{','.join(parts)}]" if parts else label.name
+
+
+def _tensor_nodes(values: Any):
+    """Node ids of the tensors among (nested lists of) values."""
+    for value in values:
+        if isinstance(value, Tensor):
+            yield value.node
+        elif isinstance(value, tuple):
+            yield from _tensor_nodes(value)
 
 
 def _int_hint(value: Any, expected: ast.TypeRef) -> str | None:

@@ -20,7 +20,16 @@ from archc.dsl.diagnostics import fail, suggest
 from archc.dsl.evaluate import Env
 from archc.dsl.program import REALISATIONS, ChoiceSpec
 from archc.dsl.symbolic import ChoiceRef, Sym, apply, evaluate, is_symbolic, type_of
-from archc.dsl.values import POISON, OpChoice, Poison, Template, Tensor, describe, is_callable
+from archc.dsl.values import (
+    POISON,
+    OpChoice,
+    Poison,
+    Template,
+    Tensor,
+    describe,
+    is_callable,
+    shown_number,
+)
 
 MAX_ENUMERATION = 10_000
 MAX_FOLD = 4_096  # configs tried when folding a condition
@@ -197,7 +206,9 @@ class ChoiceEvaluator(CallEvaluator):
                 "E247",
                 f"default {describe(default)} is not one of the candidates{where}",
                 kw["default"].value.span,
-                hint="candidates: "
+                hint='the label `none` is a word: write default="none"'
+                if default is None and "none" in domain
+                else "candidates: "
                 + ", ".join(_shown(o) for o in domain[:20])
                 + (", ..." if len(domain) > 20 else ""),
             )
@@ -367,7 +378,11 @@ class ChoiceEvaluator(CallEvaluator):
         label = (
             self.ctx.claim_label(label, e.label.span) if label else self.ctx.auto_label("repeat")
         )
+        start = len(self.ctx.nodes)
         for i in range(max(counts)):
+            self.ctx.charge(e.span)
+            if i == 1:  # the first iteration's size tells whether the rest can fit
+                self.ctx.project(len(self.ctx.nodes) - start, max(counts) - 1, e.span)
             body_env = env.child({e.index_var: i} if e.index_var else {})
             if i < min(counts):
                 with self.ctx.enter(f"{label}[{i}]", e.span):
@@ -400,10 +415,16 @@ class ChoiceEvaluator(CallEvaluator):
             )
         if isinstance(count, int):
             if count < 0:
-                raise fail("E255", f"repeat count must not be negative, got {count}", e.count.span)
+                raise fail(
+                    "E255",
+                    f"repeat count must not be negative, got {shown_number(count)}",
+                    e.count.span,
+                )
             if count > MAX_REPEAT:
                 raise fail(
-                    "E255", f"repeat count {count} is above the limit of {MAX_REPEAT}", e.count.span
+                    "E255",
+                    f"repeat count {shown_number(count)} is above the limit of {MAX_REPEAT}",
+                    e.count.span,
                 )
             return [count] if count else [0]
         if count.type != "int":
@@ -418,7 +439,7 @@ class ChoiceEvaluator(CallEvaluator):
         if values[-1] > MAX_REPEAT:
             raise fail(
                 "E255",
-                f"repeat count can be {values[-1]}, above the limit of {MAX_REPEAT}",
+                f"repeat count can be {shown_number(values[-1])}, above the limit of {MAX_REPEAT}",
                 e.count.span,
             )
         return values
@@ -436,9 +457,11 @@ def _shown(value: Any) -> str:
         if isinstance(value, str)
         else str(value).lower()
         if isinstance(value, bool)
+        else shown_number(value)
+        if isinstance(value, int)
         else str(value)
     )
 
 
 def _describe_config(config: dict[str, Any]) -> str:
-    return ", ".join(f"`{k}` = {v!r}" for k, v in config.items()) or "nothing is chosen"
+    return ", ".join(f"`{k}` = {_shown(v)}" for k, v in config.items()) or "nothing is chosen"

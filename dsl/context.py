@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from archc.dsl.diagnostics import ArchError, Diagnostic, fail
+from archc.dsl.diagnostics import MAX_HINTED, ArchError, Diagnostic, fail
 from archc.dsl.program import CheckSpec, ChoiceSpec, ConstraintSpec, GraphNode
 from archc.dsl.span import Span
 from archc.dsl.symbolic import apply
@@ -28,6 +28,7 @@ from archc.dsl.values import Tensor
 MAX_DEPTH = 48
 MAX_NODES = 100_000  # per space: far above real networks; stops runaway loops early
 MAX_CHOICES = 10_000
+MAX_WORK = 30_000  # block instances + iterations per space; the largest example needs 3,283
 
 
 class Context:
@@ -47,12 +48,50 @@ class Context:
         self.trace: list[Span] = []
         self._counters: dict[tuple[str, ...], Counter[str]] = {}
         self._labels: dict[tuple[str, ...], dict[str, Span]] = {}
+        self._reported: set[tuple] = set()
+        self.work = 0
+        # what a space's own `let`s and `input`s bound: (name, span, value), for the
+        # unused-value warnings (archc.dsl.dead_code)
+        self.bindings: list[tuple[str, Span, Any]] = []
+        self.inputs_declared: list[tuple[str, Span, Any]] = []
+        self.passed_to_blocks: set[int] = set()  # whether a block uses them is its design
 
     # ---- diagnostics
     def report(self, err: ArchError) -> None:
         for d in err.diagnostics:
-            if d not in self.diagnostics:
+            key = (d.code, d.message, d.span)
+            if key not in self._reported:
+                self._reported.add(key)
                 self.diagnostics.append(d)
+
+    def wants_hints(self) -> bool:
+        """Did-you-mean hints scan every visible name: give them to the first few only."""
+        return len(self.diagnostics) < MAX_HINTED
+
+    def charge(self, span: Span) -> None:
+        """One unit of elaboration work (a block instance, a loop or `repeat` iteration,
+        a list item): a recursion that adds no nodes, or nested loops, end here quickly."""
+        self.work += 1
+        if self.work > MAX_WORK:
+            raise fail(
+                "E307",
+                f"`{self.space_name}` takes more than {MAX_WORK:,} steps to elaborate "
+                "(block instances and loop iterations)",
+                span,
+                hint="is a block calling itself, or a loop much larger than intended?",
+            )
+
+    def project(self, per_item: int, items: int, span: Span) -> None:
+        """Fail before unrolling when `items` more iterations of `per_item` nodes each
+        would pass the node limit (three nested `repeat(1000)`s fail in milliseconds)."""
+        if per_item and len(self.nodes) + per_item * items > MAX_NODES:
+            raise fail(
+                "E305",
+                f"`{self.space_name}` would have more than {MAX_NODES} nodes "
+                f"({items + 1} iterations of {per_item} nodes here); is a loop or repeat "
+                "count much larger than intended?",
+                span,
+            )
 
     # ---- naming
     def path(self, label: str) -> str:
@@ -142,6 +181,7 @@ class Context:
         attrs: dict[str, Any],
         inputs: tuple[int, ...],
         span: Span,
+        requires: tuple[tuple[Any, str], ...] = (),
     ) -> Tensor:
         if len(self.nodes) >= MAX_NODES:
             raise fail(
@@ -161,6 +201,7 @@ class Context:
             guard=self.guard,
             span=span,
             trace=tuple(self.trace),
+            requires=requires,
         )
         self.nodes.append(node)
         return Tensor(node.id)

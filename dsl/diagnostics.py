@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -77,21 +78,46 @@ def suggest(name: str, known: Iterable[str], what: str = "") -> str | None:
     return f"did you mean {quoted}?" if not what else f"did you mean {what} {quoted}?"
 
 
+MAX_SHOWN = 50  # diagnostics rendered; a file with thousands of typos ends in a count
+MAX_HINTED = 50  # diagnostics per stage that get a did-you-mean (each costs a scan of names)
+
+
 def render(diags: Iterable[Diagnostic], sources: Mapping[str, str] | None = None) -> str:
-    """Render diagnostics as text; `sources` maps file names to their text."""
-    return "\n".join(_render_one(d, sources or {}) for d in diags)
+    """Render diagnostics as text; `sources` maps file names to their text. Past the
+    first MAX_SHOWN, one line counts the rest."""
+    diags = list(diags)
+    lines = [_render_one(d, sources or {}) for d in diags[:MAX_SHOWN]]
+    if len(diags) > MAX_SHOWN:
+        rest = Counter(d.severity.value for d in diags[MAX_SHOWN:])
+        counts = " and ".join(f"{n} more {kind}{'s' if n > 1 else ''}" for kind, n in rest.items())
+        lines.append(f"note: {counts} not shown (the first {MAX_SHOWN} are above)")
+    return "\n".join(lines)
 
 
 def _render_one(d: Diagnostic, sources: Mapping[str, str]) -> str:
-    where = f"{d.span}: " if d.span else ""
-    lines = [f"{where}{d.severity.value}: {d.message}"]
+    where = f"{_escaped(str(d.span))}: " if d.span else ""
+    lines = [f"{where}{d.severity.value}: {_escaped(d.message)}"]
     lines += _excerpt(d.span, sources)
     for note in d.notes:
-        lines.append(f"{note.span}: note: {note.message}" if note.span else f"note: {note.message}")
+        message = _escaped(note.message)
+        lines.append(
+            f"{_escaped(str(note.span))}: note: {message}" if note.span else f"note: {message}"
+        )
         lines += _excerpt(note.span, sources)
     if d.hint:
-        lines.append(f"hint: {d.hint}")
+        lines.append(f"hint: {_escaped(d.hint)}")
     return "\n".join(lines)
+
+
+def _escaped(text: str) -> str:
+    """Control and other invisible characters (from a file name or a string value)
+    written as escapes, so that no message can move the cursor or recolour a terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+        for c in text
+    )
 
 
 def _excerpt(span: Span | None, sources: Mapping[str, str]) -> list[str]:
@@ -107,5 +133,22 @@ def _excerpt(span: Span | None, sources: Mapping[str, str]) -> list[str]:
     line = "".join(c if c.isprintable() else "\ufffd" for c in line)
     end = span.end_column if span.end_line == span.line else len(line) + 1
     width = max(1, min(end, len(line) + 1) - span.column)
+    line, column, width = _window(line, span.column, width)
     gutter = f"{span.line:>5} | "
-    return [gutter + line, " " * (len(gutter) - 2) + "| " + " " * (span.column - 1) + "^" * width]
+    return [gutter + line, " " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^" * width]
+
+
+MAX_EXCERPT = 160  # columns of source shown; a longer line is cut around the caret
+
+
+def _window(line: str, column: int, width: int) -> tuple[str, int, int]:
+    """A long line cut to MAX_EXCERPT columns around `column`, marked with `...`."""
+    if len(line) <= MAX_EXCERPT:
+        return line, column, width
+    start = max(0, min(column - 1 - 40, len(line) - MAX_EXCERPT))
+    cut = line[start : start + MAX_EXCERPT]
+    before = "..." if start > 0 else ""
+    after = "..." if start + MAX_EXCERPT < len(line) else ""
+    column = column - start + len(before)
+    width = max(1, min(width, len(cut) + len(before) + 1 - column))
+    return before + cut + after, column, width

@@ -14,8 +14,10 @@ from typing import Any
 from archc.dsl import ast
 from archc.dsl.choices import ChoiceEvaluator
 from archc.dsl.context import Context
+from archc.dsl.dead_code import unused_inputs, unused_warnings
 from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.evaluate import Env
+from archc.dsl.loops import LoopStatements
 from archc.dsl.program import METRICS, CheckSpec, ConstraintSpec, Elaborated
 from archc.dsl.symbolic import is_symbolic
 from archc.dsl.values import POISON, Poison, Tensor, describe
@@ -29,7 +31,7 @@ _SPACE_ONLY = {
 }
 
 
-class Evaluator(ChoiceEvaluator):
+class Evaluator(LoopStatements, ChoiceEvaluator):
     def __init__(self, ctx: Context, modules: Any):
         self.ctx = ctx
         self.modules = modules  # archc.dsl.modules.Modules
@@ -80,7 +82,7 @@ class Evaluator(ChoiceEvaluator):
                 fail("E262", f"`{stmt.kind}` is not allowed in {where}", stmt.span, hint=misplaced)
             )
             if isinstance(stmt, ast.Input):
-                env.vars[stmt.name] = POISON  # uses of it would only repeat the mistake
+                env.bind(stmt.name, POISON)  # uses of it would only repeat the mistake
             return
         try:
             try:
@@ -95,7 +97,7 @@ class Evaluator(ChoiceEvaluator):
         except ArchError as err:
             self.ctx.report(_with_trace(err, self.ctx))
             for name in _bound_names(stmt):
-                env.vars[name] = POISON  # later uses would only repeat the mistake
+                env.bind(name, POISON)  # later uses would only repeat the mistake
 
     def _guarded_eval(self, expr: ast.Node, env: Env, hint: str | None = None) -> Any:
         try:
@@ -106,7 +108,7 @@ class Evaluator(ChoiceEvaluator):
 
     # ---- statements
     def _run_let(self, s: ast.Let, env: Env, in_block: bool) -> None:
-        env.vars[s.name] = self.eval(s.value, env, s.name)
+        self.bind_let(s, env, record=not in_block)
 
     def _run_assert(self, s: ast.Assert, env: Env, in_block: bool) -> None:
         test = self._truth(self.eval(s.test, env), s.test)
@@ -144,7 +146,9 @@ class Evaluator(ChoiceEvaluator):
         shares = None
         if s.shares is not None:
             target = self.label_text(s.shares, env)
-            if not self.ctx.has_label(target) or target == label:
+            if target == label:  # `scope f[t] shares weights with f[1]` in a loop, at t = 1
+                target = None
+            elif not self.ctx.has_label(target):
                 raise fail(
                     "E273",
                     f"`shares weights with {target}`: no scope `{target}` was "
@@ -153,7 +157,7 @@ class Evaluator(ChoiceEvaluator):
                     hint="weights are shared with an earlier sibling scope, e.g. "
                     "`scope f[1] shares weights with f[0] { ... }`",
                 )
-            shares = ".".join([*self.ctx.scope, target])
+            shares = ".".join([*self.ctx.scope, target]) if target else None
         with self.ctx.enter(label, s.span, shares=shares):
             self.run_all(s.body, env, in_block)
 
@@ -171,9 +175,15 @@ class Evaluator(ChoiceEvaluator):
                 s.shape.span,
                 hint="e.g. `input image: [3, 256, 192]` (the batch size is not written)",
             )
-        tensor = self.ctx.add_node("input", None, s.name, {"shape": shape}, (), s.span)
-        self.ctx.inputs.append((s.name, tensor.node))
-        env.vars[s.name] = tensor
+        key = self.member_key(s.name, s.index, env) if s.index else None
+        name = s.name if key is None else f"{s.name}[{key}]"
+        tensor = self.ctx.add_node("input", None, name, {"shape": shape}, (), s.span)
+        self.ctx.inputs.append((name, tensor.node))
+        if key is None:
+            env.bind(s.name, tensor)
+        else:
+            self.bind_member(s.name, key, tensor, env, s.span)
+        self.ctx.inputs_declared.append((name, s.span, tensor))
 
     def _run_output(self, s: ast.Output, env: Env, in_block: bool) -> None:
         value = self.eval(s.value, env)
@@ -181,9 +191,10 @@ class Evaluator(ChoiceEvaluator):
             return
         if not isinstance(value, Tensor):
             raise fail("E266", f"an output must be a tensor, got {describe(value)}", s.value.span)
-        if any(name == s.name for name, _ in self.ctx.outputs):
-            raise fail("E267", f"output `{s.name}` is defined twice", s.span)
-        self.ctx.outputs.append((s.name, value.node))
+        name = f"{s.name}[{self.member_key(s.name, s.index, env)}]" if s.index else s.name
+        if any(known == name for known, _ in self.ctx.outputs):
+            raise fail("E267", f"output `{name}` is defined twice", s.span)
+        self.ctx.outputs.append((name, value.node))
 
     def _run_constraint(self, s: ast.Constraint, env: Env, in_block: bool) -> None:
         m = s.metric
@@ -281,16 +292,18 @@ def _with_trace(err: ArchError, ctx: Context) -> ArchError:
 def _has_output(stmts: tuple) -> bool:
     """Whether an `output` is written (one whose value failed was reported already)."""
     return any(
-        isinstance(s, ast.Output) or (isinstance(s, ast.Scope) and _has_output(s.body))
+        isinstance(s, ast.Output) or (isinstance(s, (ast.Scope, ast.For)) and _has_output(s.body))
         for s in stmts
     )
 
 
 def _bound_names(stmt: ast.Node) -> list[str]:
-    """Names a statement binds: a `let`/`input`, or everything inside a `scope`."""
+    """Names a statement binds: a `let`/`input`, or everything inside a `scope`/`for`."""
+    if isinstance(stmt, ast.Let) and stmt.unpack:
+        return list(stmt.unpack)
     if isinstance(stmt, (ast.Let, ast.Input)):
         return [stmt.name]
-    if isinstance(stmt, ast.Scope):
+    if isinstance(stmt, (ast.Scope, ast.For)):
         return [n for s in stmt.body for n in _bound_names(s)]
     return []
 
@@ -325,6 +338,11 @@ def elaborate_space(decl: ast.SpaceDecl, modules: Any) -> tuple[Elaborated, list
                 hint="name the result: `output heatmaps = x`",
             )
         )
+    if not ctx.diagnostics:  # after an error, what is unused says little
+        used = [n for _, n in ctx.outputs] + sorted(ctx.passed_to_blocks)
+        warnings = unused_warnings(ctx.bindings, ctx.nodes, used)
+        warnings += unused_inputs(ctx.inputs_declared, ctx.nodes, used)
+        ctx.diagnostics += sorted(warnings, key=lambda d: (d.span.line, d.span.column))
     result = Elaborated(
         name=decl.name,
         is_net=decl.is_net,

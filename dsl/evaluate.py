@@ -16,7 +16,7 @@ from typing import Any
 from archc.dsl import ast
 from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.symbolic import MAX_ITEMS, Dim, Sym, apply, deferred, is_symbolic, type_of
-from archc.dsl.values import POISON, Namespace, Poison, Tensor, describe
+from archc.dsl.values import POISON, Family, Namespace, Poison, Tensor, describe, shown_number
 
 _ARITH = {
     "+": "add",
@@ -37,6 +37,7 @@ _COMPARE = {
     "in": "in",
     "not in": "not in",
 }
+MAX_INT_BITS = 10_000  # about 3,000 digits: every int stays printable and cheap
 _TENSOR_DIMS = {"channels": 0, "height": 1, "width": 2}
 
 
@@ -72,6 +73,10 @@ class Env:
 
     def child(self, bindings: Mapping[str, Any] | None = None) -> Env:
         return Env(bindings, self)
+
+    def bind(self, name: str, value: Any) -> None:
+        """Bind (or shadow) `name` here; a loop body's environment binds in its parent."""
+        self.vars[name] = value
 
 
 def evaluate_closed(expr: ast.Node, env: Mapping[str, Any]) -> Any:
@@ -113,9 +118,8 @@ class ExprEvaluator:
         try:
             return env.lookup(e.id)
         except KeyError:
-            raise fail(
-                "E202", f"unknown name `{e.id}`", e.span, hint=suggest(e.id, env.names())
-            ) from None
+            hint = suggest(e.id, env.names()) if self.wants_hints() else None
+            raise fail("E202", f"unknown name `{e.id}`", e.span, hint=hint) from None
 
     def _eval_attribute(self, e: ast.Attribute, env: Env) -> Any:
         value = self.eval(e.value, env)
@@ -148,6 +152,8 @@ class ExprEvaluator:
         value, index = self.eval(e.value, env), self.eval(e.index, env)
         if isinstance(value, Poison) or isinstance(index, Poison):
             return POISON
+        if isinstance(value, Family):
+            return _member(value, index, e)
         if not isinstance(value, tuple) and not is_symbolic(value):
             raise fail("E204", f"cannot index {describe(value)}", e.value.span)
         if isinstance(index, bool) or not isinstance(index, int):
@@ -159,7 +165,7 @@ class ExprEvaluator:
         if isinstance(value, tuple) and not -len(value) <= index < len(value):
             raise fail(
                 "E205",
-                f"index {index} is out of range for a list of {len(value)}",
+                f"index {shown_number(index)} is out of range for a list of {len(value)}",
                 e.index.span,
                 hint=f"valid indices are 0 to {len(value) - 1}, or -{len(value)} to -1 from the end"
                 if value
@@ -168,6 +174,28 @@ class ExprEvaluator:
         if isinstance(value, tuple):  # a known position: the item itself, even a choice
             return value[index]
         return apply("index", value, index)
+
+    def _eval_slice(self, e: ast.Slice, env: Env) -> Any:
+        value = self.eval(e.value, env)
+        bounds = [None if b is None else self.eval(b, env) for b in (e.start, e.stop, e.step)]
+        if isinstance(value, Poison) or any(isinstance(b, Poison) for b in bounds):
+            return POISON
+        if not isinstance(value, tuple):
+            raise fail("E204", f"cannot slice {describe(value)}", e.value.span)
+        for b, node in zip(bounds, (e.start, e.stop, e.step), strict=True):
+            if b is not None and (isinstance(b, bool) or not isinstance(b, int)):
+                raise fail(
+                    "E204",
+                    f"slice bounds must be integers known at compile time, got {describe(b)}",
+                    node.span,
+                    hint="a list whose length is a choice cannot be written; for a number "
+                    "of layers that is a choice use `repeat(n)`"
+                    if is_symbolic(b)
+                    else None,
+                )
+        if bounds[2] == 0:
+            raise fail("E204", "slice step must not be 0", e.step.span)
+        return value[slice(*bounds)]
 
     def _select_item(self, items: tuple, index: Sym, e: ast.Index) -> Any:
         if any(isinstance(x, Tensor) for x in items):
@@ -202,7 +230,8 @@ class ExprEvaluator:
         if isinstance(result, tuple) and not result:
             raise fail(
                 "E206",
-                f"range {start}..{stop} step {step} is empty",
+                f"range {shown_number(start)}..{shown_number(stop)} step "
+                f"{shown_number(step)} is empty",
                 e.span,
                 hint="ranges include both ends and count upwards unless the step is negative",
             )
@@ -215,6 +244,7 @@ class ExprEvaluator:
         items = []
         try:
             for item in self._comprehend(e, list(e.clauses), env):
+                self.charge(e.span)
                 items.append(item)
                 if len(items) > MAX_ITEMS:
                     raise fail(
@@ -365,7 +395,7 @@ class ExprEvaluator:
         if e.op == "**" and _too_big_power(left, right):
             raise fail("E213", f"`{e.op}` gives a number too large to compute here", e.span)
         try:
-            return apply(fn, left, right)
+            result = apply(fn, left, right)
         except (ArithmeticError, ValueError) as err:  # 0 ** -1, 2.0 ** 10000, ...
             reason = "the result is too large" if isinstance(err, OverflowError) else err
             raise fail(
@@ -373,6 +403,16 @@ class ExprEvaluator:
                 f"cannot compute `{e.op}` of {describe(left)} and {describe(right)}: {reason}",
                 e.span,
             ) from None
+        if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
+            raise fail("E213", f"`{e.op}` gives a number too large to compute here", e.span)
+        return result
+
+    def wants_hints(self) -> bool:
+        """Whether a did-you-mean is still worth its scan of every name (see Context)."""
+        return True
+
+    def charge(self, span: Any) -> None:
+        """Count one unit of work (see `Context.charge`); pure evaluation is not limited."""
 
     def fold(self, value: Any) -> Any:
         """Simplify a condition using what is known of the choices (see ChoiceEvaluator)."""
@@ -397,6 +437,19 @@ class ExprEvaluator:
 _HINTED = {"if", "choice", "oneof", "pipe", "call", "repeat"}
 
 
+def _member(family: Family, index: Any, e: ast.Index) -> Any:
+    key = str(index) if isinstance(index, (int, str)) and not isinstance(index, bool) else None
+    if key in family.members:
+        return family.members[key]
+    known = ", ".join(f"[{k}]" for k in list(family.members)[:10])
+    raise fail(
+        "E205",
+        f"`{family.name}` has no member [{key if key is not None else describe(index)}]",
+        e.index.span,
+        hint=f"it has {known}" if known else None,
+    )
+
+
 def _numeric(value: Any) -> bool:
     # `any` only for symbolic values: none, blocks and ops have type_of "any" too
     kind = type_of(value)
@@ -413,7 +466,7 @@ def _too_big_power(base: Any, exponent: Any) -> bool:
         or abs(base) < 2
     ):
         return False
-    return exponent * base.bit_length() > 10_000
+    return exponent * base.bit_length() > MAX_INT_BITS
 
 
 def _bound(env: Env, name: str) -> bool:

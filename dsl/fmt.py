@@ -21,14 +21,17 @@ from archc.dsl import ast
 from archc.dsl.fmt_expr import (
     INDENT,
     LINE,
+    OR,
     Doc,
     Group,
     Nest,
     bracketed,
     expr,
+    join,
     label_ref,
     quote,
     render,
+    sub,
 )
 from archc.dsl.parser import parse
 
@@ -80,7 +83,7 @@ def _walk(node: object):
             yield from _walk(child)
 
 
-_COMPOUND = (ast.BlockDecl, ast.SpaceDecl, ast.Scope)
+_COMPOUND = (ast.BlockDecl, ast.SpaceDecl, ast.Scope, ast.For)
 
 
 class _Printer:
@@ -175,8 +178,8 @@ class _Printer:
 
 
 def _grouped(a, b) -> bool:
-    """Consecutive imports, and consecutive consts, are not separated by a blank line."""
-    return isinstance(a, ast.Import | ast.ConstDecl) and type(a) is type(b)
+    """Consecutive imports, consts, or ops are not separated by a blank line."""
+    return isinstance(a, ast.Import | ast.ConstDecl | ast.OpDecl) and type(a) is type(b)
 
 
 # ------------------------------------------------------------------ documents
@@ -189,6 +192,8 @@ def _header(node) -> Doc:
         return ["scope ", label_ref(node.label), shares, " {"]
     if isinstance(node, ast.SpaceDecl):
         return f"{'net' if node.is_net else 'space'} {node.name} {{"
+    if isinstance(node, ast.For):
+        return ["for ", ", ".join(node.targets), " in ", sub(node.iter, OR), " {"]
     returns = f" -> {node.returns}" if node.returns is not None else ""
     return Group(["block ", node.name, _params(node.params), returns, " {"])
 
@@ -207,11 +212,19 @@ def _simple_doc(node) -> Doc:
         module = quote(node.module) if node.is_path else node.module
         return f"import {module}" + (f" as {node.alias}" if node.alias else "")
     if isinstance(node, ast.OpDecl):
-        # params break only if `op name(...) -> type {` is too long; a long doc moves
-        # onto its own line instead, where breaking the params would not have helped
-        doc = Group([" {", Nest([LINE, quote(node.doc)]), LINE, "}"])
-        return ["op ", node.name, _params(node.params), f" -> {node.returns}", doc]
+        # one line per op whatever its length: the prelude is a table of declarations
+        doc = ["op ", node.name, _params(node.params), f" -> {node.returns} {{ ", quote(node.doc)]
+        return render([doc, " }"], width=10**9)
     return _STATEMENTS[type(node)](node)
+
+
+def _target(s: ast.Let) -> Doc:
+    return ", ".join(s.unpack) if s.unpack else _indexed(s.name, s.index)
+
+
+def _indexed(name: str, index: tuple) -> Doc:
+    """`h` or `h[t]` (an indexed name: one member of a family)."""
+    return name if not index else [name, "[", join([expr(i) for i in index], ", "), "]"]
 
 
 def _metric(m: ast.Metric) -> Doc:
@@ -228,10 +241,10 @@ def _assert(s: ast.Assert) -> Doc:
 
 _STATEMENTS = {
     ast.ConstDecl: lambda s: ["const ", s.name, " = ", expr(s.value)],
-    ast.Let: lambda s: ["let ", s.name, " = ", expr(s.value)],
+    ast.Let: lambda s: ["let ", _target(s), " = ", expr(s.value)],
     ast.Return: lambda s: ["return ", expr(s.value)],
     ast.Assert: _assert,
-    ast.Input: lambda s: ["input ", s.name, ": ", expr(s.shape)],
-    ast.Output: lambda s: ["output ", s.name, " = ", expr(s.value)],
+    ast.Input: lambda s: ["input ", _indexed(s.name, s.index), ": ", expr(s.shape)],
+    ast.Output: lambda s: ["output ", _indexed(s.name, s.index), " = ", expr(s.value)],
     ast.Constraint: lambda s: ["constraint ", _metric(s.metric), f" {s.op} ", expr(s.bound)],
 }

@@ -48,7 +48,7 @@ LINE, SOFT = Line(" "), Line("")
 _FLAT, _BREAK = 0, 1
 
 
-def render(doc: Doc, column: int = 0) -> str:
+def render(doc: Doc, column: int = 0, width: int = WIDTH) -> str:
     """Lay `doc` out starting at `column`; broken lines get absolute indentation."""
     out: list[str] = []
     stack = [(column, _BREAK, doc)]
@@ -63,7 +63,7 @@ def render(doc: Doc, column: int = 0) -> str:
         elif isinstance(d, Nest):
             stack.append((ind + INDENT, mode, d.doc))
         elif isinstance(d, Group):
-            flat = mode == _FLAT or _fits(WIDTH - col, [(ind, _FLAT, d.doc)], stack)
+            flat = mode == _FLAT or _fits(width - col, [(ind, _FLAT, d.doc)], stack)
             stack.append((ind, _FLAT if flat else _BREAK, d.doc))
         else:
             text = _mode_text(d, mode, ind)
@@ -124,7 +124,7 @@ _BINARY = {"or": (OR, OR, AND), "and": (AND, AND, NOT), "**": (POWER, POSTFIX, F
 _BINARY |= {op: (CMP, RANGE, RANGE) for op in _COMPARE}
 _BINARY |= {op: (ARITH, ARITH, TERM) for op in ("+", "-")}
 _BINARY |= {op: (TERM, TERM, FACTOR) for op in ("*", "/", "//", "%")}
-_POSTFIX_KINDS = (ast.Call, ast.Index, ast.Attribute)
+_POSTFIX_KINDS = (ast.Call, ast.Index, ast.Slice, ast.Attribute)
 
 
 def level(e: ast.Node) -> int:
@@ -213,6 +213,15 @@ def _index(e: ast.Index) -> Doc:
     return [value, "[", expr(e.index), "]"]
 
 
+def _slice(e: ast.Slice) -> Doc:
+    value = sub(e.value, POSTFIX)
+    if _ends_in_bare_label(e.value):
+        value = ["(", value, ")"]
+    parts = ["" if b is None else expr(b) for b in (e.start, e.stop)]
+    step = [] if e.step is None else [":", expr(e.step)]
+    return [value, "[", parts[0], ":", parts[1], step, "]"]
+
+
 def _binop(e: ast.BinOp) -> Doc:
     _, left, right = _BINARY[e.op]
     return [sub(e.left, left), f" {e.op} ", sub(e.right, right)]
@@ -243,16 +252,38 @@ def _if(e: ast.IfExpr) -> Doc:
 
 def _pipe(e: ast.Pipe) -> Doc:
     """A left-nested chain `a -> b -> c` as one group breaking before each `->`."""
+    pipe = e
     stages = []
     while isinstance(e, ast.Pipe):
         stages.append(sub(e.stage, POSTFIX))
         e = e.source
+    source = sub(e, OR)  # `(a if c else b) -> f`: parenthesised
+    if len(stages) == 1 and isinstance(e, ast.Name) and isinstance(pipe.stage, ast.Repeat):
+        return [source, " -> ", stages[0]]  # `x -> repeat(n) {`: the body breaks instead
     chain = [[LINE, "-> ", s] for s in reversed(stages)]
-    return Group([expr(e), Nest(chain)])
+    return Group([source, Nest(chain)])
 
 
 def _list(e: ast.ListLit) -> Doc:
+    """A list of plain values that does not fit is filled, several per line; any other
+    list gets one item per line, so a list of rows is laid out as a table."""
+    if len(e.items) > 1 and all(_plain(i) for i in e.items):
+        return filled("[", [expr(i) for i in e.items], "]")
     return bracketed("[", [expr(i) for i in e.items], "]")
+
+
+def filled(open_: str, items: list[Doc], close: str) -> Doc:
+    """`[a, b, c]` flat, or as many items per line as fit: each separator is a group of
+    its own, which breaks only when the next item would not fit."""
+    body = [items[0]] + [[Group([",", LINE]), i] for i in items[1:]]
+    return Group([open_, Nest([SOFT, body, IfBreak(",")]), SOFT, close])
+
+
+def _plain(e: ast.Node) -> bool:
+    """A number, string, bool, `none` or name, possibly negated: a table's cell."""
+    if isinstance(e, ast.UnaryOp) and e.op == "-":
+        return _plain(e.operand)
+    return isinstance(e, (ast.Number, ast.String, ast.Bool, ast.NoneLit, ast.Name))
 
 
 def _comprehension(e: ast.Comprehension) -> Doc:
@@ -296,6 +327,7 @@ _PRINTERS = {
     ast.Name: lambda e: e.id,
     ast.Attribute: lambda e: [sub(e.value, POSTFIX), ".", e.attr],
     ast.Index: _index,
+    ast.Slice: _slice,
     ast.Call: _call,
     ast.ListLit: _list,
     ast.Comprehension: _comprehension,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from archc.dsl import ast
+from archc.dsl.defines import Define
 from archc.dsl.diagnostics import Diagnostic, Severity
 from archc.dsl.elaborate import elaborate_space
 from archc.dsl.loader import Loader
@@ -32,27 +34,51 @@ class CheckResult:
         return not any(d.severity is Severity.ERROR for d in self.diagnostics)
 
 
-def check_file(path: str | os.PathLike, text: str | None = None) -> CheckResult:
-    """Parse, resolve and elaborate every `space`/`net` of one file."""
+def check_file(
+    path: str | os.PathLike, text: str | None = None, defines: Iterable[Define] = ()
+) -> CheckResult:
+    """Parse, resolve and elaborate every `space`/`net` of one file; `defines` replace
+    constants of the file (see `archc.dsl.defines`)."""
+    defines = list(defines)
     loader = Loader()
     root = loader.load_root(path, text)
     result = CheckResult(str(path))
-    modules = Modules(loader)
+    modules = Modules(loader, defines, root.key if root is not None else None)
     if root is not None:
         for key, source in loader.files.items():
             env = modules.globals_of(key)
             if not key.startswith("std/"):
                 with contextlib.suppress(RecursionError):  # elaboration reports it, located
                     result.diagnostics.extend(resolve_module(source.module, _all_names(env)))
+        first: dict[str, ast.SpaceDecl] = {}
         for item in root.module.items:
-            if isinstance(item, ast.SpaceDecl):
-                space, diags = elaborate_space(item, modules)
-                result.spaces.append(space)
-                result.diagnostics.extend(diags)
+            if not isinstance(item, ast.SpaceDecl):
+                continue
+            if item.name in first:
+                result.diagnostics.append(_defined_twice(item, first[item.name]))
+                continue
+            first[item.name] = item
+            space, diags = elaborate_space(item, modules)
+            result.spaces.append(space)
+            result.diagnostics.extend(diags)
     result.diagnostics[:0] = _unique(loader.diagnostics + modules.diagnostics)
     result.diagnostics = _unique(result.diagnostics)
-    result.sources = loader.sources()
+    if not result.ok:  # warnings about a file with errors would only add noise
+        result.diagnostics = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    result.sources = {**loader.sources(), **{d.key: d.text for d in defines}}
     return result
+
+
+def _defined_twice(item: ast.SpaceDecl, first: ast.SpaceDecl) -> Diagnostic:
+    """Spaces and nets are found by name (`archc.load(path, name=...)`, configs, run
+    folders): two with one name would make every such lookup ambiguous."""
+    kind = "net" if item.is_net else "space"
+    return Diagnostic(
+        "E025",
+        f"`{kind} {item.name}` is defined twice in this file",
+        item.span,
+        hint="give each `space` and `net` of a file its own name",
+    ).with_note("first definition", first.span)
 
 
 def _all_names(env) -> dict:

@@ -9,6 +9,7 @@ No file is ever executed: an `.arch` file only declares.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,32 +38,57 @@ def std_modules() -> list[str]:
 
 
 def read_source(path: Path, key: str, span: Span | None = None) -> str:
-    """Read a user file, turning every OS-level problem into a located diagnostic."""
+    """Read a user file, turning every OS-level problem into a located diagnostic.
+
+    The suffix is checked on the path as written and on the file it resolves to, before
+    anything is read: an import through a symbolic link must not read (and echo in an
+    excerpt) a file that is not an .arch file.
+    """
     where = span or Span.point(key, 1, 1)
-    if path.suffix != ".arch":
-        raise fail(
-            "E010",
-            f"`{key}` is not an .arch file",
-            where,
-            hint="`import` loads .arch files only" if span else None,
-        )
-    if not path.exists():
-        raise fail(
-            "E011",
-            f"no such file `{key}`",
-            where,
-            hint="an import path is relative to the folder of the importing file" if span else None,
-        )
-    if not path.is_file():
-        raise fail("E012", f"`{key}` is not a regular file", where)
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise fail("E013", f"`{key}` is larger than {MAX_FILE_BYTES // 2**20} MiB", where)
     try:
-        return path.read_bytes().decode("utf-8")
+        real = path.resolve()
+        _check_file(path, real, key, where, imported=span is not None)
+        if real.stat().st_size > MAX_FILE_BYTES:
+            raise fail("E013", f"`{key}` is larger than {MAX_FILE_BYTES // 2**20} MiB", where)
+        data = real.read_bytes()
+    except OSError as err:
+        reason = "its name is too long" if err.errno == errno.ENAMETOOLONG else err.strerror
+        raise fail("E015", f"cannot read `{_short(key)}`: {reason}", where) from None
+    try:
+        return data.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as err:
         raise fail("E014", f"`{key}` is not UTF-8 text (byte {err.start})", where) from None
-    except OSError as err:
-        raise fail("E015", f"cannot read `{key}`: {err.strerror}", where) from None
+
+
+BOM = "\ufeff"  # a UTF-8 byte-order mark, written by some Windows editors
+
+
+def _check_file(path: Path, real: Path, key: str, where: Span, imported: bool) -> None:
+    for suffix, linked in ((path.suffix, False), (real.suffix, True)):
+        if suffix != ".arch":
+            raise fail(
+                "E010",
+                f"`{_short(key)}` is not an .arch file"
+                + (f": it is a link to `{_short(real.name)}`" if linked else ""),
+                where,
+                hint="`import` loads .arch files only" if imported else None,
+            )
+    if not real.exists():
+        raise fail(
+            "E011",
+            f"no such file `{_short(key)}`",
+            where,
+            hint="an import path is relative to the folder of the importing file"
+            if imported
+            else None,
+        )
+    if not real.is_file():
+        raise fail("E012", f"`{_short(key)}` is not a regular file", where)
+
+
+def _short(name: str, limit: int = 120) -> str:
+    """A file name for a message: very long ones keep their start and end."""
+    return name if len(name) <= limit else f"{name[:60]}...{name[-40:]}"
 
 
 class Loader:
@@ -97,7 +123,7 @@ class Loader:
         if key in self.files:
             return self.files[key]
         try:
-            text = text if text is not None else read_source(path, key, span)
+            text = text.removeprefix(BOM) if text is not None else read_source(path, key, span)
             module = parse(text, key)
         except ArchError as err:
             self.diagnostics.extend(err.diagnostics)

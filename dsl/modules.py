@@ -8,11 +8,14 @@ the second import; a module's own definition may shadow an import.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable
 from typing import Any
 
 from archc.dsl import ast
 from archc.dsl.builtins import BUILTINS
 from archc.dsl.context import Context
+from archc.dsl.defines import Define, check_type, unknown
 from archc.dsl.diagnostics import ArchError, Diagnostic, fail
 from archc.dsl.evaluate import Env
 from archc.dsl.loader import PRELUDE, Loader
@@ -22,8 +25,10 @@ from archc.dsl.values import POISON, BlockFn, Namespace, OpFn, Tensor
 
 
 class Modules:
-    def __init__(self, loader: Loader):
+    def __init__(self, loader: Loader, defines: Iterable[Define] = (), root: str | None = None):
         self.loader = loader
+        self.defines = {d.name: d for d in defines}  # for the root module's constants
+        self.root = root
         self.diagnostics: list[Diagnostic] = []
         self._globals: dict[str, Env] = {}
         self._builtins = Env(dict(BUILTINS))
@@ -51,6 +56,11 @@ class Modules:
             return env
         self._add_imports(source, imported)
         self._add_definitions(source.module, env, key)
+        if key == self.root:
+            consts = [i.name for i in source.module.items if isinstance(i, ast.ConstDecl)]
+            self.diagnostics += [
+                unknown(d, consts, key) for d in self.defines.values() if d.name not in consts
+            ]
         return env
 
     def _add_imports(self, source, imported: Env) -> None:
@@ -96,7 +106,7 @@ class Modules:
             seen[item.name] = item
             try:
                 try:
-                    env.vars[item.name] = self._define(item, env)
+                    env.vars[item.name] = self._define(item, env, key)
                 except RecursionError:
                     raise fail(
                         "E023", f"`{item.name}` is nested too deeply to evaluate", item.span
@@ -105,7 +115,7 @@ class Modules:
                 self.diagnostics.extend(err.diagnostics)
                 env.vars[item.name] = POISON  # defined, but broken: uses report nothing more
 
-    def _define(self, item: ast.Node, env: Env) -> Any:
+    def _define(self, item: ast.Node, env: Env, key: str) -> Any:
         if isinstance(item, ast.OpDecl) and item.span.file != PRELUDE:
             raise fail(
                 "E024",
@@ -117,19 +127,31 @@ class Modules:
         if isinstance(item, (ast.OpDecl, ast.BlockDecl)):
             _check_signature(item)
             return OpFn(item) if isinstance(item, ast.OpDecl) else BlockFn(item, item.span.file)
+        define = self.defines.get(item.name) if key == self.root else None
+        if define is not None:
+            value = self._const(item, env, define)
+            written: Any = None
+            with contextlib.suppress(ArchError):  # its own mistakes do not matter now
+                written = self._const(item, env)
+            check_type(define, value, written, item)
+            return value
         return self._const(item, env)
 
-    def _const(self, item: ast.ConstDecl, env: Env) -> Any:
+    def _const(self, item: ast.ConstDecl, env: Env, define: Define | None = None) -> Any:
+        """The value of a constant, or of the define that replaces it, checked alike."""
         from archc.dsl.elaborate import Evaluator  # elaborate imports this module's users
 
+        if define is not None and define.expr is None:
+            return define.value  # a Python value: plain data already
         ctx = Context(f"const {item.name}", is_net=False)
-        value = Evaluator(ctx, self).eval(item.value, env)
+        expr = item.value if define is None else define.expr
+        value = Evaluator(ctx, self).eval(expr, env)
         if ctx.nodes or ctx.choices or is_symbolic(value) or isinstance(value, Tensor):
             raise fail(
                 "E021",
                 f"const `{item.name}` must be known at compile time; it cannot "
                 "hold tensors or choices",
-                item.value.span,
+                expr.span,
                 hint="use `let` inside a space or block for choices",
             )
         return value

@@ -28,6 +28,7 @@ from archc.dsl import ast
 from archc.dsl.diagnostics import ArchError, Diagnostic
 from archc.dsl.span import Span
 from archc.dsl.transform import ToAst
+from archc.dsl.unsupported import unsupported_construct
 from archc.grammars import GRAMMAR_PATH
 
 _READABLE = {
@@ -89,7 +90,10 @@ def _cache_file(grammar: str) -> str | bool:
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
-    """Parse one file. Raises `ArchError` with a located diagnostic on failure."""
+    """Parse one file. Raises `ArchError` with a located diagnostic on failure.
+
+    A leading UTF-8 byte-order mark (some Windows editors write one) is ignored."""
+    text = text.removeprefix("\ufeff")
     if "\x00" in text:
         raise ArchError(
             [
@@ -101,7 +105,7 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
     _SINK.tokens = []
     try:
         tree = _lark().parse(text)
-        items = ToAst(path).transform(tree)
+        items = ToAst(path, text).transform(tree)
     except VisitError as err:
         if isinstance(err.orig_exc, ArchError):
             raise err.orig_exc from None
@@ -248,6 +252,10 @@ def _unexpected_token(err: UnexpectedToken, text: str, path: str) -> Diagnostic:
     unclosed = _unclosed_before(tok, expected, text, path, span)
     if unclosed is not None:
         return unclosed
+    unsupported = unsupported_construct(tok, expected, text)
+    if unsupported is not None:
+        message, hint = unsupported
+        return Diagnostic("E003", message, span, hint=hint)
     if tok.type == "IF" and "->" in _line(text, tok.line)[: tok.column - 1]:
         return Diagnostic(
             "E003",

@@ -63,6 +63,9 @@ class GraphNode:
     guard: Any  # True or a bool Sym
     span: Span
     trace: tuple[Span, ...] = ()  # call sites of the enclosing block instances, outermost first
+    # (condition, message): argument bounds the front end could not decide (they depend
+    # on shapes, or on too many choices); lowering checks them before the shape rule
+    requires: tuple[tuple[Any, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from archc.dsl import ast
 from archc.dsl.calls import _signature_hint
-from archc.dsl.diagnostics import Diagnostic, suggest
+from archc.dsl.diagnostics import MAX_HINTED, Diagnostic, suggest
 from archc.dsl.values import BlockFn, OpFn
 
 
@@ -22,6 +22,7 @@ class Resolver:
     def __init__(self, global_names: dict[str, object]):
         self.globals = global_names
         self.diagnostics: list[Diagnostic] = []
+        self.unindexed_repeats = 0  # `repeat(n) { ... }` bodies without `i =>` around
 
     def module(self, module: ast.Module) -> list[Diagnostic]:
         for item in module.items:
@@ -37,18 +38,29 @@ class Resolver:
                 self.expr(item.value, [set()])
         return self.diagnostics
 
-    def body(self, stmts: Iterable[ast.Node], scopes: list[set[str]]) -> None:
+    def body(
+        self, stmts: Iterable[ast.Node], scopes: list[set[str]], into: set[str] | None = None
+    ) -> None:
+        """Resolve statements; their bindings go to `into` (a loop body's go to the
+        scope around the loop) or the innermost scope."""
+        into = scopes[-1] if into is None else into
         for s in stmts:
             if isinstance(s, ast.Scope):
                 self._label(s.label, scopes)
                 if s.shares:
                     self._label(s.shares, scopes)
-                self.body(s.body, scopes)
+                self.body(s.body, scopes, into)
+                continue
+            if isinstance(s, ast.For):
+                self.expr(s.iter, scopes)
+                self.body(s.body, [*scopes, set(s.targets)], into)
                 continue
             for child in _exprs_of(s):
                 self.expr(child, scopes)
-            if isinstance(s, (ast.Let, ast.Input)):
-                scopes[-1].add(s.name)
+            if isinstance(s, ast.Let):
+                into.update(s.unpack or (s.name,))
+            elif isinstance(s, ast.Input):
+                into.add(s.name)
 
     def _label(self, label: ast.Label | None, scopes: list[set[str]]) -> None:
         for idx in label.indices if label else ():
@@ -63,8 +75,10 @@ class Resolver:
             self.expr(e.count, scopes)
             self._label(e.label, scopes)
             inner = [*scopes, {e.index_var} if e.index_var else set()]
+            self.unindexed_repeats += e.index_var is None
             for stage in e.stages:
                 self.expr(stage, inner)
+            self.unindexed_repeats -= e.index_var is None
         elif isinstance(e, ast.Call):
             self._call(e, scopes)
         else:
@@ -74,10 +88,12 @@ class Resolver:
     def _name(self, e: ast.Name, scopes: list[set[str]]) -> None:
         if any(e.id in s for s in scopes) or e.id in self.globals:
             return
-        visible = set(self.globals).union(*scopes)
-        self.diagnostics.append(
-            Diagnostic("E202", f"unknown name `{e.id}`", e.span, hint=suggest(e.id, visible))
-        )
+        hint = None
+        if len(self.diagnostics) < MAX_HINTED:  # each hint scans every visible name
+            hint = suggest(e.id, set(self.globals).union(*scopes))
+        if self.unindexed_repeats and not hint:
+            hint = f"to use the iteration index, name it: `repeat(n) {{ {e.id} => ... }}`"
+        self.diagnostics.append(Diagnostic("E202", f"unknown name `{e.id}`", e.span, hint=hint))
 
     def _comprehension(self, e: ast.Comprehension, scopes: list[set[str]]) -> None:
         inner = [*scopes, set()]

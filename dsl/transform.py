@@ -8,6 +8,7 @@ models reject; each method here names its fields. Spans come from lark's
 from __future__ import annotations
 
 import ast as pyast
+import math
 import warnings
 
 from lark import Token, Transformer, v_args
@@ -48,6 +49,7 @@ RESERVED = frozenset(
         "none",
     }
 )
+MAX_DIGITS = 1000  # far beyond any count of MACs; keeps every value printable
 _SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _UNITS = ("ms", "us", "s")
 
@@ -71,9 +73,11 @@ def _plain(text: str) -> int | float:
 class ToAst(Transformer):
     """Builds `archc.dsl.ast` nodes; one method per grammar rule or alias."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, text: str = ""):
         super().__init__()
         self.path = path
+        self.lines = text.split("\n")
+        self.keyword_uses: list[Token] = []  # reported at the end, unless bound first
 
     def _span(self, meta: Meta) -> Span:
         if getattr(meta, "empty", True):
@@ -109,6 +113,8 @@ class ToAst(Transformer):
 
     # ---- module and declarations
     def start(self, meta, items):
+        if self.keyword_uses:  # a keyword read as a name that nothing tried to bind
+            self._ident(self.keyword_uses[0])
         return list(items)
 
     def import_decl(self, meta, c):
@@ -161,12 +167,36 @@ class ToAst(Transformer):
         return ast.Param(span=self._span(meta), name=self._ident(c[0]), type=c[1], default=c[2])
 
     def type_ref(self, meta, c):
-        args = tuple(a for a in c[1:] if a is not None)
-        return ast.TypeRef(span=self._span(meta), name=str(c[0]), args=args)
+        *args, bound = c[1:]
+        args = tuple(a for a in args if a is not None)
+        return ast.TypeRef(span=self._span(meta), name=str(c[0]), args=args, minimum=bound)
+
+    def type_bound(self, meta, c):
+        op, *sign, number = c
+        if str(op) != ">=" or "." in str(number) or not str(number).isdigit():
+            raise fail(
+                "E006",
+                "a parameter's bound is written `>= N` with an integer N",
+                self._span(meta),
+                hint="e.g. `stride: int >= 1`",
+            )
+        return -int(str(number)) if sign else int(str(number))
 
     # ---- statements
     def let_stmt(self, meta, c):
-        return ast.Let(span=self._span(meta), name=self._ident(c[0]), value=c[1])
+        name, *index, value = c
+        index = tuple(i for i in index if i is not None)
+        return ast.Let(span=self._span(meta), name=self._ident(name), value=value, index=index)
+
+    def let_unpack(self, meta, c):
+        *names, value = c
+        names = tuple(self._ident(n) for n in names)
+        return ast.Let(span=self._span(meta), name=names[0], value=value, unpack=names)
+
+    def for_stmt(self, meta, c):
+        body = [x for x in c if isinstance(x, ast.Node)]
+        targets = tuple(self._ident(t) for t in c if isinstance(t, Token))
+        return ast.For(span=self._span(meta), targets=targets, iter=body[0], body=tuple(body[1:]))
 
     def return_stmt(self, meta, c):
         return ast.Return(span=self._span(meta), value=c[0])
@@ -178,10 +208,14 @@ class ToAst(Transformer):
         return ast.Scope(span=self._span(meta), label=c[0], shares=c[1], body=tuple(c[2:]))
 
     def input_stmt(self, meta, c):
-        return ast.Input(span=self._span(meta), name=self._ident(c[0]), shape=c[1])
+        name, *index, shape = c
+        index = tuple(i for i in index if i is not None)
+        return ast.Input(span=self._span(meta), name=self._ident(name), shape=shape, index=index)
 
     def output_stmt(self, meta, c):
-        return ast.Output(span=self._span(meta), name=self._ident(c[0]), value=c[1])
+        name, *index, value = c
+        index = tuple(i for i in index if i is not None)
+        return ast.Output(span=self._span(meta), name=self._ident(name), value=value, index=index)
 
     def constraint_stmt(self, meta, c):
         return ast.Constraint(span=self._span(meta), metric=c[0], op=str(c[1]), bound=c[2])
@@ -201,7 +235,31 @@ class ToAst(Transformer):
 
     # ---- expressions
     def pipe_expr(self, meta, c):
-        return ast.Pipe(span=self._span(meta), source=c[0], stage=c[1])
+        span = self._span(meta)
+        source = c[0]
+        if isinstance(source, ast.IfExpr) and _starts_together(source.span, span):
+            raise self._pipe_after_else(source, c[1], span)
+        return ast.Pipe(span=span, source=source, stage=c[1])
+
+    def _pipe_after_else(self, cond: ast.IfExpr, stage: ast.Node, span: Span):
+        """`a if c else b -> f` would pipe the whole conditional (the grammar's reading)
+        although it reads as piping `b` only: refuse it and show both readings."""
+        a, c, b, f = (self._text(n.span) for n in (cond.body, cond.test, cond.orelse, stage))
+        if max(len(a), len(c), len(b), len(f)) > 40 or "\n" in a + c + b + f:
+            a, c, b, f = "a", "cond", "b", "f()"
+        return fail(
+            "E009",
+            "a pipe after the `else` branch of a conditional is ambiguous",
+            span,
+            hint=f"write `({a} if {c} else {b}) -> {f}` to pipe the result of the "
+            f"conditional, or `{a} if {c} else ({b} -> {f})` to pipe the `else` branch only",
+        )
+
+    def _text(self, span: Span) -> str:
+        """The source text of a one-line span ('\n' when it spans lines)."""
+        if span.line != span.end_line or not 0 < span.line <= len(self.lines):
+            return "\n"
+        return self.lines[span.line - 1][span.column - 1 : span.end_column - 1]
 
     def if_expr(self, meta, c):
         return ast.IfExpr(span=self._span(meta), body=c[0], test=c[1], orelse=c[2])
@@ -247,6 +305,10 @@ class ToAst(Transformer):
     def index(self, meta, c):
         return ast.Index(span=self._span(meta), value=c[0], index=c[1])
 
+    def slice(self, meta, c):
+        value, start, stop, step = c
+        return ast.Slice(span=self._span(meta), value=value, start=start, stop=stop, step=step)
+
     def attribute(self, meta, c):
         return ast.Attribute(span=self._span(meta), value=c[0], attr=str(c[1]))
 
@@ -257,7 +319,11 @@ class ToAst(Transformer):
         return ast.Keyword(span=self._span(meta), name=str(c[0]), value=c[1])
 
     def name(self, meta, c):
-        return ast.Name(span=self._span(meta), id=self._ident(c[0]))
+        """A use of a name. A keyword here is reported at the end of the file, so that
+        `[op for op in xs]` is reported where `op` is bound (transformed after its use)."""
+        if str(c[0]) in RESERVED:
+            self.keyword_uses.append(c[0])
+        return ast.Name(span=self._span(meta), id=str(c[0]))
 
     def true(self, meta, c):
         return ast.Bool(span=self._span(meta), value=True)
@@ -269,8 +335,18 @@ class ToAst(Transformer):
         return ast.NoneLit(span=self._span(meta))
 
     def number(self, meta, c):
-        value, unit = parse_number(str(c[0]))
-        return ast.Number(span=self._span(meta), value=value, unit=unit, text=str(c[0]))
+        text = str(c[0])
+        digits = sum(ch.isdigit() for ch in text)
+        if digits > MAX_DIGITS:
+            raise fail(
+                "E006",
+                f"this number has {digits} digits; a number has at most {MAX_DIGITS}",
+                self._span(meta),
+            )
+        value, unit = parse_number(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise fail("E006", "this number is too large", self._span(meta))
+        return ast.Number(span=self._span(meta), value=value, unit=unit, text=text)
 
     def string(self, meta, c):
         try:
@@ -322,6 +398,10 @@ class ToAst(Transformer):
     def labelled(self, meta, c):
         return ast.Candidate(span=self._span(meta), name=str(c[0]), stage=c[1])
 
+    def labelled_none(self, meta, c):
+        """`none: zero`: DARTS calls its zero op `none`; as a label it is just a word."""
+        return ast.Candidate(span=self._span(meta), name="none", stage=c[0])
+
     def repeat_expr(self, meta, c):
         count, label, index_var, stages = c
         return ast.Repeat(
@@ -334,6 +414,12 @@ class ToAst(Transformer):
 
     def stage_chain(self, meta, c):
         return tuple(c)
+
+
+def _starts_together(a: Span, b: Span) -> bool:
+    """Whether two spans start at the same place: an operand that starts where its
+    parent does was not written in parentheses."""
+    return (a.line, a.column) == (b.line, b.column)
 
 
 def _split_args(items) -> tuple[tuple, tuple]:

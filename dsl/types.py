@@ -30,6 +30,8 @@ def check_type_ref(t: ast.TypeRef) -> None:
         raise fail("E101", "`list` takes one element type, e.g. `list[tensor]`", t.span)
     if t.name != "list" and t.args:
         raise fail("E101", f"`{t.name}` takes no type arguments", t.span)
+    if t.minimum is not None and t.name != "int":
+        raise fail("E101", f"only `int` takes a bound (`>= N`), not `{t.name}`", t.span)
     for arg in t.args:
         check_type_ref(arg)
 

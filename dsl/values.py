@@ -66,6 +66,17 @@ class OpChoice:
 
 
 @dataclass(frozen=True)
+class Family:
+    """Values bound under one name, one per index: `input image[t]`, `let h[t] = ...`."""
+
+    name: str
+    members: Mapping[str, Any]  # index as written in names ("1", "a") -> value
+
+    def with_member(self, key: str, value: Any) -> Family:
+        return Family(self.name, {**self.members, key: value})
+
+
+@dataclass(frozen=True)
 class Namespace:
     name: str
     members: Mapping[str, Any]
@@ -96,6 +107,21 @@ def callable_name(value: object) -> str:
     return type(value).__name__
 
 
+def shown_number(value: int | float) -> str:
+    """A number as messages show it: a huge int by its first and last digits and its
+    length (10**400 is not echoed in full)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value.bit_length() < 100:
+        return repr(value)
+    try:
+        digits = str(abs(value))
+    except ValueError:  # beyond what Python converts to text: never built by the language
+        return (
+            f"{'-' if value < 0 else ''}an int of about {int(value.bit_length() * 0.30103)} digits"
+        )
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[:6]}...{digits[-4:]} ({len(digits)} digits)"
+
+
 def describe(value: object) -> str:
     """A short user-facing description: `int 3`, `tensor`, `choice s2.k`."""
     from archc.dsl.symbolic import Sym  # local: symbolic imports this module
@@ -103,7 +129,7 @@ def describe(value: object) -> str:
     if isinstance(value, bool):
         return f"bool {str(value).lower()}"
     if isinstance(value, (int, float)):
-        return f"{type(value).__name__} {value!r}"
+        return f"{type(value).__name__} {shown_number(value)}"
     if isinstance(value, str):
         return f'str "{value}"'
     if value is None:
@@ -122,4 +148,6 @@ def describe(value: object) -> str:
         return f"callable `{callable_name(value)}`"
     if isinstance(value, Namespace):
         return f"module `{value.name}`"
+    if isinstance(value, Family):
+        return f"the family `{value.name}[...]` (index it)"
     return type(value).__name__

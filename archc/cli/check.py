@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from archc.api import compile_file
-from archc.dsl.diagnostics import render
+from archc.dsl.diagnostics import Severity, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,16 +20,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE", help=".arch files to check")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    p.add_argument(
+        "--error-on-warning",
+        action="store_true",
+        help="exit 1 when there are warnings (e.g. a value that never reaches an output), "
+        "as for errors: for CI",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.files:
-        result = compile_file(path)
+        result = compile_file(path, defines=args.defines)
         if result.diagnostics:
             print(render(result.diagnostics, result.sources), file=sys.stderr)
-        if not result.ok:
+        warned = any(d.severity is Severity.WARNING for d in result.diagnostics)
+        if not result.ok or (warned and args.error_on_warning):
             failed += 1
         elif not args.quiet:
             print(f"ok  {path}: {_summary(result)}")

@@ -16,8 +16,8 @@ class CliFailure(Exception):
     """A user-facing failure whose message is complete (printed as `archc: message`)."""
 
 
-def load_space(path: str) -> Space:
-    result = compile_file(path)
+def load_space(path: str, defines: list[str] | None = None) -> Space:
+    result = compile_file(path, defines=defines)
     if not result.ok:
         print(render(result.diagnostics, result.sources), file=sys.stderr)
         raise CliFailure(f"{path} has errors")
@@ -25,6 +25,18 @@ def load_space(path: str) -> Space:
         names = ", ".join(g.graph["name"] for g in result.graphs) or "none"
         raise CliFailure(f"{path}: expected exactly one space or net, found: {names}")
     return Space(result.graphs[0])
+
+
+def add_define_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="replace the file's `const NAME` by VALUE, an expression of the language "
+        "(-D T=4, -D 'INPUT=[3, 128, 96]', -D 'ACT=\"relu\"'); repeatable",
+    )
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise CliFailure(f"{out} exists and is not a directory")

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.train.device import configure, select_device
     from archc.runtime.weights import WeightsError, load_weights
 
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     module, geometry, _ = build_net(space, args, seed=0)
     workers = min(4, os.cpu_count() or 1) if args.workers is None else args.workers
     try:

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from archc.compiler.backends.onnx.builder import DEFAULT_OPSET
     from archc.onnx import ExportError, export
 
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     config = chosen_config(space, args)
     if config is None:
         raise CliFailure(

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     config = chosen_config(space, args)
     report = build_report(space, config, args.convention)
     print(json.dumps(report, indent=2) if args.json else render_table(space, report))

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("threads", "runs", "batch"):
         if getattr(args, flag) < 1:
             raise CliFailure(f"--{flag} must be at least 1")
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     config = chosen_config(space, args)
     if config is None:
         raise CliFailure(f"{args.file} has choices: give --config, --largest or --smallest")

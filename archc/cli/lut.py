@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliFailure(f"--{flag} must be at least 1")
     if args.calibrate is not None and args.calibrate < 2:
         raise CliFailure("--calibrate needs at least 2 configs")
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     out = Path(args.output)
     if out.is_dir() or not out.parent.is_dir():
         raise CliFailure(f"cannot write {out}: give a file path in an existing folder")

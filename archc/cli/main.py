@@ -23,6 +23,7 @@ from archc.cli import (
     fmt,
     info,
     latency,
+    lsp,
     lut,
     sample,
     search,
@@ -30,7 +31,7 @@ from archc.cli import (
     train,
     viz,
 )
-from archc.cli.common import CliFailure
+from archc.cli.common import CliFailure, add_define_option
 
 COMMANDS = (
     check,
@@ -47,7 +48,10 @@ COMMANDS = (
     eval,
     supernet,
     search,
+    lsp,
 )
+DEFINE_COMMANDS = ("check", "compile", "info", "sample", "viz", "export", "latency", "lut")
+DEFINE_COMMANDS += ("train", "eval", "search")
 BUG_URL = "https://github.com/archc/archc/issues"
 
 
@@ -66,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         module.register(sub)
+    for name in DEFINE_COMMANDS:  # every command that compiles an .arch file
+        add_define_option(sub.choices[name])
     return parser
 
 

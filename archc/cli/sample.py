@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise CliFailure("--n must be at least 1")
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     _check_feasible(space, args)
     sampler = Sampler(space, limits_of(space, args.max_macs, args.max_params))
     rng = random.Random(args.seed)

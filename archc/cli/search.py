@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.search.strategies import SearchError
 
     _require_search_extras()
-    compiled = compile_file(args.file)
+    compiled = compile_file(args.file, defines=args.defines)
     if not compiled.ok:
         import sys
 
@@ -170,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             supernet=args.supernet,
             data=args.data,
             sources=portable_sources(compiled.sources, args.file),
+            defines=list(args.defines or []),
             lut=args.lut,
             realise=realise_overrides(args),
             resume=args.resume,

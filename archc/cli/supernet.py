@@ -14,7 +14,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from archc.cli.common import CliFailure, add_realise_option, load_space, realise_overrides
+from archc.cli.common import (
+    CliFailure,
+    add_define_option,
+    add_realise_option,
+    load_space,
+    realise_overrides,
+)
 from archc.cli.train import (
     _config,
     _progress,
@@ -38,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     t = actions.add_parser("train", help="train a supernet with the sandwich rule")
     t.add_argument("file", metavar="SPACE")
+    add_define_option(t)
     add_training_options(t)
     add_realise_option(t)
     t.add_argument(
@@ -98,14 +105,22 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.weights import WeightsError
     from archc.torch import build_supernet
 
-    space = load_space(args.file)
+    out = Path(args.out) if args.out else None
+    if args.resume and out is not None and not args.defines:
+        args.defines = _saved_defines(out)  # the run's own constants
+    space = load_space(args.file, args.defines)
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: train it with `archc train`")
-    out = Path(args.out) if args.out else Path("runs") / f"{space.name}_supernet"
+    out = out or Path("runs") / f"{space.name}_supernet"
     args.out = str(out)
     try:
         config, saved = _config(args, out)
         options = _sandwich(args, saved)
+        if saved is not None and saved.get("defines", []) != list(args.defines or []):
+            raise CliFailure(
+                f"{out}: a resumed run keeps its constants; -D {args.defines} (the run has "
+                f"{saved.get('defines', [])})"
+            )
         geometry = geometry_of_space(space)
         torch.manual_seed(config.seed)
         supernet = build_supernet(space, options["realise"])
@@ -118,7 +133,12 @@ def run(args: argparse.Namespace) -> int:
             weight_decay=config.weight_decay,
             calibration=options["calibration"],
         )
-        net = {"file": str(Path(args.file).resolve()), "choices": None, "sandwich": options}
+        net = {
+            "file": str(Path(args.file).resolve()),
+            "choices": None,
+            "defines": list(args.defines or []),
+            "sandwich": options,
+        }
         report = _Report(space, supernet, out, config.epochs, options)
         fit(
             step,
@@ -141,6 +161,15 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     report.done()
     return 0
+
+
+def _saved_defines(out: Path) -> list[str]:
+    import json
+
+    try:
+        return list(json.loads((out / "config.json").read_text())["net"].get("defines", []))
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # the resume itself reports what is wrong with the folder
 
 
 class _Report:

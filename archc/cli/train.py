@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.train import TrainError, fit
     from archc.runtime.weights import WeightsError
 
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     out = Path(args.out) if args.out else Path("runs") / space.name
     try:
         config, saved_net = _config(args, out)

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    space = load_space(args.file)
+    space = load_space(args.file, args.defines)
     named = args.config or args.largest or args.smallest
     graph = space.derive(chosen_config(space, args)).graph if named else space.graph
     if args.depth is not None and args.depth < 1:

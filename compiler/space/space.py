@@ -236,14 +236,20 @@ def _group_bounds(model: CostModel) -> CostRange:
     return CostRange((lo_p, hi_p), (lo_m, hi_m), exact and not model.shared, exact)
 
 
-def load(path: str | os.PathLike, text: str | None = None, name: str | None = None) -> Space:
-    """Compile a file and return its space (`name` picks one when it has several).
+def load(
+    path: str | os.PathLike,
+    text: str | None = None,
+    name: str | None = None,
+    defines: Mapping[str, Any] | None = None,
+) -> Space:
+    """Compile a file and return its space (`name` picks one when it has several);
+    `defines` replace constants of the file (`{"T": 4}`), checked like them.
 
     Raises `ArchError` with every diagnostic when the file has errors.
     """
     from archc.api import compile_file  # the facade composes the compiler stages
 
-    result = compile_file(path, text)
+    result = compile_file(path, text, defines)
     if not result.ok:
         raise ArchError(result.diagnostics)
     graphs = result.graphs

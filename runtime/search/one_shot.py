@@ -113,6 +113,7 @@ def run_search(
     sources: Mapping[str, str],
     lut: str | os.PathLike | None = None,
     realise: Mapping[str, str] | None = None,
+    defines: list[str] | None = None,
     resume: bool = False,
     on_trial: Callable[[dict[str, Any], bool], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
@@ -130,7 +131,10 @@ def run_search(
     weights = supernet_weights(supernet)
     inputs = {"supernet": weights, **({"latency table": lut} if lut is not None else {})}
     doc = manifest.make_manifest(
-        "one-shot", {**options.to_dict(), "realise": dict(realise or {})}, sources, inputs
+        "one-shot",
+        {**options.to_dict(), "realise": dict(realise or {}), "defines": list(defines or [])},
+        sources,
+        inputs,
     )
     folder = Path(out)
     created = [p for p in (folder, *folder.parents) if not p.exists()]

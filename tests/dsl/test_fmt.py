@@ -7,6 +7,7 @@ idempotence) so a golden string can never encode a layout that breaks them.
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -136,12 +137,7 @@ space big {
     assert (
         fmt(source)
         == """\
-op depthwise_separable_convolution(
-    x: Tensor,
-    out_channels: int,
-    kernel: int = 3,
-    stride: int = 1,
-) -> Tensor { "doc" }
+op depthwise_separable_convolution(x: Tensor, out_channels: int, kernel: int = 3, stride: int = 1) -> Tensor { "doc" }
 
 block encoder_stage(
     x: Tensor,
@@ -181,10 +177,7 @@ space big {
         i => mbconv(expand=6, kernel=3, stride=2 if i == 0 else 1) -> se(ratio=0.25)
     }
     let l = [
-        aaaaaaaaaaaa,
-        bbbbbbbbbbbbbbbbbb,
-        cccccccccccccccccccc,
-        dddddddddddddddddddd,
+        aaaaaaaaaaaa, bbbbbbbbbbbbbbbbbb, cccccccccccccccccccc, dddddddddddddddddddd,
         eeeeeeeeeeeeeeee,
     ]
     let q = [
@@ -193,7 +186,7 @@ space big {
         if some_long_element_name > 0
     ]
 }
-"""
+"""  # noqa: E501
     )
 
 
@@ -209,9 +202,7 @@ block fuse(x: tensor, i: int, j: int) -> tensor {{
     assert (
         fmt(source)
         == f"""\
-op deconv(x: tensor, out: int, k: int = 4) -> tensor {{
-    "{doc}"
-}}
+op deconv(x: tensor, out: int, k: int = 4) -> tensor {{ "{doc}" }}
 
 block fuse(x: tensor, i: int, j: int) -> tensor {{
     assert len(edges) == cell_edges(n, nodes),
@@ -391,3 +382,47 @@ def test_string_hash_is_not_printed_as_a_comment():
 
 def test_comment_after_an_escaped_quote_is_kept():
     assert fmt('const a = "\\""  # note\n') == 'const a = "\\""  # note\n'
+
+
+def test_tables_stay_tables_and_plain_lists_fill_their_lines():
+    """A list of rows keeps one row per line; a list of plain values that does not fit
+    fills each line instead of taking one line per value."""
+    rows = ", ".join(f"[{i}, 3, {16 * i}, 1, 1]" for i in range(1, 7))
+    widths = ", ".join(str(8 * i) for i in range(1, 41))
+    out = fmt(f"const BLOCKS = [{rows}]\nconst WIDTHS = [{widths}]\n")
+    assert out.splitlines()[:8] == [
+        "const BLOCKS = [",
+        "    [1, 3, 16, 1, 1],",
+        "    [2, 3, 32, 1, 1],",
+        "    [3, 3, 48, 1, 1],",
+        "    [4, 3, 64, 1, 1],",
+        "    [5, 3, 80, 1, 1],",
+        "    [6, 3, 96, 1, 1],",
+        "]",
+    ]
+    filled = out.splitlines()[8:]
+    assert filled[0] == "const WIDTHS = [" and filled[-1] == "]" and len(filled) == 4
+    assert all(len(line) <= 100 and line.endswith(",") for line in filled[1:-1])
+
+
+def test_a_repeat_after_a_name_keeps_its_call_on_one_line():
+    body = "i => mbconv(width, k=k, expand=e, stride=stride if i == 0 else 1, groups=g, se=se)"
+    out = fmt(
+        f"block b(x: tensor) -> tensor {{\n    return x -> repeat(d) as blocks {{ {body} }}\n}}\n"
+    )
+    assert out.splitlines()[1:4] == [
+        "    return x -> repeat(d) as blocks {",
+        f"        {body}",
+        "    }",
+    ]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+CANONICAL = sorted((ROOT / "examples").rglob("*.arch")) + sorted(
+    (ROOT / "grammars").rglob("*.arch")
+)
+
+
+@pytest.mark.parametrize("path", CANONICAL, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_example_and_library_file_is_canonical(path):
+    assert check_source(path.read_text(), str(path)), f"run `archc fmt --write {path}`"

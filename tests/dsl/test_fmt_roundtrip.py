@@ -177,7 +177,10 @@ def _if(draw, exprs):
 
 @st.composite
 def _pipe(draw, exprs):
-    source = draw(operand(draw(exprs), PIPE))
+    source = draw(exprs)
+    # a conditional as the source of a pipe needs parentheses: unparenthesised it is
+    # refused as ambiguous (`a if c else b -> f`)
+    source = draw(operand(source, OR if source[1] == IF else PIPE))
     return (
         f"{source}{draw(ws(required=False))}-> {draw(operand(draw(exprs), POSTFIX))}",
         PIPE,
@@ -200,7 +203,11 @@ def _postfix(draw, exprs):
     text = draw(operand(value, POSTFIX))
     if value[2] and not text.startswith("("):
         text = f"({text})"  # `f() as lab[i]` would read as the label `lab[i]`
-    return f"{text}[{draw(exprs)[0]}]", POSTFIX, False
+    if draw(st.booleans()):
+        return f"{text}[{draw(exprs)[0]}]", POSTFIX, False
+    bounds = [draw(exprs)[0] if draw(st.booleans()) else "" for _ in range(3)]
+    step = f":{bounds[2]}" if draw(st.booleans()) else ""
+    return f"{text}[{bounds[0]}:{bounds[1]}{step}]", POSTFIX, False
 
 
 @st.composite
@@ -235,7 +242,8 @@ def _special(draw, exprs, plain):
         return f"choice({draw(arglist(exprs, plain, min_size=1))}){lab}", ATOM, bare
     stage = exprs.flatmap(lambda e: operand(e, POSTFIX))
     if kind == "oneof":
-        cand = st.one_of(stage, st.builds(lambda n, s: f"{n}: {s}", names, stage))
+        label = st.one_of(names, st.just("none"))
+        cand = st.one_of(stage, st.builds(lambda n, s: f"{n}: {s}", label, stage))
         return f"oneof({draw(arglist(exprs, cand, min_size=1))}){lab}", ATOM, bare
     chain = f"{draw(ws(required=False))}->{draw(ws(required=False))}".join(
         draw(st.lists(stage, min_size=1, max_size=3))
@@ -263,10 +271,15 @@ expr_text = expressions.map(lambda e: e[0])
 def simple_stmt(draw) -> str:
     e = draw(expr_text)
     kind = draw(st.sampled_from(["let", "return", "assert", "input", "output", "constraint"]))
+    target = draw(names)
+    if kind in ("let", "input", "output") and draw(st.integers(0, 3)) == 0:
+        target += f"[{draw(expr_text)}]"  # one member of a family
+    elif kind == "let" and draw(st.integers(0, 3)) == 0:
+        target = ", ".join(draw(st.lists(names, min_size=2, max_size=3)))
     if kind in ("let", "output"):
-        return f"{kind} {draw(names)}{draw(ws(required=False))}={draw(ws())}{e}"
+        return f"{kind} {target}{draw(ws(required=False))}={draw(ws())}{e}"
     if kind == "input":
-        return f"input {draw(names)}: {e}"
+        return f"input {target}: {e}"
     if kind == "assert":
         return f"assert {e}" + (f", {draw(expr_text)}" if draw(st.booleans()) else "")
     if kind == "return":
@@ -284,8 +297,17 @@ def scope_stmt(draw, depth: int) -> str:
     return f"scope {draw(labels(expressions))}{shares} {{{draw(body(depth - 1))}}}"
 
 
+@st.composite
+def for_stmt(draw, depth: int) -> str:
+    targets = ", ".join(draw(st.lists(names, min_size=1, max_size=2)))
+    iterable = draw(operand(draw(expressions), OR))
+    return f"for {targets} in {iterable} {{{draw(body(depth - 1))}}}"
+
+
 def stmt(depth: int):
-    return simple_stmt() if depth <= 0 else st.one_of(simple_stmt(), scope_stmt(depth))
+    if depth <= 0:
+        return simple_stmt()
+    return st.one_of(simple_stmt(), scope_stmt(depth), for_stmt(depth))
 
 
 @st.composite
@@ -318,7 +340,9 @@ def body(draw, depth: int = 2, doc: bool = False) -> str:
 
 @st.composite
 def params(draw) -> str:
-    types = st.sampled_from(["Tensor", "int", "float", "T[U]", "Map[K, List[V]]"])
+    types = st.sampled_from(
+        ["Tensor", "int", "float", "T[U]", "Map[K, List[V]]", "int >= 1", "list[int >= -2]"]
+    )
     out = []
     for _ in range(draw(st.integers(0, 3))):
         default = f" = {draw(expr_text)}" if draw(st.booleans()) else ""

@@ -65,8 +65,13 @@ def test_every_frame_decides_its_own_spatial_and_temporal_architecture(temporal,
         assert mine == ["fuse_at", "fuse_op"] + [c.name for c in mbv3.choices]
         assert list(temporal.table.domain_of(prefix + "fuse_at")) == list(FUSION)
         assert list(temporal.table.domain_of(prefix + "fuse_op")) == ["add", "mul", "cat"]
-    assert list(temporal.graph.graph["inputs"]) == ["image1", "image2", "image3", "key_heatmaps"]
-    assert list(temporal.graph.graph["outputs"]) == ["heatmaps1", "heatmaps2", "heatmaps3"]
+    assert list(temporal.graph.graph["inputs"]) == [
+        "image[1]",
+        "image[2]",
+        "image[3]",
+        "key_heatmaps",
+    ]
+    assert list(temporal.graph.graph["outputs"]) == ["heatmaps[1]", "heatmaps[2]", "heatmaps[3]"]
 
 
 def test_the_frames_share_one_super_networks_weights(temporal):
@@ -157,3 +162,67 @@ def test_archc_sample_and_info_on_the_temporal_space(capsys, temporal):
         doc["num_choices"] == 96
         and int(doc["size"]) == temporal.size() == (19_174_731_402_240_000 * 4 * 3) ** 3
     )
+
+
+# ---- T said once: the loop version equals the hand-written T = 3 space
+
+
+HAND_WRITTEN = Path(__file__).resolve().parents[1] / "fixtures" / "ok" / "vipnas_temporal_t3.arch"
+
+
+def _structure(space) -> str:
+    """The IR document without source positions (the two files differ in lines only)."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("span", "trace")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return json.dumps(strip(space.to_json()), sort_keys=True)
+
+
+def test_the_loop_gives_exactly_the_hand_written_ir_and_costs(temporal, released):
+    """Same nodes (ids, names, weight names, attributes, guards, shapes), edges, choices,
+    constraints and checks; the one difference is the generated names `image[t]` and
+    `heatmaps[t]` for the hand-written `imageT` and `heatmapsT` (and the docstring)."""
+    old = archc.load(HAND_WRITTEN)
+    expected = _structure(old).replace("T = 3 non-key frames", "T non-key frames")
+    for t in (1, 2, 3):
+        expected = expected.replace(f'"image{t}"', f'"image[{t}]"')
+        expected = expected.replace(f'"heatmaps{t}"', f'"heatmaps[{t}]"')
+    assert _structure(temporal) == expected
+    configs = [temporal.default(), temporal.smallest(), temporal.largest()]
+    configs += [temporal.sample(seed) for seed in range(5)]
+    configs += [frames(released, [("F1", "add"), ("F3", "cat"), ("F2", "mul")])]
+    for config in configs:
+        assert temporal.cost(config) == old.cost(config)
+        for t in (1, 2, 3):
+            scope = f"frame[{t}]"
+            assert temporal.cost_model(scope=scope)(config) == old.cost_model(scope=scope)(config)
+
+
+@pytest.mark.parametrize("frames_", [1, 2, 4])
+def test_other_numbers_of_frames_compile_and_share_frame_1s_weights(temporal, frames_):
+    space = archc.load(TEMPORAL, defines={"T": frames_})
+    inputs = [f"image[{t}]" for t in range(1, frames_ + 1)]
+    assert list(space.graph.graph["inputs"]) == [*inputs, "key_heatmaps"]
+    assert list(space.graph.graph["outputs"]) == [f"heatmaps[{t}]" for t in range(1, frames_ + 1)]
+    assert len(space.choices) == 32 * frames_
+    weights = {space.graph.nodes[n]["ir"].weight_name for n in space.graph.nodes}
+    three = {temporal.graph.nodes[n]["ir"].weight_name for n in temporal.graph.nodes}
+    shared = {w for w in weights if w.startswith("frame[")}
+    assert shared == {w for w in three if w.startswith("frame[")}  # frame[1]'s, for any T
+    scopes = [c.scope for c in space.constraints]
+    assert scopes == [None] + [f"frame[{t}]" for t in range(1, frames_ + 1)]
+
+
+def test_a_define_with_the_wrong_type_or_name_is_a_located_error(capsys):
+    assert cli.main(["info", str(TEMPORAL), "-D", 'T="four"']) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('-D T:1:1: error: `-D T`: `T` is an int in the file, got str "four"')
+    assert "vipnas_temporal.arch:64:1: note: `T` is declared here" in err
+    assert cli.main(["check", str(TEMPORAL), "-D", "FRAMES=4"]) == 1
+    err = capsys.readouterr().err
+    assert "-D FRAMES:1:1: error: `-D FRAMES`: `" in err and "declares no constant `FRAMES`" in err
