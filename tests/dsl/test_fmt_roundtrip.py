@@ -201,7 +201,7 @@ def _postfix(draw, exprs):
     if draw(st.booleans()):
         return f"{draw(operand(value, POSTFIX))}.{draw(names)}", POSTFIX, False
     text = draw(operand(value, POSTFIX))
-    if value[2] and not text.startswith("("):
+    if value[2] and text == value[0]:
         text = f"({text})"  # `f() as lab[i]` would read as the label `lab[i]`
     if draw(st.booleans()):
         return f"{text}[{draw(exprs)[0]}]", POSTFIX, False
