@@ -24,6 +24,7 @@ Numpy is imported here only, so the compiler itself does not need it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -68,8 +69,12 @@ class BatchCostModel:
         self._column = {name: i for i, name in enumerate(self.names)}
         values = model.values
         self._index = [{v: i for i, v in enumerate(values[n])} for n in self.names]
+        self._global, self._local = self._value_codes()
         self._types = [_types_of(c) for c in table.choices]
-        self._getters = [itemgetter(n) for n in self.names]
+        if len(self.names) == 1:
+            self._getter = lambda row, name=self.names[0]: (row[name],)
+        else:
+            self._getter = itemgetter(*self.names)
         self._checks = [self._check(c) for c in table.choices if c.dependent]
         self._gathers = [self._gather(names, t) for names, t in model.tables]
         self._joins: list[dict[int, int]] = [{} for _ in model.shared]
@@ -82,6 +87,23 @@ class BatchCostModel:
         sizes = [len(self.model.values[n]) for n in names]
         strides = [math.prod(sizes[i + 1 :]) for i in range(len(sizes))]
         return [self._column[n] for n in names], strides
+
+    def _value_codes(self) -> tuple[dict, np.ndarray]:
+        """One code per distinct value over all choices (equal values share one: 1 and
+        1.0), and per choice the position of each code in its values (-1: not one).
+
+        One dict lookup per value of the whole batch, then one numpy gather,
+        beats one dict per choice (the batch would be transposed in Python)."""
+        codes: dict = {}
+        for index in self._index:
+            for v in index:
+                codes.setdefault(v, len(codes))
+        local = np.full((len(self._index), max(len(codes), 1)), -1, dtype=np.intp)
+        for i, index in enumerate(self._index):
+            for v, code in codes.items():
+                if v in index:
+                    local[i, code] = index[v]
+        return codes, local
 
     def _gather(self, names: tuple[str, ...], table: dict) -> tuple:
         """A group's table as two flat arrays in product order (dicts keep insertion order)."""
@@ -157,22 +179,26 @@ class BatchCostModel:
             return np.zeros((0, len(rows)), dtype=np.intp) if not any(rows) else None
         if strict and rows and set(map(len, rows)) != {n}:
             return None
-        codes = np.empty((n, len(rows)), dtype=np.intp)
         try:
-            for i, (get, index, types) in enumerate(
-                zip(self._getters, self._index, self._types, strict=True)
-            ):
-                column = list(map(get, rows))
-                if strict and types is not None and not set(map(type, column)) <= types:
-                    return None
-                codes[i] = list(map(index.__getitem__, column))
-        except (KeyError, TypeError):
+            table = list(map(self._getter, rows))
+            if strict and not all(map(self._typed, set(map(_types, table)))):
+                return None
+            flat = list(map(self._global.__getitem__, itertools.chain.from_iterable(table)))
+        except (KeyError, TypeError):  # an unknown or unhashable value
             if strict:
                 return None
             raise
+        values = np.array(flat, dtype=np.intp).reshape(len(rows), n).T
+        codes = self._local[np.arange(n)[:, None], values]
+        if strict and (codes < 0).any():  # a value of another choice
+            return None
         if strict and not all(self._allowed(codes, check) for check in self._checks):
             return None
         return codes
+
+    def _typed(self, types: tuple[type, ...]) -> bool:
+        """Whether a row's value types (`_types`) are each one its choice takes."""
+        return all(t in allowed for t, allowed in zip(types, self._types, strict=True))
 
     @staticmethod
     def _allowed(codes: np.ndarray, check: tuple | None) -> bool:
@@ -218,8 +244,12 @@ def _flat(codes: np.ndarray, cols: list[int], strides: list[int]) -> np.ndarray:
     return flat
 
 
-def _types_of(choice) -> set[type] | None:
-    """The exact value types the fast path accepts (None: any, dict lookup decides).
+def _types(row: tuple) -> tuple[type, ...]:
+    return tuple(map(type, row))
+
+
+def _types_of(choice) -> set[type]:
+    """The exact value types the fast path accepts.
 
     Numbers and bools must be checked (`True == 1 == 1.0` share a dict key); a
     subclass (a numpy float) is left to `validate`.
