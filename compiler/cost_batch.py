@@ -42,14 +42,20 @@ MAX_CHECK = 1_000_000  # entries of one dependent choice's validity table
 _TYPES = {"int": {int}, "float": {int, float}, "bool": {bool}, "str": {str}, "op": {str}}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CostBatch:
     """Costs of a batch in the configs' order: int64 `params` and `macs`, and float64
-    `latency_ms` when a latency table was given (else None)."""
+    `latency_ms` when a latency table was given (else None). The arrays are read-only
+    (compare them with numpy, not `==` on the batch)."""
 
     params: np.ndarray
     macs: np.ndarray
     latency_ms: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for array in (self.params, self.macs, self.latency_ms):
+            if array is not None:
+                array.flags.writeable = False
 
     def __len__(self) -> int:
         return len(self.params)

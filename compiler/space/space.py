@@ -144,12 +144,13 @@ class Space:
         convention: str = "true",
         lut: LatencyTable | str | os.PathLike | None = None,
     ) -> CostBatch:
-        """`Space.cost` of many configs at once, exactly, as arrays in the configs' order
-        (`cost_batch.CostBatch`): numpy gathers over the cost model's tables, tens of
-        times faster than one `cost` call per config. A bad config raises the error
-        `cost` would raise for it (the first bad one in order). Latency is predicted
-        per config (`LatencyTable.predict`), so a table makes the batch much slower.
-        Needs numpy."""
+        """`Space.cost` of many configs at once, exactly, as read-only arrays in the
+        configs' order (`cost_batch.CostBatch`): numpy gathers over the cost model's
+        tables, tens of times faster than one `cost` call per config. Terms too large
+        to tabulate are still summed per config, and latency is predicted per config
+        (`LatencyTable.predict`), so those spaces, and a latency table, gain less.
+        A bad config raises the error `cost` raises for it (the first bad one in
+        order). Needs numpy."""
         import numpy as np
 
         from archc.compiler.cost_batch import BatchCostModel, CostBatch

@@ -100,6 +100,7 @@ def test_an_empty_batch_and_a_single_config() -> None:
     assert empty.latency_ms is None
     one = space.sample(7)
     _assert_equal(space, [one], space.cost_many([one]))
+    assert not space.cost_many([one]).params.flags.writeable
     _assert_equal(space, [one], space.cost_many(iter([one])))
 
 
