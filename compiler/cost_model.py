@@ -88,6 +88,11 @@ class CostModel:
         for n, owner in too_large:
             self.direct.append((divergence(graph, n, owner, active), node_params(graph, n), 0))
 
+    @property
+    def values(self) -> dict[str, tuple]:
+        """Every value each choice can take (`decide.possible_values`): the tables' axes."""
+        return self._values
+
     def _add_group(self, names: tuple[str, ...], terms: list[tuple]) -> None:
         if not names:
             p, m = _sum_terms(terms, {})

@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -27,6 +27,9 @@ from archc.compiler.space.config import Config
 from archc.compiler.space.sampling import DRAWS, WALKS, Sampler, limits_of
 from archc.dsl.diagnostics import ArchError
 from archc.dsl.program import ConstraintSpec
+
+if TYPE_CHECKING:
+    from archc.compiler.cost_batch import CostBatch
 
 MAX_EXACT_RANGE = 200_000  # configs enumerated for exact cost extremes
 
@@ -51,6 +54,7 @@ class Space:
         self.name: str = graph.graph["name"]
         self.table = ChoiceTable(graph.graph["choices"], self.name)
         self._models: dict[tuple[str, str | None], CostModel] = {}
+        self._batch: dict[tuple[str, str | None], Any] = {}  # cost_batch.BatchCostModel
 
     def __repr__(self) -> str:
         nodes = self.graph.number_of_nodes()
@@ -132,6 +136,36 @@ class Space:
         if lut is None:
             return cost
         return replace(cost, latency_ms=as_table(lut).predict(self.graph, config))
+
+    def cost_many(
+        self,
+        configs: Sequence[Mapping[str, Any] | None],
+        *,
+        convention: str = "true",
+        lut: LatencyTable | str | os.PathLike | None = None,
+    ) -> CostBatch:
+        """`Space.cost` of many configs at once, exactly, as read-only arrays in the
+        configs' order (`cost_batch.CostBatch`): numpy gathers over the cost model's
+        tables, tens of times faster than one `cost` call per config. Terms too large
+        to tabulate are still summed per config, and latency is predicted per config
+        (`LatencyTable.predict`), so those spaces, and a latency table, gain less.
+        A bad config raises the error `cost` raises for it (the first bad one in
+        order). Needs numpy."""
+        import numpy as np
+
+        from archc.compiler.cost_batch import BatchCostModel, CostBatch
+
+        configs = list(configs)
+        key = (convention, None)
+        model = self.cost_model(convention)
+        if self._batch.get(key) is None or self._batch[key].model is not model:
+            self._batch[key] = BatchCostModel(model, self.table)
+        params, macs = self._batch[key](configs)
+        if lut is None:
+            return CostBatch(params, macs)
+        table = as_table(lut)
+        latency = [table.predict(self.graph, self.validate(c or {})) for c in configs]
+        return CostBatch(params, macs, np.array(latency, dtype=np.float64))
 
     def violations(
         self,

@@ -85,7 +85,7 @@ class EvaluationSession:
         return cls(space, supernet, calibration, cached, evaluator)
 
     def costs(self, lut: str | os.PathLike | None = None):
-        """configs -> {params, macs, latency_ms} lists, exact (`Space.cost`)."""
+        """configs -> {params, macs, latency_ms} lists, exact (`Space.cost_many`)."""
         table = None
         if lut is not None:
             from archc.compiler.latency_table import as_table
@@ -93,11 +93,11 @@ class EvaluationSession:
             table = as_table(lut)
 
         def costs(configs: Sequence[Mapping[str, Any]]) -> dict[str, list | None]:
-            values = [self.space.cost(c, lut=table) for c in configs]
+            batch = self.space.cost_many(configs, lut=table)
             return {
-                "params": [c.params for c in values],
-                "macs": [c.macs for c in values],
-                "latency_ms": None if table is None else [c.latency_ms for c in values],
+                "params": batch.params.tolist(),
+                "macs": batch.macs.tolist(),
+                "latency_ms": None if batch.latency_ms is None else batch.latency_ms.tolist(),
             }
 
         return costs
