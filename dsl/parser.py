@@ -132,15 +132,17 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
             [Diagnostic("E001", f"cannot parse: {err}", Span.point(path, 1, 1))]
         ) from None
     comments = _comment_nodes(_SINK.tokens, path)
-    end = Span(file=path, line=1, column=1, end_line=text.count("\n") + 1, end_column=1)
-    return ast.Module(span=end, path=path, items=tuple(items), comments=comments)
+    end = Span.model_construct(
+        file=path, line=1, column=1, end_line=text.count("\n") + 1, end_column=1
+    )
+    return ast.Module.model_construct(span=end, path=path, items=tuple(items), comments=comments)
 
 
 def _comment_nodes(tokens: list[Token], path: str) -> tuple[ast.Comment, ...]:
     """COMMENT tokens seen by the lexer, as AST comments for the formatter."""
     return tuple(
-        ast.Comment(
-            span=Span(
+        ast.Comment.model_construct(
+            span=Span.model_construct(
                 file=path,
                 line=t.line,
                 column=t.column,
