@@ -4,13 +4,17 @@ An editor runs `archc check` on every save, so what counts is the time of a
 fresh process. Each example and a bare `python -c "import archc"` are run as
 fresh processes, interleaved, several times; the medians are compared, so the
 ratios are measured in one run on one (noisy) machine and never asserted.
+The processes may write bytecode caches, as an editor's do (an environment
+that sets PYTHONDONTWRITEBYTECODE would make every run compile archc's sources
+again; `--no-bytecode` measures that case).
 
-    python bench/check_speed.py [--repeats N] [FILE...]
+    python bench/check_speed.py [--repeats N] [--no-bytecode] [FILE...]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -20,9 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+ENV = dict(os.environ)
+
+
 def timed(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=ENV)
     return time.perf_counter() - start
 
 
@@ -41,8 +48,12 @@ def medians(commands: dict[str, list[str]], repeats: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-bytecode", action="store_true", help="as PYTHONDONTWRITEBYTECODE=1")
     parser.add_argument("files", nargs="*", help="default: every .arch file under examples/")
     args = parser.parse_args()
+    ENV.pop("PYTHONDONTWRITEBYTECODE", None)
+    if args.no_bytecode:
+        ENV["PYTHONDONTWRITEBYTECODE"] = "1"
     files = [Path(f).resolve() for f in args.files] or sorted((ROOT / "examples").rglob("*.arch"))
     bare = [sys.executable, "-c", "import archc"]
     commands = {"import archc": bare}
@@ -52,7 +63,8 @@ def main() -> None:
     result = medians(commands, args.repeats)
     base = result["import archc"]
     width = max(len(n) for n in result)
-    print(f"median wall time over {args.repeats} runs (fresh processes)")
+    cache = "without" if args.no_bytecode else "with"
+    print(f"median wall time over {args.repeats} runs (fresh processes, {cache} bytecode caches)")
     for name, t in result.items():
         print(f"{name:<{width}}  {t * 1000:7.1f} ms  {t / base:6.1f} x import")
 
