@@ -101,11 +101,12 @@ def ancestors(graph: Any, n: Any) -> set:
 
 def is_acyclic(graph: Any) -> bool:
     """`networkx.is_directed_acyclic_graph`, for either kind of graph (Kahn's algorithm)."""
-    waiting = {n: len(set(graph.predecessors(n))) for n in graph.nodes}
+    preds = {n: list(graph.predecessors(n)) for n in graph.nodes}  # each one once
+    waiting = {n: len(ps) for n, ps in preds.items()}
     ready = [n for n, k in waiting.items() if k == 0]
-    successors: dict[Any, list] = {n: [] for n in graph.nodes}
-    for n in graph.nodes:
-        for p in set(graph.predecessors(n)):
+    successors: dict[Any, list] = {n: [] for n in preds}
+    for n, ps in preds.items():
+        for p in ps:
             successors[p].append(n)
     done = 0
     while ready:
