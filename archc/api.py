@@ -8,16 +8,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Union
 
-import networkx as nx
-
-from archc.compiler.lower import lower
+from archc.compiler.ir_graph import IRGraph
+from archc.compiler.lower import lower_ir
 from archc.compiler.passes.eliminate_dead_nodes import eliminate_dead_nodes
 from archc.compiler.passes.verify import verify
 from archc.dsl.defines import Define, from_values, parse_define
 from archc.dsl.diagnostics import ArchError, Diagnostic, Severity
 from archc.dsl.frontend import check_file
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 Defines = Union[Mapping[str, Any], Iterable[Union[str, Define]], None]
 
@@ -39,16 +42,28 @@ def _defines(defines: Defines) -> list[Define]:
 
 @dataclass
 class Compiled:
-    """Every space/net of one file, lowered, with all diagnostics of every stage."""
+    """Every space/net of one file, lowered, with all diagnostics of every stage.
+
+    `lowered` holds each space's IR as lowering built it, `checked` the same with
+    dead nodes removed and verified; `graphs` (networkx, as every pass after
+    lowering takes them) are made from `lowered` when first asked for, so that
+    `archc check` never imports networkx.
+    """
 
     path: str
-    graphs: list[nx.MultiDiGraph] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    lowered: list[IRGraph] = field(default_factory=list)
+    checked: list[IRGraph] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @cached_property
+    def graphs(self) -> list[nx.MultiDiGraph]:
+        """Each space as a networkx graph without dead nodes."""
+        return [eliminate_dead_nodes(g.to_networkx()) for g in self.lowered]
 
 
 def compile_file(
@@ -70,10 +85,11 @@ def compile_file(
     if not checked.ok:
         return result
     for space in checked.spaces:
-        graph, diagnostics = lower(space)
+        graph, diagnostics = lower_ir(space)
         result.diagnostics.extend(diagnostics)
         if not diagnostics:
-            graph = eliminate_dead_nodes(graph)
-            verify(graph)
-            result.graphs.append(graph)
+            live = eliminate_dead_nodes(graph)
+            verify(live)  # the networkx graph made from it later holds the same
+            result.lowered.append(graph)
+            result.checked.append(live)
     return result

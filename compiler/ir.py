@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from archc.dsl.span import Span
+
+if TYPE_CHECKING:
+    import networkx as nx  # importing it costs ~130 ms; `archc check` never needs it
 
 
 @dataclass(frozen=True)

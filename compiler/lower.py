@@ -16,16 +16,18 @@ Dead nodes are removed by `compiler.passes.eliminate_dead_nodes` afterwards.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
-from archc.compiler.decide import counterexample, decide, describe_config, simplify, upper_bound
+from archc.compiler.decide import Decider, describe_config
 from archc.compiler.ir import IRNode
+from archc.compiler.ir_graph import IRGraph
 from archc.compiler.ops import Rules, get
 from archc.dsl.diagnostics import ArchError, Diagnostic
 from archc.dsl.program import Elaborated, GraphNode
 from archc.dsl.symbolic import Apply, ChoiceRef, Deferred, Dim, apply
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class _Dropped(Exception):
@@ -36,13 +38,15 @@ class Lowering:
     def __init__(self, elab: Elaborated):
         self.elab = elab
         self.choices = {c.name: c for c in elab.choices}
+        self.decider = Decider(self.choices)
+        self._resolved: dict[int, tuple[Any, Any]] = {}
         self.shapes: dict[int, tuple] = {}
         self.alias: dict[int, int] = {}  # decided select -> the input it takes
         self.diagnostics: list[Diagnostic] = []
         self.checks: list[tuple[Any, str, Any]] = []
-        self.graph = nx.MultiDiGraph()
+        self.graph = IRGraph()
 
-    def run(self) -> nx.MultiDiGraph:
+    def run(self) -> IRGraph:
         for node in self.elab.nodes:
             try:
                 self._lower(node)
@@ -59,7 +63,19 @@ class Lowering:
         return n
 
     def resolve(self, value: Any) -> Any:
-        """Replace tensor dimensions by the producers' shapes, folding constants."""
+        """Replace tensor dimensions by the producers' shapes, folding constants.
+
+        Kept per value object: a shape, once set, never changes, and the guard of a
+        block instance is one object shared by all its nodes, so resolving it once
+        also lets the decider answer for all of them at once."""
+        if not isinstance(value, (tuple, Dim, Apply, Deferred)):
+            return value
+        kept = self._resolved.get(id(value))
+        if kept is None:
+            kept = self._resolved[id(value)] = (value, self._resolve(value))
+        return kept[1]
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, tuple):
             return tuple(self.resolve(v) for v in value)
         if isinstance(value, Dim):
@@ -77,7 +93,7 @@ class Lowering:
         return value
 
     def decide(self, cond: Any) -> Any:
-        return decide(self.resolve(cond), self.choices)
+        return self.decider.decide(self.resolve(cond))
 
     # ---- nodes
     def _lower(self, node: GraphNode) -> None:
@@ -94,7 +110,7 @@ class Lowering:
             return
         if any(i not in self.shapes for i in inputs):
             return  # fed by a node that exists in no config: so does this one
-        attrs = {k: simplify(self.resolve(v), self.choices) for k, v in node.attrs.items()}
+        attrs = {k: self.decider.simplify(self.resolve(v)) for k, v in node.attrs.items()}
         for cond, message in node.requires:  # argument bounds (dsl/bounds.py), before shapes
             self._require(self.resolve(cond), message, node, inputs)
         shape = self._shape(node, attrs, inputs)
@@ -175,7 +191,7 @@ class Lowering:
     ) -> None:
         """A requirement false now or for some config is an error; else kept as a check."""
         full = cond if implied is True else apply("or", apply("not", implied), cond)
-        found = counterexample(decide(full, self.choices), self.choices)
+        found = self.decider.counterexample(self.decider.decide(full))
         if found is None:
             return
         if found is False:
@@ -197,9 +213,9 @@ class Lowering:
     def _add(
         self, node: GraphNode, attrs: dict, guard: Any, inputs: list[int], shape: tuple
     ) -> None:
-        shape = tuple(simplify(d, self.choices) for d in shape)
+        shape = tuple(self.decider.simplify(d) for d in shape)
         self.shapes[node.id] = shape
-        max_shape = tuple(upper_bound(d, self.choices)[0] for d in shape)
+        max_shape = tuple(self.decider.upper_bound(d)[0] for d in shape)
         ir = IRNode(
             id=node.id,
             kind=node.kind,
@@ -233,8 +249,14 @@ class Lowering:
         )
 
 
-def lower(elab: Elaborated) -> tuple[nx.MultiDiGraph, list[Diagnostic]]:
-    """Lower one elaborated space; returns the IR and the diagnostics found."""
+def lower_ir(elab: Elaborated) -> tuple[IRGraph, list[Diagnostic]]:
+    """Lower one elaborated space; returns the IR (without networkx) and the diagnostics."""
     lowering = Lowering(elab)
     graph = lowering.run()
     return graph, lowering.diagnostics
+
+
+def lower(elab: Elaborated) -> tuple[nx.MultiDiGraph, list[Diagnostic]]:
+    """Lower one elaborated space; returns the IR and the diagnostics found."""
+    graph, diagnostics = lower_ir(elab)
+    return graph.to_networkx(), diagnostics

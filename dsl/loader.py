@@ -18,6 +18,7 @@ from archc.dsl import ast
 from archc.dsl.diagnostics import ArchError, Diagnostic, fail, suggest
 from archc.dsl.parser import parse
 from archc.dsl.span import Span
+from archc.dsl.std_cache import parse_std
 from archc.grammars import STD_DIR
 
 PRELUDE = "std/prelude.arch"
@@ -124,7 +125,8 @@ class Loader:
             return self.files[key]
         try:
             text = text.removeprefix(BOM) if text is not None else read_source(path, key, span)
-            module = parse(text, key)
+            std = key.startswith("std/") and path.parent == STD_DIR
+            module = parse_std(text, key) if std else parse(text, key)
         except ArchError as err:
             self.diagnostics.extend(err.diagnostics)
             self.files.setdefault(key, SourceFile(key, path, text or "", _empty(key), ()))

@@ -72,21 +72,29 @@ def _lark() -> Lark:
 
 
 def _cache_file(grammar: str) -> str | bool:
-    """A private per-user file for lark's parse tables (building them costs ~150 ms).
+    """A private per-user file for lark's parse tables (building them costs ~150 ms)."""
+    root = cache_dir()
+    if root is None:
+        return False
+    digest = hashlib.sha256(f"{grammar}{lark.__version__}".encode()).hexdigest()[:16]
+    return str(root / f"grammar-{digest}.lark")
 
-    The tables are a pickle, so they are only ever read from a directory that
-    belongs to this user and nobody else can write; otherwise nothing is cached.
+
+def cache_dir() -> Path | None:
+    """archc's per-user cache directory, or None when there is none to trust.
+
+    What is cached there is a pickle, so it is only ever read from a directory
+    that belongs to this user and nobody else can write; otherwise nothing is cached.
     """
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "archc"
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = root.stat()
         if info.st_uid != os.getuid() or info.st_mode & 0o022:
-            return False
+            return None
     except OSError:
-        return False
-    digest = hashlib.sha256(f"{grammar}{lark.__version__}".encode()).hexdigest()[:16]
-    return str(root / f"grammar-{digest}.lark")
+        return None
+    return root
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
@@ -132,15 +140,17 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
             [Diagnostic("E001", f"cannot parse: {err}", Span.point(path, 1, 1))]
         ) from None
     comments = _comment_nodes(_SINK.tokens, path)
-    end = Span(file=path, line=1, column=1, end_line=text.count("\n") + 1, end_column=1)
-    return ast.Module(span=end, path=path, items=tuple(items), comments=comments)
+    end = Span.model_construct(
+        file=path, line=1, column=1, end_line=text.count("\n") + 1, end_column=1
+    )
+    return ast.Module.model_construct(span=end, path=path, items=tuple(items), comments=comments)
 
 
 def _comment_nodes(tokens: list[Token], path: str) -> tuple[ast.Comment, ...]:
     """COMMENT tokens seen by the lexer, as AST comments for the formatter."""
     return tuple(
-        ast.Comment(
-            span=Span(
+        ast.Comment.model_construct(
+            span=Span.model_construct(
                 file=path,
                 line=t.line,
                 column=t.column,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from archc.dsl.span import Span
@@ -43,7 +44,7 @@ class ChoiceSpec:
     default: Any
     span: Span
 
-    @property
+    @cached_property  # asked for every config enumerated; the spec is frozen
     def dependent(self) -> bool:
         """True when the domain depends on other choices (a `Sym`, or a list holding one)."""
         from archc.dsl.symbolic import is_symbolic

@@ -82,7 +82,7 @@ class ToAst(Transformer):
     def _span(self, meta: Meta) -> Span:
         if getattr(meta, "empty", True):
             return Span.point(self.path, 1, 1)
-        return Span(
+        return Span.model_construct(
             file=self.path,
             line=meta.line,
             column=meta.column,
@@ -91,7 +91,7 @@ class ToAst(Transformer):
         )
 
     def _tok(self, tok: Token) -> Span:
-        return Span(
+        return Span.model_construct(
             file=self.path,
             line=tok.line,
             column=tok.column,
@@ -121,17 +121,21 @@ class ToAst(Transformer):
         module, alias = c[0], (self._ident(c[1]) if len(c) > 1 else None)
         is_path = isinstance(module, ast.String)
         name = module.value if is_path else module
-        return ast.Import(span=self._span(meta), module=name, is_path=is_path, alias=alias)
+        return ast.Import.model_construct(
+            span=self._span(meta), module=name, is_path=is_path, alias=alias
+        )
 
     def dotted_name(self, meta, c):
         return ".".join(str(t) for t in c)
 
     def const_decl(self, meta, c):
-        return ast.ConstDecl(span=self._span(meta), name=self._ident(c[0]), value=c[1])
+        return ast.ConstDecl.model_construct(
+            span=self._span(meta), name=self._ident(c[0]), value=c[1]
+        )
 
     def op_decl(self, meta, c):
         name, params, returns, doc = c
-        return ast.OpDecl(
+        return ast.OpDecl.model_construct(
             span=self._span(meta),
             name=self._ident(name),
             params=tuple(params or ()),
@@ -141,7 +145,7 @@ class ToAst(Transformer):
 
     def block_decl(self, meta, c):
         name, params, returns, doc, *body = c
-        return ast.BlockDecl(
+        return ast.BlockDecl.model_construct(
             span=self._span(meta),
             name=self._ident(name),
             params=tuple(params or ()),
@@ -152,7 +156,7 @@ class ToAst(Transformer):
 
     def space_decl(self, meta, c):
         kind, name, doc, *body = c
-        return ast.SpaceDecl(
+        return ast.SpaceDecl.model_construct(
             span=self._span(meta),
             is_net=str(kind) == "net",
             name=self._ident(name),
@@ -164,12 +168,16 @@ class ToAst(Transformer):
         return tuple(c)
 
     def param(self, meta, c):
-        return ast.Param(span=self._span(meta), name=self._ident(c[0]), type=c[1], default=c[2])
+        return ast.Param.model_construct(
+            span=self._span(meta), name=self._ident(c[0]), type=c[1], default=c[2]
+        )
 
     def type_ref(self, meta, c):
         *args, bound = c[1:]
         args = tuple(a for a in args if a is not None)
-        return ast.TypeRef(span=self._span(meta), name=str(c[0]), args=args, minimum=bound)
+        return ast.TypeRef.model_construct(
+            span=self._span(meta), name=str(c[0]), args=args, minimum=bound
+        )
 
     def type_bound(self, meta, c):
         op, *sign, number = c
@@ -186,42 +194,56 @@ class ToAst(Transformer):
     def let_stmt(self, meta, c):
         name, *index, value = c
         index = tuple(i for i in index if i is not None)
-        return ast.Let(span=self._span(meta), name=self._ident(name), value=value, index=index)
+        return ast.Let.model_construct(
+            span=self._span(meta), name=self._ident(name), value=value, index=index
+        )
 
     def let_unpack(self, meta, c):
         *names, value = c
         names = tuple(self._ident(n) for n in names)
-        return ast.Let(span=self._span(meta), name=names[0], value=value, unpack=names)
+        return ast.Let.model_construct(
+            span=self._span(meta), name=names[0], value=value, unpack=names
+        )
 
     def for_stmt(self, meta, c):
         body = [x for x in c if isinstance(x, ast.Node)]
         targets = tuple(self._ident(t) for t in c if isinstance(t, Token))
-        return ast.For(span=self._span(meta), targets=targets, iter=body[0], body=tuple(body[1:]))
+        return ast.For.model_construct(
+            span=self._span(meta), targets=targets, iter=body[0], body=tuple(body[1:])
+        )
 
     def return_stmt(self, meta, c):
-        return ast.Return(span=self._span(meta), value=c[0])
+        return ast.Return.model_construct(span=self._span(meta), value=c[0])
 
     def assert_stmt(self, meta, c):
-        return ast.Assert(span=self._span(meta), test=c[0], message=c[1])
+        return ast.Assert.model_construct(span=self._span(meta), test=c[0], message=c[1])
 
     def scope_stmt(self, meta, c):
-        return ast.Scope(span=self._span(meta), label=c[0], shares=c[1], body=tuple(c[2:]))
+        return ast.Scope.model_construct(
+            span=self._span(meta), label=c[0], shares=c[1], body=tuple(c[2:])
+        )
 
     def input_stmt(self, meta, c):
         name, *index, shape = c
         index = tuple(i for i in index if i is not None)
-        return ast.Input(span=self._span(meta), name=self._ident(name), shape=shape, index=index)
+        return ast.Input.model_construct(
+            span=self._span(meta), name=self._ident(name), shape=shape, index=index
+        )
 
     def output_stmt(self, meta, c):
         name, *index, value = c
         index = tuple(i for i in index if i is not None)
-        return ast.Output(span=self._span(meta), name=self._ident(name), value=value, index=index)
+        return ast.Output.model_construct(
+            span=self._span(meta), name=self._ident(name), value=value, index=index
+        )
 
     def constraint_stmt(self, meta, c):
-        return ast.Constraint(span=self._span(meta), metric=c[0], op=str(c[1]), bound=c[2])
+        return ast.Constraint.model_construct(
+            span=self._span(meta), metric=c[0], op=str(c[1]), bound=c[2]
+        )
 
     def metric(self, meta, c):
-        return ast.Metric(
+        return ast.Metric.model_construct(
             span=self._span(meta),
             name=str(c[0]),
             arg=str(c[1]) if c[1] is not None else None,
@@ -229,7 +251,7 @@ class ToAst(Transformer):
         )
 
     def label(self, meta, c):
-        return ast.Label(
+        return ast.Label.model_construct(
             span=self._span(meta), name=str(c[0]), indices=tuple(x for x in c[1:] if x is not None)
         )
 
@@ -239,7 +261,7 @@ class ToAst(Transformer):
         source = c[0]
         if isinstance(source, ast.IfExpr) and _starts_together(source.span, span):
             raise self._pipe_after_else(source, c[1], span)
-        return ast.Pipe(span=span, source=source, stage=c[1])
+        return ast.Pipe.model_construct(span=span, source=source, stage=c[1])
 
     def _pipe_after_else(self, cond: ast.IfExpr, stage: ast.Node, span: Span):
         """`a if c else b -> f` would pipe the whole conditional (the grammar's reading)
@@ -262,10 +284,10 @@ class ToAst(Transformer):
         return self.lines[span.line - 1][span.column - 1 : span.end_column - 1]
 
     def if_expr(self, meta, c):
-        return ast.IfExpr(span=self._span(meta), body=c[0], test=c[1], orelse=c[2])
+        return ast.IfExpr.model_construct(span=self._span(meta), body=c[0], test=c[1], orelse=c[2])
 
     def _bin(self, meta, op, left, right):
-        return ast.BinOp(span=self._span(meta), op=op, left=left, right=right)
+        return ast.BinOp.model_construct(span=self._span(meta), op=op, left=left, right=right)
 
     def or_op(self, meta, c):
         return self._bin(meta, "or", c[0], c[1])
@@ -274,7 +296,7 @@ class ToAst(Transformer):
         return self._bin(meta, "and", c[0], c[1])
 
     def not_op(self, meta, c):
-        return ast.UnaryOp(span=self._span(meta), op="not", operand=c[0])
+        return ast.UnaryOp.model_construct(span=self._span(meta), op="not", operand=c[0])
 
     def compare(self, meta, c):
         return self._bin(meta, str(c[1]), c[0], c[2])
@@ -292,47 +314,51 @@ class ToAst(Transformer):
         return self._bin(meta, "**", c[0], c[1])
 
     def neg(self, meta, c):
-        return ast.UnaryOp(span=self._span(meta), op="-", operand=c[0])
+        return ast.UnaryOp.model_construct(span=self._span(meta), op="-", operand=c[0])
 
     def range_lit(self, meta, c):
-        return ast.RangeLit(span=self._span(meta), start=c[0], stop=c[1], step=c[2])
+        return ast.RangeLit.model_construct(span=self._span(meta), start=c[0], stop=c[1], step=c[2])
 
     def call(self, meta, c):
         func, arglist, label = c
         args, keywords = _split_args(arglist or ())
-        return ast.Call(span=self._span(meta), func=func, args=args, keywords=keywords, label=label)
+        return ast.Call.model_construct(
+            span=self._span(meta), func=func, args=args, keywords=keywords, label=label
+        )
 
     def index(self, meta, c):
-        return ast.Index(span=self._span(meta), value=c[0], index=c[1])
+        return ast.Index.model_construct(span=self._span(meta), value=c[0], index=c[1])
 
     def slice(self, meta, c):
         value, start, stop, step = c
-        return ast.Slice(span=self._span(meta), value=value, start=start, stop=stop, step=step)
+        return ast.Slice.model_construct(
+            span=self._span(meta), value=value, start=start, stop=stop, step=step
+        )
 
     def attribute(self, meta, c):
-        return ast.Attribute(span=self._span(meta), value=c[0], attr=str(c[1]))
+        return ast.Attribute.model_construct(span=self._span(meta), value=c[0], attr=str(c[1]))
 
     def args(self, meta, c):
         return tuple(c)
 
     def keyword(self, meta, c):
-        return ast.Keyword(span=self._span(meta), name=str(c[0]), value=c[1])
+        return ast.Keyword.model_construct(span=self._span(meta), name=str(c[0]), value=c[1])
 
     def name(self, meta, c):
         """A use of a name. A keyword here is reported at the end of the file, so that
         `[op for op in xs]` is reported where `op` is bound (transformed after its use)."""
         if str(c[0]) in RESERVED:
             self.keyword_uses.append(c[0])
-        return ast.Name(span=self._span(meta), id=str(c[0]))
+        return ast.Name.model_construct(span=self._span(meta), id=str(c[0]))
 
     def true(self, meta, c):
-        return ast.Bool(span=self._span(meta), value=True)
+        return ast.Bool.model_construct(span=self._span(meta), value=True)
 
     def false(self, meta, c):
-        return ast.Bool(span=self._span(meta), value=False)
+        return ast.Bool.model_construct(span=self._span(meta), value=False)
 
     def none(self, meta, c):
-        return ast.NoneLit(span=self._span(meta))
+        return ast.NoneLit.model_construct(span=self._span(meta))
 
     def number(self, meta, c):
         text = str(c[0])
@@ -346,7 +372,7 @@ class ToAst(Transformer):
         value, unit = parse_number(text)
         if isinstance(value, float) and not math.isfinite(value):
             raise fail("E006", "this number is too large", self._span(meta))
-        return ast.Number(span=self._span(meta), value=value, unit=unit, text=text)
+        return ast.Number.model_construct(span=self._span(meta), value=value, unit=unit, text=text)
 
     def string(self, meta, c):
         try:
@@ -363,48 +389,54 @@ class ToAst(Transformer):
                 self._span(meta),
                 hint='escapes are \\\\, \\", \\n and \\t; a string stays on one line',
             ) from None
-        return ast.String(span=self._span(meta), value=value)
+        return ast.String.model_construct(span=self._span(meta), value=value)
 
     def list_lit(self, meta, c):
-        return ast.ListLit(span=self._span(meta), items=tuple(x for x in c if x is not None))
+        return ast.ListLit.model_construct(
+            span=self._span(meta), items=tuple(x for x in c if x is not None)
+        )
 
     def comprehension(self, meta, c):
-        return ast.Comprehension(span=self._span(meta), element=c[0], clauses=tuple(c[1:]))
+        return ast.Comprehension.model_construct(
+            span=self._span(meta), element=c[0], clauses=tuple(c[1:])
+        )
 
     def comp_for(self, meta, c):
         targets = tuple(self._ident(t) for t in c[:-1])
-        return ast.CompFor(span=self._span(meta), targets=targets, iter=c[-1])
+        return ast.CompFor.model_construct(span=self._span(meta), targets=targets, iter=c[-1])
 
     def comp_if(self, meta, c):
-        return ast.CompIf(span=self._span(meta), test=c[0])
+        return ast.CompIf.model_construct(span=self._span(meta), test=c[0])
 
     def choice_expr(self, meta, c):
         args, keywords = _split_args(c[0])
-        return ast.ChoiceExpr(span=self._span(meta), options=args, keywords=keywords, label=c[1])
+        return ast.ChoiceExpr.model_construct(
+            span=self._span(meta), options=args, keywords=keywords, label=c[1]
+        )
 
     def oneof_expr(self, meta, c):
         *cands, label = c
         keywords = tuple(k for k in cands if isinstance(k, ast.Keyword))
         candidates = tuple(self._candidate(x) for x in cands if not isinstance(x, ast.Keyword))
-        return ast.OneOf(
+        return ast.OneOf.model_construct(
             span=self._span(meta), candidates=candidates, keywords=keywords, label=label
         )
 
     def _candidate(self, x):
         if isinstance(x, ast.Candidate):
             return x
-        return ast.Candidate(span=x.span, name=None, stage=x)
+        return ast.Candidate.model_construct(span=x.span, name=None, stage=x)
 
     def labelled(self, meta, c):
-        return ast.Candidate(span=self._span(meta), name=str(c[0]), stage=c[1])
+        return ast.Candidate.model_construct(span=self._span(meta), name=str(c[0]), stage=c[1])
 
     def labelled_none(self, meta, c):
         """`none: zero`: DARTS calls its zero op `none`; as a label it is just a word."""
-        return ast.Candidate(span=self._span(meta), name="none", stage=c[0])
+        return ast.Candidate.model_construct(span=self._span(meta), name="none", stage=c[0])
 
     def repeat_expr(self, meta, c):
         count, label, index_var, stages = c
-        return ast.Repeat(
+        return ast.Repeat.model_construct(
             span=self._span(meta),
             count=count,
             label=label,

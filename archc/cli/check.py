@@ -46,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(result) -> str:
-    if not result.graphs:
+    if not result.checked:
         return "no space or net (a library of blocks)"
     parts = []
-    for g in result.graphs:
+    for g in result.checked:
         kind = "net" if g.graph["is_net"] else "space"
         parts.append(
             f"{kind} {g.graph['name']} ({len(g.graph['choices'])} choices, "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from archc.api import compile_file
-from archc.compiler.space import Config, ConfigError
-from archc.compiler.space.space import Space
 from archc.dsl.diagnostics import render
-from archc.dsl.transform import parse_number
+
+if TYPE_CHECKING:  # `archc check` imports this module; it needs neither (nor networkx)
+    from archc.compiler.space import Config
+    from archc.compiler.space.space import Space
 
 
 class CliFailure(Exception):
@@ -17,6 +18,9 @@ class CliFailure(Exception):
 
 
 def load_space(path: str, defines: list[str] | None = None) -> Space:
+    from archc.api import compile_file
+    from archc.compiler.space.space import Space
+
     result = compile_file(path, defines=defines)
     if not result.ok:
         print(render(result.diagnostics, result.sources), file=sys.stderr)
@@ -48,6 +52,8 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 
 def chosen_config(space: Space, args: argparse.Namespace) -> Config | None:
     """The config the options name, validated against the space; None when none is named."""
+    from archc.compiler.space import Config, ConfigError
+
     try:
         if args.config:
             return space.validate(Config.load(args.config))
@@ -89,6 +95,8 @@ def realise_overrides(args: argparse.Namespace) -> dict[str, str]:
 
 def quantity(text: str) -> float:
     """`700M`, `1.5G`, `3000000` -> a number (for --max-macs and friends)."""
+    from archc.dsl.transform import parse_number
+
     try:
         value, unit = parse_number(text.strip())
     except (ValueError, IndexError):

@@ -7,8 +7,6 @@ import shutil
 from pathlib import Path
 
 from archc.cli.common import CliFailure, load_space
-from archc.compiler.backends.graphviz import render, to_dot
-from archc.compiler.serialize import save_ir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: `archc check` imports every command module and needs none of these
+    from archc.compiler.backends.graphviz import render, to_dot
+    from archc.compiler.serialize import save_ir
+
     space = load_space(args.file, args.defines)
     out = Path(args.output)
     if out.exists() and not out.is_dir():

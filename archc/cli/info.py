@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from archc.cli.common import add_config_options, chosen_config, load_space
-from archc.compiler.passes.count_cost import node_cost
-from archc.compiler.space.space import Space
+
+if TYPE_CHECKING:
+    from archc.compiler.space.space import Space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,6 +79,8 @@ def _choice(c) -> dict:
 
 
 def _stages(space: Space, config, convention: str) -> list[dict]:
+    from archc.compiler.passes.count_cost import node_cost  # `archc check` never needs it
+
     """Cost per top-level scope of the derived subnet (ops outside scopes: `(top)`)."""
     derived = space.derive(config).graph
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])

@@ -8,7 +8,6 @@ import random
 import sys
 
 from archc.cli.common import CliFailure, load_space, quantity
-from archc.compiler.space.sampling import DRAWS, STEPS, WALKS, Sampler, limits_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: `archc check` imports every command module and needs none of these
+    from archc.compiler.space.sampling import DRAWS, STEPS, WALKS, Sampler, limits_of
+
     if args.n < 1:
         raise CliFailure("--n must be at least 1")
     space = load_space(args.file, args.defines)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from archc.cli.common import CliFailure, add_config_options, chosen_config, load_space
-from archc.compiler.backends.graphviz import RenderError, render, to_dot
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: `archc check` imports every command module and needs none of these
+    from archc.compiler.backends.graphviz import RenderError, render, to_dot
+
     space = load_space(args.file, args.defines)
     named = args.config or args.largest or args.smallest
     graph = space.derive(chosen_config(space, args)).graph if named else space.graph

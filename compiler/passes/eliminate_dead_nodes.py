@@ -8,16 +8,22 @@ an output computes.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
+
+from archc.compiler.ir_graph import ancestors
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def eliminate_dead_nodes(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """A copy of `graph` without nodes that no output reaches (inputs are kept)."""
+    """A copy of `graph` without nodes that no output reaches (inputs are kept); for a
+    networkx graph or an `IRGraph` (`archc check` never imports networkx)."""
     live: set[int] = set(graph.graph.get("inputs", {}).values())
     for out in graph.graph.get("outputs", {}).values():
         if out in graph:
             live.add(out)
-            live |= nx.ancestors(graph, out)
+            live |= ancestors(graph, out)
     result = graph.subgraph(n for n in graph.nodes if n in live).copy()
     result.graph.update(graph.graph)
     return result

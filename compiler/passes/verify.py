@@ -6,11 +6,15 @@ the user's program: a failure here is a bug in archc, reported as such.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from archc.compiler.ir import IRNode
+from archc.compiler.ir_graph import is_acyclic
 from archc.compiler.ops import get
 from archc.dsl.symbolic import deps_of
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 KINDS = ("input", "op", "select", "choose")
 
@@ -57,7 +61,7 @@ def _node_problems(graph: nx.MultiDiGraph, n: int) -> list[str]:
 
 def _graph_problems(graph: nx.MultiDiGraph) -> list[str]:
     out = []
-    if not nx.is_directed_acyclic_graph(graph):
+    if not is_acyclic(graph):
         out.append("the graph has a cycle")
     known = {c.name for c in graph.graph.get("choices", ())}
     for n in graph.nodes:
