@@ -150,7 +150,7 @@ class Space:
         to tabulate are still summed per config, and latency is predicted per config
         (`LatencyTable.predict`), so those spaces, and a latency table, gain less.
         A bad config raises the error `cost` raises for it (the first bad one in
-        order). Needs numpy."""
+        order)."""
         import numpy as np
 
         from archc.compiler.cost_batch import BatchCostModel, CostBatch
