@@ -73,7 +73,8 @@ def add_realise_option(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="PATTERN=KIND",
         help="override how the choices whose names match PATTERN (fnmatch, e.g. '*.op') are "
-        "realised in the supernet: elastic, weighted, scaled, gumbel, sampled or policy "
+        "realised in the supernet: elastic, weighted, scaled, sigmoid, gumbel, sampled or "
+        "policy "
         "(repeatable; later ones win)",
     )
 
@@ -81,7 +82,7 @@ def add_realise_option(parser: argparse.ArgumentParser) -> None:
 def realise_overrides(args: argparse.Namespace) -> dict[str, str]:
     from archc.dsl.program import REALISATIONS
 
-    kinds = (*REALISATIONS, "scaled")
+    kinds = (*REALISATIONS, "scaled", "sigmoid")
     out = {}
     for item in args.realise:
         pattern, sep, kind = item.partition("=")
@@ -104,3 +105,18 @@ def quantity(text: str) -> float:
     if unit is not None:
         raise argparse.ArgumentTypeError(f"{text!r} is a duration; give a count like 300M")
     return value
+
+
+def require_search_extras() -> None:
+    """Before anything starts: what every search needs besides torch."""
+    import importlib.util
+
+    missing = [
+        m
+        for m in ("torch", "pycocotools", "pymoo", "matplotlib")
+        if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        raise CliFailure(
+            f"archc search needs {', '.join(missing)}: pip install 'archc[torch,pose,search]'"
+        )

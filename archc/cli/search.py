@@ -1,5 +1,7 @@
 """`archc search SPACE --supernet RUN --data DIR --out DIR`: find the best subnet of a
-trained supernet within a budget (runtime/search/one_shot.py does the work).
+trained supernet within a budget (runtime/search/one_shot.py does the work), or
+`archc search SPACE --strategy darts|sync|gumbel --data DIR --epochs N --out DIR`:
+a differentiable search, which trains as it searches (cli/search_gradient.py).
 
 Options are checked here (exit code 2 for a bad command line), the limits
 before anything is loaded; one line per trial on stdout, a summary at the end.
@@ -10,7 +12,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archc.cli.common import CliFailure, add_realise_option, quantity, realise_overrides
+from archc.cli import search_gradient
+from archc.cli.common import (
+    CliFailure,
+    add_realise_option,
+    quantity,
+    realise_overrides,
+    require_search_extras,
+)
 
 OPTION_FIELDS = (
     "strategy",
@@ -39,29 +48,36 @@ OPTION_FIELDS = (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "search",
-        help="search a trained supernet for the best subnet within a budget",
-        description="Evaluate subnets of SPACE with the shared weights of a supernet "
-        "(BN recalibrated on R training crops, OKS AP on V validation images) as "
-        "a search strategy proposes them, within the file's constraints and the "
-        "limits given here. OUT gets manifest.json, trials.jsonl, front.json, "
-        "best.json, pareto.png and best/ (config, weights, ONNX). A killed search "
-        "continues with --resume. See docs/search.md.",
+        help="search a space: one-shot (a trained supernet) or differentiable",
+        description="One-shot (evolution, random, nsga2): evaluate subnets of SPACE with "
+        "the shared weights of a supernet (BN recalibrated on R training crops, OKS "
+        "AP on V validation images) as a search strategy proposes them, within the "
+        "file's constraints and the limits given here. OUT gets manifest.json, "
+        "trials.jsonl, front.json, best.json, pareto.png and best/ (config, weights, "
+        "ONNX). Differentiable (darts, sync, gumbel): train the weighted supernet's "
+        "weights and architecture parameters together for --epochs (every option of "
+        "`archc train` applies); OUT is a training run plus alphas.jsonl, alphas.png, "
+        "best.json and best/. A killed search continues with --resume. See "
+        "docs/search.md.",
     )
     p.add_argument("file", metavar="SPACE")
     p.add_argument(
         "--supernet",
-        required=True,
         metavar="RUN",
-        help="a supernet run folder (archc supernet train) or its .safetensors",
+        help="one-shot: a supernet run folder (archc supernet train) or its .safetensors",
     )
     p.add_argument("--data", required=True, metavar="DIR", help="data directory")
     p.add_argument("--out", required=True, metavar="DIR", help="the search folder")
     p.add_argument("--resume", action="store_true", help="continue the search in DIR")
-    p.add_argument("--strategy", default="evolution", choices=("evolution", "random", "nsga2"))
+    p.add_argument(
+        "--strategy",
+        default="evolution",
+        choices=(*ONE_SHOT, *search_gradient.STRATEGIES),
+        help="one-shot: evolution (default), random, nsga2; differentiable: darts, sync, gumbel",
+    )
     p.add_argument(
         "--evaluations",
         type=_positive,
-        default=100,
         metavar="N",
         help="subnets to evaluate (default 100; a resume may raise it)",
     )
@@ -69,9 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--batch",
         type=_positive,
-        default=8,
         metavar="B",
-        help="configs proposed per strategy step (default 8)",
+        help="one-shot: configs proposed per strategy step (default 8); "
+        "differentiable: images per batch (default 32)",
     )
     p.add_argument("--max-macs", type=quantity, metavar="M", help="e.g. 300M")
     p.add_argument("--max-params", type=quantity, metavar="P", help="e.g. 3M")
@@ -79,15 +95,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lut", metavar="TABLE.json", help="latency table (archc lut)")
     p.add_argument(
         "--cost",
-        default="macs",
         choices=("macs", "params", "latency_ms"),
-        help="the cost axis of the front (and of nsga2)",
+        help="the cost axis of the front (and of nsga2); differentiable: the expected "
+        "cost of the cost term (default macs)",
     )
-    p.add_argument("--objective", default="AP", choices=("AP", "loss"))
+    p.add_argument("--objective", choices=("AP", "loss"), help="one-shot (default AP)")
     p.add_argument(
         "--calibration",
         type=_positive,
-        default=256,
         metavar="R",
         help="training crops for BN recalibration (default 256)",
     )
@@ -97,17 +112,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="V",
         help="validation images per evaluation (default all)",
     )
-    p.add_argument("--eval-batch", type=_positive, default=32, metavar="B")
+    p.add_argument("--eval-batch", type=_positive, metavar="B")
     p.add_argument("--no-flip", dest="flip", action="store_false", help="no flip test")
-    p.add_argument("--population", type=_positive, default=32, metavar="P")
-    p.add_argument("--tournament", type=_positive, default=8, metavar="S")
+    p.add_argument("--population", type=_positive, metavar="P")
+    p.add_argument("--tournament", type=_positive, metavar="S")
     p.add_argument(
         "--mutation-prob",
         type=_probability,
         metavar="P",
         help="per-choice mutation rate (default 1 / number of choices)",
     )
-    p.add_argument("--crossover-prob", type=_probability, default=0.0, metavar="P")
+    p.add_argument("--crossover-prob", type=_probability, metavar="P")
     p.add_argument(
         "--no-export",
         dest="export",
@@ -117,6 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=_positive, metavar="T")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     add_realise_option(p)
+    search_gradient.add_options(p)
     p.set_defaults(run=run)
 
 
@@ -140,7 +156,35 @@ def _probability(text: str) -> float:
     return value
 
 
+ONE_SHOT = ("evolution", "random", "nsga2")
+# one-shot options: given to a differentiable strategy they are refused, not ignored
+ONE_SHOT_ONLY = (
+    "supernet",
+    "evaluations",
+    "objective",
+    "val_images",
+    "eval_batch",
+    "population",
+    "tournament",
+    "mutation_prob",
+    "crossover_prob",
+)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.strategy in search_gradient.STRATEGIES:
+        search_gradient.refuse(args, ONE_SHOT_ONLY, "one-shot (evolution, random, nsga2)")
+        return search_gradient.run(args)
+    search_gradient.refuse(args, args.gradient_only, "differentiable (darts, sync, gumbel)")
+    if args.supernet is None:
+        raise CliFailure(
+            f"--strategy {args.strategy} searches a trained supernet: give --supernet RUN "
+            "(from `archc supernet train`), or use --strategy darts|sync|gumbel"
+        )
+    return _run_one_shot(args)
+
+
+def _run_one_shot(args: argparse.Namespace) -> int:
     from archc.api import compile_file
     from archc.compiler.space.space import Space
     from archc.dsl.diagnostics import render
@@ -148,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.search.one_shot import SearchOptions, run_search
     from archc.runtime.search.strategies import SearchError
 
-    _require_search_extras()
+    require_search_extras()
     compiled = compile_file(args.file, defines=args.defines)
     if not compiled.ok:
         import sys
@@ -161,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: there is nothing to search")
     try:
-        options = SearchOptions(**{f: getattr(args, f) for f in OPTION_FIELDS})
+        given = {f: getattr(args, f) for f in OPTION_FIELDS}
+        options = SearchOptions(**{f: v for f, v in given.items() if v is not None})
         report = _Report(options)
         result = run_search(
             space,
@@ -186,21 +231,6 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     report.done(result)
     return 0
-
-
-def _require_search_extras() -> None:
-    """Before anything starts: what every search needs besides torch."""
-    import importlib.util
-
-    missing = [
-        m
-        for m in ("torch", "pycocotools", "pymoo", "matplotlib")
-        if importlib.util.find_spec(m) is None
-    ]
-    if missing:
-        raise CliFailure(
-            f"archc search needs {', '.join(missing)}: pip install 'archc[torch,pose,search]'"
-        )
 
 
 class _Report:

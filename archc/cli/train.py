@@ -70,81 +70,93 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def add_training_options(p: argparse.ArgumentParser) -> None:
-    """The options of a training run (`TrainConfig`), shared by `archc supernet train`."""
-    p.add_argument("--data", metavar="DIR", help="data directory (annotations/ and images/)")
-    p.add_argument("--out", metavar="RUN_DIR", help="run directory (default runs/NET)")
-    p.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR")
-    p.add_argument("--epochs", type=int, metavar="N", help="epochs (default 140)")
-    p.add_argument("--batch", type=int, metavar="B", help="batch size (default 32)")
-    p.add_argument("--lr", type=float, help="initial learning rate (default 1e-3)")
-    p.add_argument(
+def add_training_options(p: argparse.ArgumentParser, skip: frozenset[str] = frozenset()) -> None:
+    """The options of a training run (`TrainConfig`), shared by `archc supernet train` and
+    `archc search --strategy darts|sync|gumbel`; `skip` names (by dest) those a
+    command defines itself."""
+    opt = _adder(p, skip)
+    opt("--data", metavar="DIR", help="data directory (annotations/ and images/)")
+    opt("--out", metavar="RUN_DIR", help="run directory (default runs/NET)")
+    opt("--resume", action="store_true", help="continue the run in RUN_DIR")
+    opt("--epochs", type=int, metavar="N", help="epochs (default 140)")
+    opt("--batch", type=int, metavar="B", help="batch size (default 32)")
+    opt("--lr", type=float, help="initial learning rate (default 1e-3)")
+    opt(
         "--schedule",
         choices=("step", "cosine"),
         help="learning-rate schedule (default step: x0.1 at 90/140 and 120/140 of the epochs)",
     )
-    p.add_argument(
+    opt(
         "--lr-steps",
         type=_epochs,
         metavar="E1,E2",
         help="epochs after which the step schedule drops the rate (90,120: "
         "epochs 1-90 at --lr, 91-120 at x0.1, then x0.01)",
     )
-    p.add_argument("--lr-factor", type=float, help="step schedule factor (default 0.1)")
-    p.add_argument("--min-lr", type=float, help="cosine schedule floor (default 0)")
-    p.add_argument("--weight-decay", type=float, help="Adam weight decay (default 0)")
-    p.add_argument(
+    opt("--lr-factor", type=float, help="step schedule factor (default 0.1)")
+    opt("--min-lr", type=float, help="cosine schedule floor (default 0)")
+    opt("--weight-decay", type=float, help="Adam weight decay (default 0)")
+    opt(
         "--seed",
         type=int,
         metavar="S",
         help="seed of initialisation, shuffling and augmentation (default 0)",
     )
-    p.add_argument(
+    opt(
         "--workers",
         type=int,
         metavar="W",
         help="data loading processes (default min(4, CPUs)); results do not depend on it",
     )
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
-    p.add_argument(
+    opt("--device", choices=("auto", "cpu", "cuda"), help="default auto")
+    opt(
         "--deterministic",
         action="store_const",
         const=True,
         help="deterministic algorithms and pinned CPU threads (bit-reproducible)",
     )
-    p.add_argument("--threads", type=int, metavar="T", help="CPU threads for torch")
-    p.add_argument(
+    opt("--threads", type=int, metavar="T", help="CPU threads for torch")
+    opt(
         "--no-amp", dest="amp", action="store_const", const=False, help="no mixed precision on CUDA"
     )
-    p.add_argument(
+    opt(
         "--val-every",
         type=int,
         metavar="N",
         help="validate every N epochs (default 1; the last epoch always)",
     )
-    p.add_argument("--limit-train", type=int, metavar="N", help="use the first N train images")
-    p.add_argument("--limit-val", type=int, metavar="N", help="use the first N val images")
-    p.add_argument(
+    opt("--limit-train", type=int, metavar="N", help="use the first N train images")
+    opt("--limit-val", type=int, metavar="N", help="use the first N val images")
+    opt(
         "--no-flip",
         dest="flip_test",
         action="store_const",
         const=False,
         help="validate without the flip test",
     )
-    p.add_argument(
+    opt(
         "--no-augment",
         dest="augment",
         action="store_const",
         const=False,
         help="no scale/rotation/flip augmentation",
     )
-    p.add_argument(
+    opt(
         "--sigma",
         type=float,
         metavar="S",
         help="Gaussian target sigma in heatmap "
         "pixels (default 2 at 64x48, scaled with the heatmap height)",
     )
+
+
+def _adder(p: argparse.ArgumentParser, skip: frozenset[str]):
+    def add(*flags: str, **kwargs: Any) -> None:
+        dest = kwargs.get("dest") or flags[0].lstrip("-").replace("-", "_")
+        if dest not in skip:
+            p.add_argument(*flags, **kwargs)
+
+    return add
 
 
 def _epochs(text: str) -> tuple[int, ...]:

@@ -5,12 +5,13 @@ as a plain `nn.Module` whose state-dict keys follow the `.arch` names;
 `build_supernet(space, realise=None)` the weight-sharing supernet with
 `set_active(config)` and `derive(config)`; `recalibrate_bn(module, batches)`;
 `GumbelTemperature` anneals the temperature of Gumbel-softmax choices;
-`expected_latency(supernet, table)` is the latency under softmax(alpha) from a
-latency table, differentiable (EfficientPose Eq. 4).
+`expected_cost(supernet, "macs"|"params"|"latency_ms", table=None)` is the cost
+under the mixing probabilities of alpha, differentiable (EfficientPose Eq. 4);
+`expected_latency(supernet, table)` its latency form.
 """
 
 from archc.compiler.backends.torch import FixedNet, Supernet, build_module, build_supernet
-from archc.compiler.backends.torch.expected_latency import expected_latency
+from archc.compiler.backends.torch.expected_cost import expected_cost, expected_latency
 from archc.runtime.recalibrate import recalibrate_bn
 from archc.runtime.temperature import GumbelTemperature
 
@@ -20,6 +21,7 @@ __all__ = [
     "Supernet",
     "build_module",
     "build_supernet",
+    "expected_cost",
     "expected_latency",
     "recalibrate_bn",
 ]

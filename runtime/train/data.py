@@ -26,7 +26,7 @@ from archc.runtime.pose.coco_json import read_json
 from archc.runtime.pose.dataset import CocoPoseDataset, CropConfig
 from archc.runtime.pose.keypoints import SPECS, KeypointSpec
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
-from archc.runtime.train.device import shuffle_order
+from archc.runtime.train.device import derived_seed, shuffle_order
 
 ANNOTATIONS = "annotations/person_keypoints_{split}.json"
 IMAGES = "images/{split}"
@@ -189,3 +189,63 @@ def calibration_batches(
         items = [data.dataset[i][0] for i in chosen[start : start + batch]]
         out.append(torch.stack(items).to(device))
     return out
+
+
+_HELD_OUT_TAG = 0x4E1D
+
+
+def split_held_out(data: SplitData, fraction: float, seed: int) -> tuple[SplitData, SplitData]:
+    """(kept, held out): the persons of a seeded `fraction` of the images held out.
+
+    Bi-level search (DARTS) steps the architecture on data the weights never
+    train on. The split is by image, so two persons of one picture never land
+    on both sides, and depends on the seed only, so a resume splits alike."""
+    images = sorted({data.dataset.records[i].image_id for i in data.indices})
+    order = shuffle_order(len(images), seed, _HELD_OUT_TAG)
+    cut = round(len(images) * fraction)
+    held = {images[i] for i in order[:cut]}
+    parts = ([], [])
+    for i in data.indices:
+        parts[data.dataset.records[i].image_id in held].append(i)
+    for name, part in zip(("training", "held-out"), parts, strict=True):
+        if len(part) < 2:
+            raise TrainError(
+                f"a held-out fraction of {fraction:g} of {len(images)} training images "
+                f"leaves {len(part)} person(s) for the {name} side; each side needs 2 "
+                "(batch norm): use more data or another fraction"
+            )
+    kept, held_out = (SplitData(data.dataset, part, data.ground_truth) for part in parts)
+    return kept, held_out
+
+
+class HeldOutBatches:
+    """Batches of the held-out split for epoch `epoch`, cycling through a fresh order
+    each time it runs out; the k-th batch of an epoch depends on (seed, epoch, k)
+    only, so a resumed epoch sees the same batches."""
+
+    def __init__(self, data: SplitData, config: TrainConfig, epoch: int, pin: bool):
+        self.data, self.config, self.epoch, self.pin = data, config, epoch, pin
+        self.cycle, self._batches = 0, iter(())
+
+    def __call__(self) -> Any:
+        for _ in range(2):
+            batch = next(self._batches, None)
+            if batch is not None:
+                return batch
+            self._batches = iter(self._loader())
+            self.cycle += 1
+        raise TrainError("the held-out split yields no batch")
+
+    def _loader(self) -> DataLoader:
+        n, config = len(self.data.indices), self.config
+        key = derived_seed(self.epoch, self.cycle, _HELD_OUT_TAG) % (1 << 31)
+        order = [self.data.indices[i] for i in shuffle_order(n, config.seed, key)]
+        self.data.dataset.set_epoch(self.epoch)
+        return DataLoader(
+            self.data.dataset,
+            batch_size=config.batch,
+            sampler=order,
+            num_workers=0,  # one batch at a time beside the training loader's workers
+            drop_last=n > config.batch,
+            pin_memory=self.pin,
+        )

@@ -38,10 +38,12 @@ from archc.runtime.pose.evaluate import KEYPOINT_METRICS
 from archc.runtime.train import checkpoint, metrics
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
 from archc.runtime.train.data import (
+    HeldOutBatches,
     SplitData,
     calibration_batches,
     find_split,
     load_split,
+    split_held_out,
     train_loader,
 )
 from archc.runtime.train.device import amp_enabled, configure, seed_epoch, select_device
@@ -67,6 +69,7 @@ class Run:
     progress: Progress
     geometry: NetGeometry | None = None
     on_step: Callback | None = None
+    held_out: SplitData | None = None
     validation: Any = None
     best: dict[str, Any] = dataclasses.field(default_factory=lambda: {"AP": None, "epoch": None})
     steps: int = 0
@@ -94,7 +97,8 @@ def fit(
     `resume`, `config` must be the run's own (`checkpoint.read_run_config`) up to
     `config.RESUME_MAY_CHANGE`.
 
-    `on_start` gets {device, amp, threads, train_persons, val_persons, start_epoch}
+    `on_start` gets {device, amp, threads, train_persons, val_persons,
+    held_out_persons, start_epoch}
     once the data is loaded and the checkpoint restored; `on_step` gets {epoch, batch,
     step, metrics} after every step; `on_epoch` every metrics line.
     """
@@ -118,6 +122,7 @@ def fit(
                     "threads": torch.get_num_threads(),
                     "train_persons": len(run.train.indices),
                     "val_persons": len(run.val.indices),
+                    "held_out_persons": len(run.held_out.indices) if run.held_out else 0,
                     "start_epoch": start,
                 }
             )
@@ -217,11 +222,17 @@ def _setup(step, geometry, config, run_dir, device, progress) -> Run:
         raise TrainError(
             f"{train.dataset.ann_file}: training needs at least 2 persons (batch norm), found 1"
         )
+    held_out = None
+    fraction = getattr(step, "held_out", 0.0)
+    if fraction:
+        train, held_out = split_held_out(train, fraction, config.seed)
     for module in step.modules().values():
         module.to(device)
     amp = amp_enabled(config, device)
     ctx = StepContext(device, amp, torch.amp.GradScaler(device.type, enabled=amp), config.seed)
-    return Run(step, config, run_dir, geometry.name, ctx, train, val, progress, geometry)
+    run = Run(step, config, run_dir, geometry.name, ctx, train, val, progress, geometry)
+    run.held_out = held_out
+    return run
 
 
 def _restore(run: Run) -> int:
@@ -248,7 +259,10 @@ def train_one_epoch(run: Run, epoch: int) -> tuple[dict[str, float], int]:
     ctx.epoch = epoch
     for module in run.step.modules().values():
         module.train()  # validation left them in eval mode
-    loader = train_loader(run.train, run.config, epoch, pin=ctx.device.type == "cuda")
+    pin = ctx.device.type == "cuda"
+    loader = train_loader(run.train, run.config, epoch, pin=pin)
+    if run.held_out is not None:
+        ctx.held_out = HeldOutBatches(run.held_out, run.config, epoch, pin)
     totals: dict[str, torch.Tensor] = {}
     seen = 0
     desc = f"epoch {epoch + 1}/{run.config.epochs}"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -60,6 +60,7 @@ class StepContext:
     seed: int
     epoch: int = 0
     batch: int = 0  # index of the batch within the epoch
+    held_out: Callable[[], Batch] | None = None  # set by the loop for a step with `held_out`
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """float16 autocast on CUDA when AMP is on; a no-op otherwise."""
@@ -71,6 +72,12 @@ class StepContext:
     def optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """`optimizer.step()` through the gradient scaler (the loop calls `update`)."""
         self.scaler.step(optimizer)
+
+    def held_out_batch(self) -> Batch:
+        """The next batch of the held-out split (a step declaring `held_out` > 0)."""
+        if self.held_out is None:
+            raise RuntimeError("this step has no held-out split (set its `held_out` fraction)")
+        return self.held_out()
 
     def to_device(self, batch: Batch) -> Batch:
         images, target, weight, meta = batch
@@ -109,6 +116,10 @@ class TrainStep(Protocol):
     - `validate(validation, results)`: the epoch's validation numbers (`AP` is the one
       the run keeps its best weights by; None where nothing was measured);
     - `state_dict()`/`load_state_dict()`: extra JSON state (baselines, temperatures).
+
+    A step may also declare `held_out`, a fraction of the training images the loop
+    keeps out of the training batches and serves through `StepContext.held_out_batch`
+    (bi-level search steps its architecture on them).
     """
 
     kind: str

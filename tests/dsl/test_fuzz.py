@@ -46,7 +46,7 @@ from archc.dsl.frontend import check_file
 from archc.grammars import GRAMMAR_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_MUTANTS = int(os.environ.get("ARCHC_FUZZ_MUTANTS", "1500"))
+DEFAULT_MUTANTS = int(os.environ.get("ARCHC_FUZZ_MUTANTS", "600"))
 SLOW_MUTANTS = 20_000
 PER_INPUT_SECONDS = 20.0  # generous for a slow CI machine; real hangs run for minutes
 

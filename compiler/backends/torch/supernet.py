@@ -6,9 +6,17 @@ Realisations of choices (from the file, overridable per name pattern):
 - sampled / policy: a `choose` or `select` follows the active config (policy
   decisions are simply set from outside, by a controller);
 - weighted: a `choose` mixes all candidates with softmax(alpha) (`scaled`:
-  PoseNFS's |ops| * softmax); gumbel: Gumbel-softmax with temperature `tau`.
-Architecture parameters (alpha, one vector per weighted/gumbel choice, shared
-by every `choose` of that choice) are kept apart from the weights.
+  PoseNFS's |ops| * softmax; `sigmoid`: Fair-DARTS' independent sigmoid(alpha));
+  gumbel: Gumbel-softmax with temperature `tau`.
+Architecture parameters (alpha, one vector per mixed choice, shared by every
+`choose` of that choice) are kept apart from the weights.
+
+Two switches serve differentiable search drivers. `hard` (GDAS): in training,
+each forward draws one candidate per Gumbel choice (straight-through
+Gumbel-softmax) and computes that candidate's branch only, scaled by its hard
+weight so that alpha still gets a gradient. `aux_skip` (DARTS-): each mixed op
+adds `aux_skip` x its branch point (the op all candidates start from: the
+immediate dominator of the `choose`) when the shapes agree.
 """
 
 from __future__ import annotations
@@ -41,7 +49,8 @@ from archc.runtime.ops import (
     ElasticLinear,
 )
 
-MIXING = ("weighted", "scaled", "gumbel")
+MIXING = ("weighted", "scaled", "sigmoid", "gumbel")
+EXTRA_REALISATIONS = ("scaled", "sigmoid")  # supernet-only, given with `realise`
 WEIGHTED_OPS = ("conv", "deconv", "linear", "bn", "layernorm")
 
 
@@ -53,6 +62,7 @@ class Step:
     call: Any  # attrs (elastic) or a parameter-free module
     inputs: tuple[int, ...]
     choice: str | None = None
+    branch: int | None = None  # mix: the branch point, for DARTS-' auxiliary skip
 
 
 class Supernet(nn.Module):
@@ -64,6 +74,10 @@ class Supernet(nn.Module):
         self.net = nn.ModuleDict()
         self.arch = nn.ParameterDict()
         self.tau = 1.0  # Gumbel-softmax temperature (`archc.torch.GumbelTemperature` anneals it)
+        self.hard = False  # straight-through Gumbel, one candidate per forward (GDAS)
+        self.aux_skip = 0.0  # DARTS-: weight of the auxiliary skip around mixed ops
+        self._gates: dict[str, torch.Tensor] = {}
+        self._branches: dict[int, int | None] | None = None
         self.labels: dict[str, tuple] = {}  # candidates of each weighted/gumbel choice
         self.active: Any = None
         self._plans: dict[Any, list[Step]] = {}
@@ -85,6 +99,14 @@ class Supernet(nn.Module):
 
     def weight_parameters(self):
         return self.net.parameters()
+
+    def mixing_probabilities(self) -> dict[str, torch.Tensor]:
+        """Each mixed choice's candidate weights as a distribution over its candidates:
+        softmax(alpha), or sigmoid(alpha) for Fair-DARTS (independent, not normalised)."""
+        return {
+            c: (torch.sigmoid if self.realisation[c] == "sigmoid" else _softmax)(self.arch[_key(c)])
+            for c in self.labels
+        }
 
     # ---- modules
     def _place(self, node: IRNode, sizes: dict[str, Any]) -> None:
@@ -122,14 +144,55 @@ class Supernet(nn.Module):
         self.set_active(config)
         return config
 
-    def _make_plan(self, config) -> list[Step]:
+    def _make_plan(self, config, gated: Mapping[str, int] | None = None) -> list[Step]:
+        """The steps of `config`; `gated` choices (hard Gumbel) run the drawn candidate."""
+        gated = gated or {}
         steps = []
-        mixing = {c for c, how in self.realisation.items() if how in MIXING}
+        mixing = {c for c, how in self.realisation.items() if how in MIXING} - set(gated)
+        config = dict(config) | {c: self.labels[c][i] for c, i in gated.items()}
         for n in active_nodes(self.graph, config, mixing):
             node: IRNode = self.graph.nodes[n]["ir"]
             inputs = tuple(input_ids(self.graph, n))
+            if node.kind == "choose" and node.attrs["choice"] in gated:
+                taken = inputs[gated[node.attrs["choice"]]]
+                steps.append(
+                    Step(
+                        node.id,
+                        "gate",
+                        None,
+                        gated[node.attrs["choice"]],
+                        (taken,),
+                        node.attrs["choice"],
+                    )
+                )
+                continue
             steps.append(self._step(node, inputs, config))
         return [s for s in steps if s is not None]
+
+    def _gated_plan(self) -> list[Step]:
+        """Hard Gumbel: draw one candidate per Gumbel choice (straight-through weights
+        kept for the gates) and return the plan computing only those."""
+        gumbel = [c for c in self.labels if self.realisation[c] == "gumbel"]
+        self._gates = {
+            c: F.gumbel_softmax(self.arch[_key(c)], tau=self.tau, hard=True) for c in gumbel
+        }
+        drawn = {c: int(torch.argmax(g.detach())) for c, g in self._gates.items()}
+        key = (self.active, tuple(sorted(drawn.items())))
+        if key not in self._plans:
+            self._plans[key] = self._make_plan(self.active, drawn)
+        return self._plans[key]
+
+    def _branch_point(self, node: IRNode, config) -> int | None:
+        """The immediate dominator of a `choose` when its shape is the choose's."""
+        if self._branches is None:
+            self._branches = _dominators(self.graph)
+        branch = self._branches.get(node.id)
+        if branch is None:
+            return None
+        same = evaluate(self.graph.nodes[branch]["ir"].shape, config) == evaluate(
+            node.shape, config
+        )
+        return branch if same else None
 
     def _step(self, node: IRNode, inputs: tuple[int, ...], config) -> Step | None:
         if node.kind == "input":
@@ -140,7 +203,8 @@ class Supernet(nn.Module):
         if node.kind == "choose":
             choice = node.attrs["choice"]
             if self.realisation[choice] in MIXING:
-                return Step(node.id, "mix", None, self.realisation[choice], inputs, choice)
+                branch = self._branch_point(node, config)
+                return Step(node.id, "mix", None, self.realisation[choice], inputs, choice, branch)
             taken = inputs[list(node.attrs["labels"]).index(config[choice])]
             return Step(node.id, "select", None, None, (taken,))
         attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
@@ -157,7 +221,10 @@ class Supernet(nn.Module):
                 "before running the supernet"
             )
         values = _bind(self.graph, args, kwargs)
-        for step in self._plan:
+        plan = self._plan
+        if self.hard and self.training and any(h == "gumbel" for h in self.realisation.values()):
+            plan = self._gated_plan()
+        for step in plan:
             values[step.node] = self._run(step, values)
         outputs = self.graph.graph["outputs"]
         if len(outputs) == 1:
@@ -168,9 +235,14 @@ class Supernet(nn.Module):
         xs = [values[i] for i in step.inputs]
         if step.kind == "select":
             return xs[0]
+        if step.kind == "gate":
+            return self._gates[step.choice][step.call] * xs[0]
         if step.kind == "mix":
             tau = self.tau if self.training else None  # eval: the plain softmax, no noise
-            return _mix(self.arch[_key(step.choice)], step.call, xs, tau)
+            out = _mix(self.arch[_key(step.choice)], step.call, xs, tau)
+            if self.aux_skip and step.branch is not None:
+                out = out + self.aux_skip * values[step.branch]
+            return out
         if step.path is None:
             return step.call(*xs)
         return _call_elastic(
@@ -225,9 +297,28 @@ def _call_elastic(module: nn.Module, op: str, a: dict, xs: list) -> torch.Tensor
     return module(xs[0])
 
 
+def _softmax(alpha: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(alpha, dim=0)
+
+
+def _dominators(graph) -> dict[int, int | None]:
+    """choose node -> its immediate dominator from the inputs (None: only the root)."""
+    flow = nx.DiGraph(list(graph.edges()))
+    root = object()
+    flow.add_edges_from((root, n) for n in graph.graph["inputs"].values())
+    idom = nx.immediate_dominators(flow, root)
+    return {
+        n: (idom[n] if idom.get(n) is not root else None)
+        for n in graph.nodes
+        if graph.nodes[n]["ir"].kind == "choose" and n in idom
+    }
+
+
 def _mix(alpha: torch.Tensor, how: str, xs: list, tau: float | None) -> torch.Tensor:
     if how == "gumbel" and tau is not None:
         weights = F.gumbel_softmax(alpha, tau=tau)
+    elif how == "sigmoid":
+        weights = torch.sigmoid(alpha)
     else:
         weights = torch.softmax(alpha, dim=0)
     if how == "scaled":
@@ -292,7 +383,7 @@ def _realisations(graph, overrides: Mapping[str, str]) -> dict[str, str]:
         for pattern, value in overrides.items():
             if fnmatch.fnmatchcase(spec.name, pattern):
                 how = value
-        if how not in (*REALISATIONS, "scaled"):
+        if how not in (*REALISATIONS, *EXTRA_REALISATIONS):
             raise ValueError(f"unknown realisation {how!r} for `{spec.name}`")
         out[spec.name] = how
     return out

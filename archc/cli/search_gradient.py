@@ -1,0 +1,237 @@
+"""`archc search SPACE --strategy darts|sync|gumbel --data DIR --epochs N --out DIR`: the
+differentiable strategies of `archc search` (runtime/search/gradient.py does the work).
+
+A differentiable search trains as it searches, so it takes every option of
+`archc train` (schedule, batch, workers, deterministic, limits of the data...)
+besides its own; one-shot options given to it, and its options given to a
+one-shot strategy, are refused rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from archc.cli.common import CliFailure, load_space, realise_overrides, require_search_extras
+from archc.cli.supernet import _saved_defines
+from archc.cli.train import (
+    _config,
+    _progress,
+    add_training_options,
+    interrupted_note,
+)
+
+STRATEGIES = ("darts", "sync", "gumbel")
+# defined by `archc search` itself, with the meaning a differentiable search gives them too
+SHARED = frozenset({"data", "out", "resume", "seed", "batch", "threads", "device", "flip_test"})
+# the GradientOptions fields that are options of this module
+FIELDS = (
+    "held_out",
+    "warmup",
+    "arch_lr",
+    "arch_weight_decay",
+    "cost_weight",
+    "cost_target",
+    "cost_form",
+    "tau_start",
+    "tau_end",
+    "tau_schedule",
+    "hard",
+    "aux_skip",
+    "zero_one",
+    "derive",
+    "threshold",
+)
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("differentiable search (darts, sync, gumbel)")
+    g.add_argument(
+        "--held-out",
+        type=float,
+        metavar="F",
+        help="fraction of the training images kept for architecture steps (darts, "
+        "gumbel; default 0.5; 0 makes gumbel update jointly like sync)",
+    )
+    g.add_argument(
+        "--warmup", type=int, metavar="E", help="epochs of weight training first (default 0)"
+    )
+    g.add_argument("--arch-lr", type=float, metavar="LR", help="default 3e-4 (Adam)")
+    g.add_argument("--arch-weight-decay", type=float, metavar="WD", help="default 1e-3")
+    g.add_argument(
+        "--cost-weight",
+        type=float,
+        metavar="LAMBDA",
+        help="weight of the cost term of the architecture loss (default 0: none)",
+    )
+    g.add_argument(
+        "--cost-target",
+        type=float,
+        metavar="T",
+        help="the cost the term is relative to (default: --max-macs/--max-params/"
+        "--max-latency or the file's constraint on --cost)",
+    )
+    g.add_argument(
+        "--cost-form",
+        choices=("log", "fbnet", "linear"),
+        help="log: L + lambda ln(E/T) (EfficientPose, default); fbnet: L lambda "
+        "ln(1 + E/T)^0.6; linear: L + lambda E/T",
+    )
+    g.add_argument("--tau-start", type=float, metavar="T", help="gumbel (default 10)")
+    g.add_argument("--tau-end", type=float, metavar="T", help="gumbel (default 0.1)")
+    g.add_argument(
+        "--tau-schedule", choices=("exponential", "linear", "cosine", "constant"), help="gumbel"
+    )
+    g.add_argument(
+        "--hard",
+        action="store_const",
+        const=True,
+        help="gumbel: straight-through, one candidate computed per step (GDAS)",
+    )
+    g.add_argument(
+        "--aux-skip",
+        action="store_const",
+        const=True,
+        help="DARTS-: an auxiliary skip around each mixed op, decaying 1 -> 0",
+    )
+    g.add_argument(
+        "--zero-one",
+        type=float,
+        metavar="W",
+        help="Fair-DARTS zero-one loss weight (e.g. 10; needs --realise 'PATTERN=sigmoid')",
+    )
+    g.add_argument(
+        "--derive",
+        choices=("argmax", "prune"),
+        help="argmax (default), or prune: also list the candidates above --threshold",
+    )
+    g.add_argument(
+        "--threshold", type=float, metavar="W", help="prune below this weight (default 0.05)"
+    )
+    add_training_options(g, skip=SHARED)
+    # every option of the group: refused with a one-shot strategy (`refuse`)
+    p.set_defaults(gradient_only=tuple(a.dest for a in g._group_actions))
+
+
+def refuse(args: argparse.Namespace, names: tuple[str, ...], kind: str) -> None:
+    given = [n for n in names if getattr(args, n, None) is not None]
+    if given:
+        flags = ", ".join("--" + n.replace("_", "-") for n in given)
+        raise CliFailure(f"{flags}: only for a {kind} search, not --strategy {args.strategy}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from archc.runtime.pose.coco_json import PoseDataError
+    from archc.runtime.search.gradient import GradientOptions, run_gradient_search
+    from archc.runtime.search.strategies import SearchError
+    from archc.runtime.train import TrainError
+    from archc.runtime.weights import WeightsError
+
+    require_search_extras()
+    out = Path(args.out)
+    if args.resume and not args.defines:
+        args.defines = _saved_defines(out)  # the run's own constants
+    space = load_space(args.file, args.defines)
+    if not space.choices:
+        raise CliFailure(f"{args.file} has no choices: there is nothing to search")
+    args.flip_test = None if args.flip else False
+    try:
+        config, net = _config(args, out)
+        saved = (net or {}).get("search") if args.resume else None
+        if args.resume and saved is None:
+            raise CliFailure(f"{out} is not a differentiable search run")
+        options = GradientOptions(**_options(args, saved))
+        realise = realise_overrides(args) or (saved or {}).get("realise", {})
+        report = _Report(space, out, config.epochs, options)
+        result = run_gradient_search(
+            space,
+            out,
+            config,
+            options,
+            net_info={
+                "file": str(Path(args.file).resolve()),
+                "choices": None,
+                "defines": list(args.defines or []),
+            },
+            realise=realise,
+            limits={k: getattr(args, k) for k in ("max_macs", "max_params", "max_latency")},
+            lut=args.lut,
+            resume=args.resume,
+            on_start=report.start,
+            on_epoch=report.epoch,
+            on_phase=report.phase,
+            progress=_progress,
+        )
+    except (SearchError, TrainError, WeightsError, PoseDataError, ValueError) as err:
+        raise CliFailure(str(err)) from None
+    except OSError as err:
+        raise CliFailure(f"{err.filename or out}: {err.strerror or err}") from None
+    except KeyboardInterrupt:
+        command = f"archc search {args.file} --strategy {args.strategy}"
+        raise KeyboardInterrupt(interrupted_note(out, command)) from None
+    report.done(result)
+    return 0
+
+
+def _options(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
+    """The options given, or on --resume the run's own (a different one is refused)."""
+    given = {n: getattr(args, n) for n in (*FIELDS, "cost", "calibration")}
+    given = {"strategy": args.strategy, **{k: v for k, v in given.items() if v is not None}}
+    if not args.export:
+        given["export"] = False
+    if saved is None:
+        return given
+    changed = [
+        f"{k}: {v!r} (the run has {saved.get(k)!r})" for k, v in given.items() if saved.get(k) != v
+    ]
+    if changed:
+        raise CliFailure(
+            f"{args.out}: a resumed search keeps its options; changed: " + "; ".join(changed)
+        )
+    return {k: v for k, v in saved.items() if k != "realise"}
+
+
+class _Report:
+    def __init__(self, space: Any, out: Path, epochs: int, options: Any) -> None:
+        self.space, self.out, self.epochs, self.options = space, out, epochs, options
+
+    def phase(self, text: str) -> None:
+        print(text, flush=True)
+
+    def start(self, info: dict[str, Any]) -> None:
+        o = self.options
+        at = f", resuming after epoch {info['start_epoch']}" if info["start_epoch"] else ""
+        held = f", {info['held_out_persons']} held out" if info["held_out_persons"] else ""
+        print(
+            f"{o.strategy} search of {self.space.name} for {self.epochs} epochs (warm-up "
+            f"{o.warmup}) on {info['train_persons']} train{held} / {info['val_persons']} "
+            f"val persons ({info['device']}, {info['threads']} threads) in {self.out}{at}",
+            flush=True,
+        )
+
+    def epoch(self, r: dict[str, Any]) -> None:
+        ap = "" if r.get("AP") is None else f"  AP {r['AP']:.4f}"
+        cost = r.get("expected_cost")
+        shown = "" if cost is None else f"  E[{self.options.cost}] {cost:,.4g}"
+        print(
+            f"epoch {r['epoch']}/{self.epochs}: loss {r['loss']:.6f}{ap}{shown}  "
+            f"{r['seconds']:.1f} s",
+            flush=True,
+        )
+
+    def done(self, result: Any) -> None:
+        best = result.best
+        print(
+            f"derived ({best['derivation']}): {best['macs'] / 1e6:.1f}M MACs, "
+            f"{best['params'] / 1e6:.2f}M params; {result.folder / 'best.json'}, "
+            f"{result.folder / 'alphas.png'}"
+        )
+        if "kept" in best:
+            print(f"  prune: {best['dropped_candidates']} candidates below the threshold")
+        for key in ("config", "weights", "onnx", "picture"):
+            if key in result.outputs:
+                print(f"  {key}: {result.outputs[key]}")
+        for key in ("onnx_error", "picture_error"):
+            if key in result.outputs:
+                print(f"  no {key.split('_')[0]}: {result.outputs[key]}")

@@ -1,0 +1,362 @@
+"""`run_gradient_search`: differentiable architecture search (DARTS, PoseNFS sync,
+GDAS/AutoPose Gumbel, EfficientPose's cost term) from options to `best/`.
+
+The search *is* a training run: `fit` runs `DifferentiableStep` with every
+service of `archc train` (schedules, validation, atomic checkpoints, exact
+resume after kill -9, NaN refusal). The run folder therefore holds what a
+training run holds (config.json, metrics.jsonl, checkpoints/, last/best
+weights of the supernet) plus alphas.jsonl and alphas.png (the architecture's
+path), best.json and best/ (the derived subnet: config, BN-recalibrated
+weights, ONNX, picture). See docs/search.md.
+
+Cheap checks come first: the strategy must apply to the space (it has mixed
+choices), the cost target must be reachable, options must be sane; only then
+is data loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from archc.compiler.files import write_atomic
+from archc.compiler.space.sampling import Limit
+from archc.runtime.search import alphas as alpha_log
+from archc.runtime.search.cost_loss import FORMS, CostTerm
+from archc.runtime.search.limits import check_reachable, search_limits
+from archc.runtime.search.strategies import SearchError
+
+STRATEGIES = ("darts", "sync", "gumbel")
+DERIVATIONS = ("argmax", "prune")
+METRICS = ("macs", "params", "latency_ms")
+BEST = "best.json"
+
+
+@dataclass(frozen=True)
+class GradientOptions:
+    """Every option of a differentiable search (saved in the run; a resume keeps them)."""
+
+    strategy: str = "darts"
+    held_out: float | None = None  # fraction for architecture steps; None: 0.5, sync 0
+    warmup: int = 0  # epochs of weight training before the architecture moves
+    arch_lr: float = 3e-4
+    arch_betas: tuple[float, float] = (0.5, 0.999)
+    arch_weight_decay: float = 1e-3
+    cost: str = "macs"
+    cost_weight: float = 0.0  # lambda; 0: no cost term
+    cost_target: float | None = None  # None: the limit on `cost` (flag or file)
+    cost_form: str = "log"
+    cost_beta: float = 0.6
+    tau_start: float = 10.0  # GDAS: 10 -> 0.1 over the run
+    tau_end: float = 0.1
+    tau_schedule: str = "exponential"
+    hard: bool = False  # straight-through Gumbel: one candidate per step (GDAS)
+    aux_skip: bool = False  # DARTS-: an auxiliary skip decaying 1 -> 0
+    zero_one: float = 0.0  # Fair-DARTS zero-one loss weight (sigmoid choices)
+    derive: str = "argmax"
+    threshold: float = 0.05  # prune: candidates below this weight are dropped
+    calibration: int = 256
+    export: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arch_betas", tuple(self.arch_betas))
+        for problem in self._problems():
+            raise SearchError(problem)
+
+    def _problems(self):
+        if self.strategy not in STRATEGIES:
+            yield f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}"
+        held = self.held_out_fraction
+        if not 0 <= held < 1:
+            yield f"the held-out fraction is in [0, 1), got {held}"
+        if self.strategy == "darts" and held == 0:
+            yield "darts is bi-level and needs --held-out in (0, 1); use --strategy sync"
+        if self.strategy == "sync" and held > 0:
+            yield "sync updates the architecture on the training batch: no --held-out"
+        if self.warmup < 0 or self.calibration < 1:
+            yield "--warmup must be >= 0 and --calibration >= 1"
+        if not (self.arch_lr > 0 and self.arch_weight_decay >= 0):
+            yield "--arch-lr must be > 0 and --arch-weight-decay >= 0"
+        if self.cost not in METRICS:
+            yield f"cost must be one of {', '.join(METRICS)}, got {self.cost!r}"
+        if self.cost_form not in FORMS:
+            yield f"cost form must be one of {', '.join(FORMS)}, got {self.cost_form!r}"
+        if self.cost_weight < 0 or self.zero_one < 0:
+            yield "--cost-weight and --zero-one must be >= 0"
+        if self.cost_target is not None and not self.cost_target > 0:
+            yield f"--cost-target must be > 0, got {self.cost_target}"
+        if not (self.tau_start > 0 and self.tau_end > 0):
+            yield "Gumbel temperatures must be > 0"
+        if self.derive not in DERIVATIONS:
+            yield f"derive must be one of {', '.join(DERIVATIONS)}, got {self.derive!r}"
+        if not 0 <= self.threshold < 1:
+            yield f"the prune threshold is in [0, 1), got {self.threshold}"
+
+    @property
+    def held_out_fraction(self) -> float:
+        if self.held_out is not None:
+            return self.held_out
+        return 0.0 if self.strategy == "sync" else 0.5
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "arch_betas": list(self.arch_betas)}
+
+
+@dataclass
+class GradientResult:
+    folder: Path
+    records: list[dict[str, Any]]
+    config: Any  # the derived config
+    best: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+def mixed_choices(supernet: Any, strategy: str) -> list[str]:
+    """The choices the strategy optimises, or a SearchError that says what to do."""
+    mixed = sorted(supernet.labels)
+    gumbel = [c for c in mixed if supernet.realisation[c] == "gumbel"]
+    if strategy == "gumbel" and not gumbel:
+        found = ", ".join(f"{c} ({supernet.realisation[c]})" for c in supernet.realisation)
+        raise SearchError(
+            f"--strategy gumbel needs choices realised `gumbel`; found {found or 'none'}. "
+            "Realise some with --realise 'PATTERN=gumbel'"
+        )
+    if not mixed:
+        found = ", ".join(f"{c} ({how})" for c, how in supernet.realisation.items())
+        name = supernet.graph.graph["name"]
+        raise SearchError(
+            f"--strategy {strategy} optimises weighted or Gumbel choices; `{name}` "
+            f"has only {found}. Realise some with --realise 'PATTERN=weighted' (a choice "
+            "between candidate ops; numeric choices stay elastic)"
+        )
+    return mixed
+
+
+def cost_target(space: Any, options: GradientOptions, limits: tuple[Limit, ...]) -> float | None:
+    """lambda's target: --cost-target, else the limit on the cost metric; checked
+    against the space's reach (a target below the smallest cost is named)."""
+    if options.cost_weight == 0:
+        return None
+    metric = "latency" if options.cost == "latency_ms" else options.cost
+    target = options.cost_target
+    if target is None:
+        bounds = [x.bound for x in limits if x.metric == metric and x.scope is None]
+        if not bounds:
+            raise SearchError(
+                f"a cost term (--cost-weight {options.cost_weight:g}) needs a target: "
+                f"--cost-target, --max-{metric.split('_')[0]} or a constraint in the file"
+            )
+        target = min(bounds)
+    if metric in ("macs", "params"):
+        check_reachable(space, (Limit(metric, "<=", target),))
+    return float(target)
+
+
+def run_gradient_search(
+    space: Any,
+    out: str | os.PathLike,
+    train_config: Any,
+    options: GradientOptions,
+    *,
+    net_info: Mapping[str, Any],
+    realise: Mapping[str, str] | None = None,
+    base: Mapping[str, Any] | None = None,
+    limits: Mapping[str, float | None] | None = None,
+    lut: str | os.PathLike | None = None,
+    resume: bool = False,
+    on_start: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_phase: Callable[[str], None] | None = None,
+    progress: Any = None,
+) -> GradientResult:
+    """Search the mixed choices of `space` for `train_config.epochs` epochs in `out`."""
+    import torch
+
+    from archc.runtime.search.session import geometry_of_space
+    from archc.runtime.train import fit
+    from archc.torch import build_supernet
+
+    phase = on_phase or (lambda _text: None)
+    limits = dict(limits or {})
+    all_limits = search_limits(
+        space, limits.get("max_macs"), limits.get("max_params"), limits.get("max_latency"), lut
+    )
+    if options.cost == "latency_ms" and options.cost_weight > 0 and lut is None:
+        raise SearchError("--cost latency_ms needs --lut TABLE (a latency table: `archc lut`)")
+    target = cost_target(space, options, all_limits)
+    options = dataclasses.replace(options, cost_target=target)  # a resume needs no limits
+    geometry = geometry_of_space(space)
+    torch.manual_seed(train_config.seed)
+    supernet = build_supernet(space, dict(realise or {}))
+    mixed_choices(supernet, options.strategy)
+    if options.zero_one > 0 and not any(h == "sigmoid" for h in supernet.realisation.values()):
+        raise SearchError(
+            "--zero-one (Fair-DARTS) needs sigmoid choices: --realise 'PATTERN=sigmoid'"
+        )
+    supernet.hard = options.hard
+    step = _make_step(supernet, space, train_config, options, target, lut, base)
+    folder = Path(out)
+    info = {**net_info, "search": {**options.to_dict(), "realise": dict(realise or {})}}
+    if resume:
+        _check_same_search(folder, info["search"])
+    log = alpha_log.AlphaLog(folder)
+
+    def started(start: dict[str, Any]) -> None:
+        log.sync(start["start_epoch"], supernet)
+        if on_start is not None:
+            on_start(start)
+
+    def epoch_done(record: dict[str, Any]) -> None:
+        log.append(supernet, record["epoch"])
+        alpha_log.plot(log.read(), folder / alpha_log.ALPHAS_PICTURE, space.name)
+        if on_epoch is not None:
+            on_epoch(record)
+
+    records = fit(
+        step,
+        geometry,
+        train_config,
+        folder,
+        net_info=info,
+        resume=resume,
+        on_start=started,
+        on_epoch=epoch_done,
+        **({"progress": progress} if progress is not None else {}),
+    )
+    phase("deriving the subnet and writing best/")
+    config, best = derive(space, supernet, step.base, options)
+    write_atomic(folder / BEST, json.dumps({"space": space.name, **best}, indent=2) + "\n")
+    alpha_log.plot(log.read(), folder / alpha_log.ALPHAS_PICTURE, space.name)
+    outputs = _write_best(folder, space, supernet, config, train_config, geometry, options)
+    return GradientResult(folder, records, config, best, outputs)
+
+
+def _make_step(supernet, space, config, options: GradientOptions, target, lut, base):
+    from archc.runtime.search.drivers.differentiable import ArchOptimiser, DifferentiableStep
+    from archc.runtime.temperature import GumbelTemperature
+    from archc.torch import expected_cost
+
+    table = None
+    if lut is not None:
+        from archc.compiler.latency_table import as_table
+
+        table = as_table(lut)
+    metric = options.cost
+    if metric == "latency_ms" and table is None:
+        metric = "macs"  # logged only; a latency cost term was refused above
+
+    def expected(net):
+        return expected_cost(net, metric, table=table)
+
+    temperature = None
+    if options.strategy == "gumbel":
+        temperature = GumbelTemperature(
+            options.tau_start, options.tau_end, max(config.epochs - 1, 1), options.tau_schedule
+        )
+    cost = None
+    if target is not None:
+        cost = CostTerm(options.cost_form, options.cost_weight, target, options.cost_beta)
+    return DifferentiableStep(
+        supernet,
+        space.validate(base) if base is not None else space.default(),
+        mode=options.strategy,
+        epochs=config.epochs,
+        held_out=options.held_out_fraction,
+        warmup=options.warmup,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        arch=ArchOptimiser(options.arch_lr, options.arch_betas, options.arch_weight_decay),
+        cost=cost,
+        expected_cost=expected,
+        temperature=temperature,
+        aux_skip=options.aux_skip,
+        zero_one=options.zero_one,
+    )
+
+
+def derive(space: Any, supernet: Any, base: Any, options: GradientOptions):
+    """(config, summary): argmax of every mixed choice; `prune` also lists, per choice,
+    the candidates whose weight stays above the threshold (PoseNFS IV-C)."""
+    import torch
+
+    config = space.validate(supernet.argmax_config(base))
+    cost = space.cost(config)
+    with torch.no_grad():
+        probs = {c: p.tolist() for c, p in supernet.mixing_probabilities().items()}
+    summary: dict[str, Any] = {
+        "derivation": options.derive,
+        "config": dict(config.items()),
+        "macs": cost.macs,
+        "params": cost.params,
+    }
+    if options.derive == "prune":
+        kept = {
+            c: [
+                str(label)
+                for label, p in zip(labels, probs[c], strict=True)
+                if p >= options.threshold
+            ]
+            for c, labels in supernet.labels.items()
+        }
+        dropped = sum(len(supernet.labels[c]) - len(k) for c, k in kept.items())
+        summary["kept"] = kept
+        summary["dropped_candidates"] = dropped
+    return config, summary
+
+
+def _write_best(folder, space, supernet, config, train_config, geometry, options) -> dict:
+    if not options.export:
+        return {}
+    from archc.runtime.search.outputs import write_best
+    from archc.runtime.train.data import calibration_batches, find_split, load_split
+    from archc.runtime.train.device import select_device
+
+    device = select_device(train_config.device)
+    plain = load_split(
+        find_split(train_config.data, "train"),
+        geometry,
+        train_config,
+        train=False,
+        limit=train_config.limit_train,
+    )
+    calibration = calibration_batches(
+        plain, options.calibration, train_config.batch, train_config.seed, device
+    )
+    supernet.to(device)
+    report = write_best(folder, space, supernet, config, calibration)
+    report.update(_picture(folder, space, config))
+    return report
+
+
+def _picture(folder: Path, space: Any, config: Any) -> dict[str, str]:
+    from archc.compiler.backends.graphviz import RenderError, render, to_dot
+
+    target = folder / "best" / "subnet.svg"
+    try:
+        return {"picture": str(render(to_dot(space.derive(config).graph, depth=2), target))}
+    except (RenderError, OSError) as err:
+        return {"picture_error": str(err)}
+
+
+def _check_same_search(folder: Path, search: dict[str, Any]) -> None:
+    """A resume continues the same search: its options must not change."""
+    from archc.runtime.train.checkpoint import CONFIG_FILE
+
+    try:
+        saved = json.loads((folder / CONFIG_FILE).read_text())["net"].get("search")
+    except (OSError, ValueError, KeyError):
+        return  # fit's own resume check names what is wrong with the folder
+    if saved is None:
+        raise SearchError(f"{folder} is not a differentiable search run")
+    changed = [
+        f"{k}: {v!r} (the run has {saved.get(k)!r})" for k, v in search.items() if saved.get(k) != v
+    ]
+    if changed:
+        raise SearchError(
+            f"{folder}: a resumed search keeps its options; changed: " + "; ".join(changed)
+        )

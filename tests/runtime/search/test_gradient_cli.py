@@ -1,0 +1,175 @@
+"""`archc search --strategy darts|sync|gumbel` end to end on a small weighted space: the
+run folder, the derived subnet that `archc info` and `archc export` accept, kill -9
+resuming to the uninterrupted run, and bad input failing at once with one clear line."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from tests.runtime.search.search_fixtures import synth_data as make_synth
+from tests.runtime.search.search_fixtures import write_space
+from tests.runtime.train.train_fixtures import run_archc
+
+TINY = """\
+import std
+
+space tiny_darts {
+    "Two mixed edges at 64 x 48 for the differentiable search tests."
+    input image: [3, 64, 48]
+    let x = image -> conv(16, k=3, stride=2) -> bn -> relu
+    let x = x -> oneof(sep_conv_3x3, avg_pool_3x3, skip, zero, realise=weighted) as e1
+    let x = x -> conv(16, k=3, stride=2) -> bn -> relu
+    let x = x -> oneof(sep_conv_3x3, dil_conv_3x3, skip, realise=weighted) as e2
+    output heatmaps = x -> deconv(16, k=4) -> bn -> relu -> conv(17, k=1, bias=true)
+}
+"""
+
+RUN = [
+    "--data",
+    "data",
+    "--epochs",
+    "3",
+    "--batch",
+    "6",
+    "--workers",
+    "0",
+    "--threads",
+    "1",
+    "--calibration",
+    "8",
+    "--deterministic",
+    "--no-flip",
+]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("gradient")
+    write_space(folder, TINY, "tiny.arch")
+    write_space(folder)  # small.arch: elastic choices only
+    make_synth(folder / "data", train=24, val=6)
+    return folder
+
+
+def _search(work: Path, out: str, *extra: str, kill_after=None):
+    args = ["search", "tiny.arch", "--strategy", "darts", *RUN, "--out", out, *extra]
+    return run_archc(args, work, kill_after=kill_after)
+
+
+@pytest.fixture(scope="module")
+def searched(work) -> Path:
+    proc = _search(work, "straight", "--warmup", "1", "--cost-weight", "0.1", "--max-macs", "2.2M")
+    assert proc.returncode == 0, proc.stderr
+    return work / "straight"
+
+
+def test_a_darts_search_leaves_a_training_run_and_the_architecture_path(searched) -> None:
+    names = {p.name for p in searched.iterdir()}
+    assert {"config.json", "metrics.jsonl", "alphas.jsonl", "alphas.png", "best.json"} <= names
+    alphas = [json.loads(x) for x in (searched / "alphas.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in alphas] == [0, 1, 2, 3]
+    assert alphas[0]["alphas"]["e1"] == dict.fromkeys(
+        ("sep_conv_3x3", "avg_pool_3x3", "skip", "zero"), 0.25
+    )
+    assert alphas[1]["alphas"] == alphas[0]["alphas"]  # warm-up: the weights only
+    assert alphas[2]["alphas"] != alphas[1]["alphas"]
+    metrics = [json.loads(x) for x in (searched / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["expected_cost"] > 0 for r in metrics)
+    assert "arch_loss" not in metrics[0] and metrics[1]["arch_loss"] > 0
+    best = json.loads((searched / "best.json").read_text())
+    assert best["config"] == alphas[-1]["argmax"]
+    assert (searched / "best" / "model.onnx").is_file()
+    assert set(load_file(searched / "best" / "weights.safetensors")) > set()
+
+
+def test_the_derived_config_is_accepted_by_info_export_and_train(searched, work) -> None:
+    config = str(searched / "best" / "config.json")
+    info = run_archc(["info", "tiny.arch", "--config", config], work)
+    assert info.returncode == 0, info.stderr
+    out = work / "derived.onnx"
+    export = run_archc(["export", "tiny.arch", "--config", config, "-o", str(out)], work)
+    assert export.returncode == 0, export.stderr
+    assert out.is_file()
+    init = str(searched / "best")
+    tuned = run_archc(
+        [
+            *("train", "tiny.arch", "--init", init, "--out", "tuned", *RUN[:2]),
+            *("--epochs", "1", "--limit-train", "4", "--limit-val", "2", "--batch", "4"),
+        ],
+        work,
+    )
+    assert tuned.returncode == 0, tuned.stderr
+    assert (
+        json.loads((work / "tuned" / "config.json").read_text())["net"]["choices"]["choices"]
+        == (json.loads((searched / "best.json").read_text())["config"])
+    )
+
+
+def test_kill_9_then_resume_ends_where_the_uninterrupted_search_ends(searched, work) -> None:
+    extra = ("--warmup", "1", "--cost-weight", "0.1", "--max-macs", "2.2M")
+    killed = _search(work, "killed", *extra, kill_after=7)  # in epoch 2 of 3
+    assert killed.returncode == -signal.SIGKILL
+    resumed = run_archc(
+        [
+            "search",
+            "tiny.arch",
+            "--strategy",
+            "darts",
+            "--out",
+            "killed",
+            "--resume",
+            "--data",
+            "data",
+        ],
+        work,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    killed_dir = work / "killed"
+    assert (killed_dir / "alphas.jsonl").read_text() == (searched / "alphas.jsonl").read_text()
+    for name in ("last.safetensors", "best/weights.safetensors"):
+        a, b = load_file(killed_dir / name), load_file(searched / name)
+        assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), name
+    assert (killed_dir / "best.json").read_text() == (searched / "best.json").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["small.arch", "--strategy", "darts"], "--realise 'PATTERN=weighted'"),
+        (
+            ["tiny.arch", "--strategy", "gumbel"],
+            "--realise 'PATTERN=gumbel'",
+        ),
+        (
+            ["tiny.arch", "--strategy", "darts", "--cost-weight", "1", "--cost-target", "1000"],
+            "the smallest achievable is 1,",
+        ),
+        (
+            ["tiny.arch", "--strategy", "darts", "--cost-weight", "1"],
+            "needs a target",
+        ),
+        (["tiny.arch", "--strategy", "sync", "--held-out", "0.3"], "no --held-out"),
+        (["tiny.arch", "--strategy", "darts", "--held-out", "0"], "use --strategy sync"),
+        (
+            ["tiny.arch", "--strategy", "darts", "--population", "4"],
+            "--population: only for a one-shot",
+        ),
+        (
+            ["tiny.arch", "--strategy", "evolution", "--epochs", "2"],
+            "--epochs: only for a differentiable",
+        ),
+        (["tiny.arch", "--strategy", "evolution"], "give --supernet RUN"),
+        (["tiny.arch", "--strategy", "darts", "--zero-one", "10"], "--realise 'PATTERN=sigmoid'"),
+    ],
+)
+def test_bad_input_fails_at_once_and_leaves_nothing(work, args, message) -> None:
+    out = f"bad{abs(hash(tuple(args))) % 10_000}"
+    proc = run_archc(["search", *args, "--data", "data", "--out", out], work)
+    assert proc.returncode != 0
+    assert message in proc.stderr, proc.stderr
+    assert not (work / out).exists()
