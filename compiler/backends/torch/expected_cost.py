@@ -11,9 +11,15 @@ the subnet is the sum over ops (MACs, params: `count_cost.node_cost`) or over
 latency units (a latency table) of cost x probability. Choices that are not
 mixed take the given config.
 
-Exact for MACs and latency. Params count each weight once, at the op owning it
-(`owns_weights`): a sharer whose owner is inactive would count its own copy in
-`Space.cost`, a case this expectation leaves out.
+This is the per-layer expectation of EfficientPose and FBNet: an op counts with
+the probability that its guard holds. Where a mixed choice can orphan an op
+(every edge that consumes it chose `zero`, or a mixed input of a fused node
+took another branch) the derived subnet drops that op and `Space.cost` does
+not count it, while this expectation still does: it is then an upper bound of
+the expected exact cost (equal to it when no choice can orphan an op; tested
+against brute force and one-hot alphas). Params count each weight once, at the
+op owning it (`owns_weights`): a sharer whose owner is inactive would count its
+own copy in `Space.cost`, a case this expectation leaves out.
 
 Speed: the terms are built once per (metric, convention, table, config) and
 summed by assignment, then grouped by assignment length, so a step costs one
