@@ -172,6 +172,10 @@ ONE_SHOT_ONLY = (
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.strategy == "random" and args.budget_seconds is not None:
+        search_gradient.refuse(args, ONE_SHOT_ONLY, "one-shot (a trained supernet)")
+        search_gradient.refuse(args, search_gradient.FIELDS, "differentiable")
+        return search_gradient.run_budget(args)
     if args.strategy in search_gradient.STRATEGIES:
         search_gradient.refuse(args, ONE_SHOT_ONLY, "one-shot (evolution, random, nsga2)")
         return search_gradient.run(args)
@@ -179,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
     if args.supernet is None:
         raise CliFailure(
             f"--strategy {args.strategy} searches a trained supernet: give --supernet RUN "
-            "(from `archc supernet train`), or use --strategy darts|sync|gumbel"
+            "(from `archc supernet train`), or use --strategy darts|sync|gumbel, or "
+            "--strategy random --budget-seconds S to train random subnets"
         )
     return _run_one_shot(args)
 

@@ -109,6 +109,13 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--threshold", type=float, metavar="W", help="prune below this weight (default 0.05)"
     )
+    g.add_argument(
+        "--budget-seconds",
+        type=float,
+        metavar="S",
+        help="with --strategy random and no --supernet: train random subnets from scratch "
+        "(--epochs each) until S seconds of training are spent; keep the best",
+    )
     add_training_options(g, skip=SHARED)
     # every option of the group: refused with a one-shot strategy (`refuse`)
     p.set_defaults(gradient_only=tuple(a.dest for a in g._group_actions))
@@ -174,6 +181,87 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_budget(args: argparse.Namespace) -> int:
+    """`--strategy random --budget-seconds S`: random subnets trained from scratch."""
+    from archc.api import compile_file
+    from archc.runtime.pose.coco_json import PoseDataError
+    from archc.runtime.search.budget import run_budget_search
+    from archc.runtime.search.manifest import portable_sources
+    from archc.runtime.search.strategies import SearchError
+    from archc.runtime.train import TrainError
+
+    require_search_extras()
+    space = load_space(args.file, args.defines)
+    if not space.choices:
+        raise CliFailure(f"{args.file} has no choices: there is nothing to search")
+    out = Path(args.out)
+    args.flip_test = None if args.flip else False
+    try:
+        config = _budget_config(args, out)
+        print(
+            f"random search at equal budget: subnets of {space.name} trained from scratch for "
+            f"{config.epochs} epochs each until {args.budget_seconds:g} s are spent, in {out}",
+            flush=True,
+        )
+        result = run_budget_search(
+            space,
+            out,
+            config,
+            budget_seconds=args.budget_seconds,
+            sources=portable_sources(
+                compile_file(args.file, defines=args.defines).sources, args.file
+            ),
+            limits={k: getattr(args, k) for k in ("max_macs", "max_params", "max_latency")},
+            lut=args.lut,
+            resume=args.resume,
+            on_trial=_budget_trial,
+            progress=_progress,
+        )
+    except (SearchError, TrainError, PoseDataError, ValueError) as err:
+        raise CliFailure(str(err)) from None
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(
+            f"{out}/trials.jsonl holds every finished trial; add --resume to the same "
+            "command to continue"
+        ) from None
+    best = result.best
+    if best is None:
+        print(f"no trial scored; see {out / 'trials.jsonl'}")
+        return 0
+    print(
+        f"best of {len(result.records)} trained subnets: trial {best['index'] + 1} AP "
+        f"{best['AP']:.4f} at {best['macs'] / 1e6:.1f}M MACs; {out / 'best.json'}"
+    )
+    for key, value in result.outputs.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def _budget_config(args: argparse.Namespace, out: Path):
+    """The training options of every trial (a resume reads them from the manifest's
+    check: the same options are required, so they are given again)."""
+    from archc.cli.train import given_options
+    from archc.runtime.train import TrainConfig
+
+    options = given_options(args)
+    if args.data is None:
+        raise CliFailure("--data DIR is required (a folder with annotations/ and images/)")
+    options["data"] = str(Path(options["data"]).resolve())
+    options.setdefault("workers", 0)
+    return TrainConfig(**options)
+
+
+def _budget_trial(record: dict[str, Any], replayed: bool) -> None:
+    if replayed:
+        return
+    ap = "-" if record["AP"] is None else f"{record['AP']:.4f}"
+    print(
+        f"trial {record['index'] + 1}: AP {ap}  MACs {record['macs'] / 1e6:.1f}M  "
+        f"({record['seconds']:.1f} s)",
+        flush=True,
+    )
+
+
 def _options(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
     """The options given, or on --resume the run's own (a different one is refused)."""
     given = {n: getattr(args, n) for n in (*FIELDS, "cost", "calibration")}
@@ -213,7 +301,8 @@ class _Report:
     def epoch(self, r: dict[str, Any]) -> None:
         ap = "" if r.get("AP") is None else f"  AP {r['AP']:.4f}"
         cost = r.get("expected_cost")
-        shown = "" if cost is None else f"  E[{self.options.cost}] {cost:,.4g}"
+        unit = (1, " ms") if self.options.cost == "latency_ms" else (1e6, "M")
+        shown = "" if cost is None else f"  E[{self.options.cost}] {cost / unit[0]:.3f}{unit[1]}"
         print(
             f"epoch {r['epoch']}/{self.epochs}: loss {r['loss']:.6f}{ap}{shown}  "
             f"{r['seconds']:.1f} s",

@@ -28,7 +28,9 @@ from archc.runtime.search.strategies.base import SearchError
 MANIFEST = "manifest.json"
 FORMAT = "archc-search-run"
 VERSION = 1
-MAY_CHANGE = frozenset({"evaluations", "threads", "device", "workers", "ray_address"})
+MAY_CHANGE = frozenset(
+    {"evaluations", "budget_seconds", "threads", "device", "workers", "ray_address"}
+)
 
 
 def sha256_file(path: str | Path) -> str:

@@ -138,7 +138,7 @@ def run_search(
     )
     folder = Path(out)
     created = [p for p in (folder, *folder.parents) if not p.exists()]
-    lock = _open_folder(folder, doc, resume)
+    lock = open_folder(folder, doc, resume)
     try:
         phase(f"loading the supernet {weights} and the data {data}")
         from archc.runtime.search.session import EvaluationSession
@@ -191,7 +191,7 @@ def supernet_weights(path: str | os.PathLike) -> Path:
     return target
 
 
-def _open_folder(folder: Path, doc: dict[str, Any], resume: bool) -> RunLock:
+def open_folder(folder: Path, doc: dict[str, Any], resume: bool) -> RunLock:
     """Create and lock the search folder; a new search needs it empty, a resume needs
     the same search (`manifest.differences`)."""
     if folder.exists() and not folder.is_dir():

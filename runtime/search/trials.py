@@ -39,8 +39,11 @@ def run_trials(
     costs: Costs,
     batch: int = 8,
     on_trial: Callable[[dict[str, Any], bool], None] | None = None,
+    stop: Callable[[Sequence[dict[str, Any]]], bool] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run until the log holds `evaluations` trials; returns every record.
+    """Run until the log holds `evaluations` trials, or `stop(records so far)` says so
+    before a batch (a budget: a function of the log, so a replay stops alike); returns
+    every record.
 
     `on_trial(record, replayed)` sees each trial, replayed ones included.
     """
@@ -48,7 +51,7 @@ def run_trials(
         raise SearchError(f"the proposal batch must be >= 1, got {batch}")
     done, step = 0, 0
     seen: dict[str, int] = {}
-    while done < evaluations:
+    while done < evaluations and not (stop is not None and stop(log.records[:done])):
         configs = strategy.ask(min(batch, evaluations - done))
         if not configs:
             raise SearchError(f"strategy `{strategy.name}` proposed nothing at trial {done}")
@@ -56,7 +59,7 @@ def run_trials(
         strategy.tell([_trial(config, r) for config, r in zip(configs, records, strict=True)])
         done += len(configs)
         step += 1
-    return log.records[:evaluations]
+    return log.records[:done]
 
 
 def _batch(strategy, log, configs, start, step, evaluate, costs, seen, on_trial) -> list[dict]:

@@ -271,25 +271,28 @@ def train_one_epoch(run: Run, epoch: int) -> tuple[dict[str, float], int]:
         values = run.step.step(batch, ctx)
         ctx.scaler.update()
         n = len(batch[0])
-        for key, value in values.items():
-            value = torch.as_tensor(value).detach().double().cpu() * n
-            totals[key] = totals[key] + value if key in totals else value
+        step_values = {k: torch.as_tensor(v).detach().double().cpu() for k, v in values.items()}
+        _refuse_non_finite(step_values, epoch, index, run)
+        for key, value in step_values.items():
+            totals[key] = totals[key] + value * n if key in totals else value * n
         seen += n
         run.steps += 1
         if run.on_step is not None:
             run.on_step({"epoch": epoch, "batch": index, "step": run.steps, "metrics": values})
     means = {key: float(total) / max(seen, 1) for key, total in totals.items()}
-    _refuse_non_finite(means, epoch, run)
     return means, seen
 
 
-def _refuse_non_finite(means: dict[str, float], epoch: int, run: Run) -> None:
-    bad = [k for k, v in means.items() if v != v or v in (float("inf"), float("-inf"))]
+def _refuse_non_finite(values: dict[str, torch.Tensor], epoch: int, batch: int, run: Run) -> None:
+    """Stop at the first non-finite step metric: nothing of this epoch is committed, so
+    the last checkpoint holds no NaN (weights or architecture parameters)."""
+    bad = [k for k, v in values.items() if not bool(torch.isfinite(v).all())]
     if bad:
         last = f"epoch {epoch} (RUN/last.json)" if epoch else "none yet"
         raise TrainError(
-            f"training diverged in epoch {epoch + 1}: {', '.join(bad)} is not finite; "
-            f"the last good checkpoint of {run.run_dir} is {last}; lower --lr and start again"
+            f"training diverged in epoch {epoch + 1} at batch {batch + 1} (step "
+            f"{run.steps + 1}): {', '.join(bad)} is not finite; the last good checkpoint of "
+            f"{run.run_dir} is {last}; lower --lr and start again"
         )
 
 

@@ -77,6 +77,8 @@ class DifferentiableStep:
         self.temperature, self.aux_skip, self.zero_one = temperature, aux_skip, zero_one
         supernet.set_active(base)
         self.base = supernet.active
+        if temperature is not None:  # the start of the schedule, before epoch 0 begins
+            temperature.apply(supernet, 0)
         self.criterion = JointsMSELoss(use_target_weight=True)
         self.weights = list(supernet.weight_parameters())
         self.alphas = list(supernet.arch_parameters())

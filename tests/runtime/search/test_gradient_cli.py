@@ -173,3 +173,32 @@ def test_bad_input_fails_at_once_and_leaves_nothing(work, args, message) -> None
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr
     assert not (work / out).exists()
+
+
+BUDGET = ["--data", "data", "--epochs", "1", "--batch", "8", "--threads", "1", "--no-flip"]
+
+
+def test_random_search_at_equal_budget_trains_subnets_until_the_budget_is_spent(work) -> None:
+    args = ["search", "small.arch", "--strategy", "random", "--out", "budget", *BUDGET]
+    proc = run_archc([*args, "--budget-seconds", "2", "--max-macs", "8M"], work)
+    assert proc.returncode == 0, proc.stderr
+    folder = work / "budget"
+    trials = [json.loads(x) for x in (folder / "trials.jsonl").read_text().splitlines()]
+    spent = [sum(t["seconds"] for t in trials[:i]) for i in range(len(trials) + 1)]
+    assert spent[-1] >= 2 and spent[-2] < 2  # stopped at the first trial past the budget
+    assert all(t["macs"] <= 8e6 and t["AP"] is not None for t in trials)
+    for i in range(len(trials)):
+        assert (folder / "subnets" / f"trial_{i:04d}" / "best.safetensors").is_file()
+    best = json.loads((folder / "best.json").read_text())["best"]
+    assert best["AP"] == max(t["AP"] for t in trials)
+    assert {p.name for p in (folder / "best").iterdir()} >= {"config.json", "weights.safetensors"}
+    # a resume with a larger budget replays the log and trains on
+    more = run_archc(
+        [*args, "--budget-seconds", str(spent[-1] + 1), "--max-macs", "8M", "--resume"], work
+    )
+    assert more.returncode == 0, more.stderr
+    again = [json.loads(x) for x in (folder / "trials.jsonl").read_text().splitlines()]
+    assert again[: len(trials)] == trials and len(again) > len(trials)
+    # another option is another search
+    other = run_archc([*args, "--budget-seconds", "2", "--max-macs", "9M", "--resume"], work)
+    assert other.returncode != 0 and "max_macs" in other.stderr

@@ -161,9 +161,20 @@ def test_a_failed_validation_loses_no_training(micro, data, tmp_path, monkeypatc
 def test_a_diverged_loss_stops_the_run_naming_the_checkpoint(micro, data, tmp_path) -> None:
     step = PlainStep(build_module(micro))
     original = step.step
-    step.step = lambda batch, ctx: {**original(batch, ctx), "loss": float("nan")}
-    with pytest.raises(TrainError, match=r"diverged in epoch 1: loss is not finite; .* none yet"):
+    calls = []
+
+    def diverging(batch, ctx):
+        calls.append(ctx.batch)
+        out = original(batch, ctx)
+        return {**out, "loss": float("nan")} if len(calls) == 2 else out
+
+    step.step = diverging
+    with pytest.raises(
+        TrainError,
+        match=r"diverged in epoch 1 at batch 2 \(step 2\): loss is not finite; .* none yet",
+    ):
         fit(step, geometry_of(micro), _config(data), tmp_path / "run")
+    assert calls == [0, 1]  # stopped at once, not at the end of the epoch
 
 
 def test_a_locked_run_folder_is_refused(micro, data, tmp_path) -> None:

@@ -50,7 +50,9 @@ def examples():
 
 @settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 2**16), name=st.sampled_from(["darts_cell_demo", "posenfs_mobilenet"]))
-def test_one_hot_alphas_bound_the_cost_of_the_argmax_subnet_from_above(examples, seed, name) -> None:
+def test_one_hot_alphas_bound_the_cost_of_the_argmax_subnet_from_above(
+    examples, seed, name
+) -> None:
     space = examples[name]
     net = build_supernet(space)
     g = torch.Generator().manual_seed(seed)
