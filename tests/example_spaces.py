@@ -17,11 +17,16 @@ HEAVY = frozenset(
 )
 
 
-def space_params(heavy_slow: bool = True) -> list:
-    """Every example space; heavy ones marked slow (unless `heavy_slow` is False)."""
+def space_params(heavy_slow: bool = True, fast: tuple[str, ...] | None = None) -> list:
+    """Every example space; heavy ones marked slow (unless `heavy_slow` is False), or,
+    with `fast`, every space but those (a property the fast ones already exercise)."""
+
+    def slow(stem: str) -> bool:
+        return stem not in fast if fast is not None else heavy_slow and stem in HEAVY
+
     return [
         pytest.param(p, id=p.stem, marks=pytest.mark.slow)
-        if heavy_slow and p.stem in HEAVY
+        if slow(p.stem)
         else pytest.param(p, id=p.stem)
         for p in SPACES
     ]

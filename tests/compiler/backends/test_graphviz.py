@@ -21,6 +21,13 @@ from tests.example_spaces import HEAVY
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(ROOT.glob("examples/**/*.arch"))
+# autopose (5,000+ nodes) takes 10-15 s here: in the slow run only
+EXAMPLE_PARAMS = [
+    pytest.param(p, id=p.name, marks=pytest.mark.slow)
+    if p.stem == "autopose"
+    else pytest.param(p, id=p.name)
+    for p in EXAMPLES
+]
 GOLDEN = ROOT / "tests" / "fixtures" / "graphviz" / "small_space.dot"
 DOT = shutil.which("dot")
 needs_dot = pytest.mark.skipif(DOT is None, reason="graphviz `dot` binary not installed")
@@ -98,7 +105,7 @@ def test_every_example_parses_with_dot(path: Path, depth: int | None) -> None:
         ET.fromstring(svg)  # well-formed XML
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXAMPLE_PARAMS)
 def test_dot_text_is_deterministic(path: Path) -> None:
     first = [to_dot(g) for g in compile_file(path).graphs]
     second = [to_dot(g) for g in compile_file(path).graphs]

@@ -20,6 +20,13 @@ from archc.compiler.space import ChoiceTable
 from archc.dsl.symbolic import is_symbolic
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[3].glob("examples/**/*.arch"))
+# autopose (5,000+ nodes) takes 10-15 s here: in the slow run only
+EXAMPLE_PARAMS = [
+    pytest.param(p, id=p.name, marks=pytest.mark.slow)
+    if p.stem == "autopose"
+    else pytest.param(p, id=p.name)
+    for p in EXAMPLES
+]
 
 
 @cache
@@ -28,7 +35,7 @@ def space(path: Path):
     return graph, CostModel(graph), CostModel(graph, "hrnet"), ChoiceTable(graph.graph["choices"])
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXAMPLE_PARAMS)
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_model_walk_and_derived_subnet_agree(path, seed):

@@ -129,6 +129,7 @@ def test_kill_9_then_resume_ends_where_the_uninterrupted_search_ends(searched, w
         work,
     )
     assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after epoch" in resumed.stdout
     killed_dir = work / "killed"
     assert (killed_dir / "alphas.jsonl").read_text() == (searched / "alphas.jsonl").read_text()
     for name in ("last.safetensors", "best/weights.safetensors"):
@@ -202,3 +203,21 @@ def test_random_search_at_equal_budget_trains_subnets_until_the_budget_is_spent(
     # another option is another search
     other = run_archc([*args, "--budget-seconds", "2", "--max-macs", "9M", "--resume"], work)
     assert other.returncode != 0 and "max_macs" in other.stderr
+
+
+def test_hard_gumbel_resumes_exactly_too(work) -> None:
+    """Gumbel noise and the drawn candidates come from torch's generator, reseeded per
+    epoch by the loop: a resumed epoch draws what the uninterrupted one drew."""
+    gumbel = ["--strategy", "gumbel", "--realise", "e*=gumbel", "--hard", "--held-out", "0"]
+    base = ["search", "tiny.arch", *gumbel, *RUN, "--epochs", "2", "--no-export"]
+    straight = run_archc([*base, "--out", "g_straight"], work)
+    assert straight.returncode == 0, straight.stderr
+    killed = run_archc([*base, "--out", "g_killed"], work, kill_after=10)  # in epoch 2
+    assert killed.returncode == -signal.SIGKILL
+    resumed = run_archc([*base, "--out", "g_killed", "--resume"], work)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after epoch 1" in resumed.stdout
+    a, b = work / "g_straight", work / "g_killed"
+    assert (a / "alphas.jsonl").read_text() == (b / "alphas.jsonl").read_text()
+    left, right = load_file(a / "last.safetensors"), load_file(b / "last.safetensors")
+    assert all((left[k] == right[k]).all() for k in left)
