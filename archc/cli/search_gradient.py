@@ -22,7 +22,7 @@ from archc.cli.train import (
     interrupted_note,
 )
 
-STRATEGIES = ("darts", "sync", "gumbel")
+STRATEGIES = ("darts", "sync", "gumbel", "reinforce")
 # defined by `archc search` itself, with the meaning a differentiable search gives them too
 SHARED = frozenset({"data", "out", "resume", "seed", "batch", "threads", "device", "flip_test"})
 # the GradientOptions fields that are options of this module
@@ -42,6 +42,13 @@ FIELDS = (
     "zero_one",
     "derive",
     "threshold",
+    "controller_updates",
+    "controller_samples",
+    "controller_lr",
+    "baseline_decay",
+    "entropy_weight",
+    "reward",
+    "derive_samples",
 )
 
 
@@ -109,6 +116,26 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--threshold", type=float, metavar="W", help="prune below this weight (default 0.05)"
     )
+    c = p.add_argument_group("reinforce (AutoPose): a controller over the policy choices")
+    c.add_argument(
+        "--controller-updates", type=int, metavar="N", help="per epoch from --warmup on (10)"
+    )
+    c.add_argument("--controller-samples", type=int, metavar="B", help="structures per update (2)")
+    c.add_argument("--controller-lr", type=float, metavar="LR", help="Adam (3.5e-4)")
+    c.add_argument("--baseline-decay", type=float, metavar="D", help="moving average (0.99)")
+    c.add_argument("--entropy-weight", type=float, metavar="W", help="entropy bonus (1e-4)")
+    c.add_argument(
+        "--reward",
+        choices=("AP", "loss"),
+        help="validation AP with shared weights (default), or minus the heatmap loss on a "
+        "held-out batch; --cost-weight w multiplies AP by (target / MACs)^w",
+    )
+    c.add_argument(
+        "--derive-samples",
+        type=int,
+        metavar="M",
+        help="structures sampled from the trained controller and evaluated (20)",
+    )
     g.add_argument(
         "--budget-seconds",
         type=float,
@@ -117,8 +144,12 @@ def add_options(p: argparse.ArgumentParser) -> None:
         "(--epochs each) until S seconds of training are spent; keep the best",
     )
     add_training_options(g, skip=SHARED)
-    # every option of the group: refused with a one-shot strategy (`refuse`)
-    p.set_defaults(gradient_only=tuple(a.dest for a in g._group_actions))
+    # every option of the groups: refused with a one-shot strategy (`refuse`)
+    dests = [a.dest for group in (g, c) for a in group._group_actions]
+    p.set_defaults(gradient_only=tuple(dests))
+
+
+CONTROLLER = FIELDS[-7:]  # the reinforce options
 
 
 def refuse(args: argparse.Namespace, names: tuple[str, ...], kind: str) -> None:
@@ -135,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.train import TrainError
     from archc.runtime.weights import WeightsError
 
+    if args.strategy != "reinforce":
+        refuse(args, CONTROLLER, "reinforce")
     require_search_extras()
     out = Path(args.out)
     if args.resume and not args.defines:
@@ -309,12 +342,20 @@ class _Report:
             flush=True,
         )
 
+    @property
+    def _picture(self) -> str:
+        return "controller.png" if self.options.strategy == "reinforce" else "alphas.png"
+
     def done(self, result: Any) -> None:
         best = result.best
+        if "macs" not in best:
+            print(f"no structure scored; see {result.folder / 'trials.jsonl'}")
+            return
+        ap = f"AP {best['AP']:.4f} at " if best.get("AP") is not None else ""
         print(
-            f"derived ({best['derivation']}): {best['macs'] / 1e6:.1f}M MACs, "
+            f"derived ({best['derivation']}): {ap}{best['macs'] / 1e6:.1f}M MACs, "
             f"{best['params'] / 1e6:.2f}M params; {result.folder / 'best.json'}, "
-            f"{result.folder / 'alphas.png'}"
+            f"{result.folder / self._picture}"
         )
         if "kept" in best:
             print(f"  prune: {best['dropped_candidates']} candidates below the threshold")

@@ -31,7 +31,7 @@ from archc.runtime.search.cost_loss import FORMS, CostTerm
 from archc.runtime.search.limits import check_reachable, search_limits
 from archc.runtime.search.strategies import SearchError
 
-STRATEGIES = ("darts", "sync", "gumbel")
+STRATEGIES = ("darts", "sync", "gumbel", "reinforce")
 DERIVATIONS = ("argmax", "prune")
 METRICS = ("macs", "params", "latency_ms")
 BEST = "best.json"
@@ -62,6 +62,14 @@ class GradientOptions:
     threshold: float = 0.05  # prune: candidates below this weight are dropped
     calibration: int = 256
     export: bool = True
+    # reinforce (AutoPose): the controller over the policy choices
+    controller_updates: int = 10  # per epoch, from --warmup on
+    controller_samples: int = 2  # structures per update (AutoPose: 2)
+    controller_lr: float = 3.5e-4
+    baseline_decay: float = 0.99
+    entropy_weight: float = 1e-4
+    reward: str = "AP"  # or loss: minus the heatmap loss on a held-out batch
+    derive_samples: int = 20  # structures evaluated to derive the result
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch_betas", tuple(self.arch_betas))
@@ -78,6 +86,8 @@ class GradientOptions:
             yield "darts is bi-level and needs --held-out in (0, 1); use --strategy sync"
         if self.strategy == "sync" and held > 0:
             yield "sync updates the architecture on the training batch: no --held-out"
+        if self.strategy == "reinforce":
+            yield from self._reinforce_problems()
         if self.warmup < 0 or self.calibration < 1:
             yield "--warmup must be >= 0 and --calibration >= 1"
         if not (self.arch_lr > 0 and self.arch_weight_decay >= 0):
@@ -97,10 +107,25 @@ class GradientOptions:
         if not 0 <= self.threshold < 1:
             yield f"the prune threshold is in [0, 1), got {self.threshold}"
 
+    def _reinforce_problems(self):
+        for name in ("controller_updates", "controller_samples", "derive_samples"):
+            if getattr(self, name) < 1:
+                yield f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}"
+        if self.reward not in ("AP", "loss"):
+            yield f"the reward is AP or loss, got {self.reward!r}"
+        if self.reward == "loss" and self.held_out_fraction == 0:
+            yield "--reward loss scores structures on held-out batches: --held-out in (0, 1)"
+        if not 0 <= self.baseline_decay < 1:
+            yield f"--baseline-decay is in [0, 1), got {self.baseline_decay}"
+        if self.cost_weight > 0 and self.cost != "macs":
+            yield "the controller's cost term prices MACs: --cost macs"
+
     @property
     def held_out_fraction(self) -> float:
         if self.held_out is not None:
             return self.held_out
+        if self.strategy == "reinforce":
+            return 0.5 if self.reward == "loss" else 0.0
         return 0.0 if self.strategy == "sync" else 0.5
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,6 +144,15 @@ class GradientResult:
 def mixed_choices(supernet: Any, strategy: str) -> list[str]:
     """The choices the strategy optimises, or a SearchError that says what to do."""
     mixed = sorted(supernet.labels)
+    if strategy == "reinforce":
+        policy = [c for c, how in supernet.realisation.items() if how == "policy"]
+        if not policy:
+            found = ", ".join(f"{c} ({how})" for c, how in supernet.realisation.items())
+            raise SearchError(
+                f"--strategy reinforce samples `policy` choices; found {found}. Realise "
+                "some with --realise 'PATTERN=policy'"
+            )
+        return policy
     gumbel = [c for c in mixed if supernet.realisation[c] == "gumbel"]
     if strategy == "gumbel" and not gumbel:
         found = ", ".join(f"{c} ({supernet.realisation[c]})" for c in supernet.realisation)
@@ -178,7 +212,6 @@ def run_gradient_search(
     import torch
 
     from archc.runtime.search.session import geometry_of_space
-    from archc.runtime.train import fit
     from archc.torch import build_supernet
 
     phase = on_phase or (lambda _text: None)
@@ -200,24 +233,80 @@ def run_gradient_search(
         )
     supernet.hard = options.hard
     step = _make_step(supernet, space, train_config, options, target, lut, base)
+    if options.strategy != "reinforce":
+        _check_active(supernet, step.base, phase)
+    if options.strategy == "reinforce":
+        from archc.runtime.search.policy import reinforce_step
+
+        step = reinforce_step(step, space, options, target)
     folder = Path(out)
     info = {**net_info, "search": {**options.to_dict(), "realise": dict(realise or {})}}
     if resume:
         _check_same_search(folder, info["search"])
-    log = alpha_log.AlphaLog(folder)
+    callbacks = {"on_start": on_start, "on_epoch": on_epoch, "progress": progress}
+    records = fit_search(
+        step, supernet, space, geometry, train_config, folder, info, resume, callbacks
+    )
+    if options.strategy == "reinforce":
+        from archc.runtime.search.policy import finish
+
+        phase("sampling structures from the controller and evaluating them")
+        return finish(
+            folder, space, step, train_config, geometry, options, all_limits, lut, records
+        )
+    phase("deriving the subnet and writing best/")
+    config, best = derive(space, supernet, step.base, options)
+    write_atomic(folder / BEST, json.dumps({"space": space.name, **best}, indent=2) + "\n")
+    outputs = _write_best(folder, space, supernet, config, train_config, geometry, options)
+    return GradientResult(folder, records, config, best, outputs)
+
+
+def _check_active(supernet: Any, base: Any, phase: Callable[[str], None]) -> None:
+    """Mixed choices that no op uses under the fixed choices cannot be learnt."""
+    from archc.compiler.passes.count_cost import active_nodes
+
+    graph = supernet.graph
+    used = {
+        graph.nodes[n]["ir"].attrs["choice"]
+        for n in active_nodes(graph, base, set(supernet.labels))
+        if graph.nodes[n]["ir"].kind == "choose"
+    }
+    idle = sorted(set(supernet.labels) - used)
+    if not idle:
+        return
+    fixed = ", ".join(f"{c} = {v!r}" for c, v in base.items() if c not in supernet.labels)
+    what = f"{', '.join(idle)} {'is' if len(idle) == 1 else 'are'} unused under the fixed choices"
+    if len(idle) == len(supernet.labels):
+        raise SearchError(
+            f"{what} ({fixed}): nothing to learn; a space switching ops on and off with "
+            "policy choices is searched with --strategy reinforce"
+        )
+    phase(f"note: {what} ({fixed}); their alphas stay where they start")
+
+
+def fit_search(step, supernet, space, geometry, train_config, folder, info, resume, callbacks):
+    """`fit` the step in `folder`, keeping alphas.jsonl and alphas.png in step with the
+    checkpoints (where the space has mixed choices); returns fit's records."""
+    from archc.runtime.train import fit
+
+    log = alpha_log.AlphaLog(folder) if supernet.labels else None
+    on_start, on_epoch = callbacks.get("on_start"), callbacks.get("on_epoch")
 
     def started(start: dict[str, Any]) -> None:
-        log.sync(start["start_epoch"], supernet)
+        if log is not None:
+            log.sync(start["start_epoch"], supernet)
         if on_start is not None:
             on_start(start)
 
     def epoch_done(record: dict[str, Any]) -> None:
-        log.append(supernet, record["epoch"])
-        alpha_log.plot(log.read(), folder / alpha_log.ALPHAS_PICTURE, space.name)
+        if log is not None:
+            log.append(supernet, record["epoch"])
+            alpha_log.plot(log.read(), folder / alpha_log.ALPHAS_PICTURE, space.name)
         if on_epoch is not None:
             on_epoch(record)
 
-    records = fit(
+    progress = callbacks.get("progress")
+    return fit(
         step,
         geometry,
         train_config,
@@ -228,12 +317,6 @@ def run_gradient_search(
         on_epoch=epoch_done,
         **({"progress": progress} if progress is not None else {}),
     )
-    phase("deriving the subnet and writing best/")
-    config, best = derive(space, supernet, step.base, options)
-    write_atomic(folder / BEST, json.dumps({"space": space.name, **best}, indent=2) + "\n")
-    alpha_log.plot(log.read(), folder / alpha_log.ALPHAS_PICTURE, space.name)
-    outputs = _write_best(folder, space, supernet, config, train_config, geometry, options)
-    return GradientResult(folder, records, config, best, outputs)
 
 
 def _make_step(supernet, space, config, options: GradientOptions, target, lut, base):
@@ -253,21 +336,25 @@ def _make_step(supernet, space, config, options: GradientOptions, target, lut, b
     def expected(net):
         return expected_cost(net, metric, table=table)
 
+    mode, held_out = options.strategy, options.held_out_fraction
+    if mode == "reinforce":  # cells and weights learn jointly under sampled structures
+        gumbel = any(supernet.realisation[c] == "gumbel" for c in supernet.labels)
+        mode, held_out = ("gumbel" if gumbel else "sync"), 0.0
     temperature = None
-    if options.strategy == "gumbel":
+    if mode == "gumbel":
         temperature = GumbelTemperature(
             options.tau_start, options.tau_end, max(config.epochs - 1, 1), options.tau_schedule
         )
     cost = None
-    if target is not None:
+    if target is not None and options.strategy != "reinforce":  # its cost is in the reward
         cost = CostTerm(options.cost_form, options.cost_weight, target, options.cost_beta)
     return DifferentiableStep(
         supernet,
         space.validate(base) if base is not None else space.default(),
-        mode=options.strategy,
+        mode=mode,
         epochs=config.epochs,
-        held_out=options.held_out_fraction,
-        warmup=options.warmup,
+        held_out=held_out,
+        warmup=options.warmup if options.strategy != "reinforce" else 0,
         lr=config.lr,
         weight_decay=config.weight_decay,
         arch=ArchOptimiser(options.arch_lr, options.arch_betas, options.arch_weight_decay),

@@ -260,6 +260,9 @@ def train_one_epoch(run: Run, epoch: int) -> tuple[dict[str, float], int]:
     for module in run.step.modules().values():
         module.train()  # validation left them in eval mode
     pin = ctx.device.type == "cuda"
+    if run.validation is None:
+        run.validation = _Validation(run)
+    ctx.validation = run.validation
     loader = train_loader(run.train, run.config, epoch, pin=pin)
     if run.held_out is not None:
         ctx.held_out = HeldOutBatches(run.held_out, run.config, epoch, pin)

@@ -61,6 +61,7 @@ class StepContext:
     epoch: int = 0
     batch: int = 0  # index of the batch within the epoch
     held_out: Callable[[], Batch] | None = None  # set by the loop for a step with `held_out`
+    validation: Validation | None = None  # the loop's validation, for rewards inside a step
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """float16 autocast on CUDA when AMP is on; a no-op otherwise."""

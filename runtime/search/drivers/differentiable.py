@@ -88,8 +88,12 @@ class DifferentiableStep:
             if self.weights
             else None
         )
-        self.arch_optimizer = torch.optim.Adam(
-            self.alphas, lr=arch.lr, betas=arch.betas, weight_decay=arch.weight_decay
+        self.arch_optimizer = (  # None where no choice is mixed (policy-only spaces)
+            torch.optim.Adam(
+                self.alphas, lr=arch.lr, betas=arch.betas, weight_decay=arch.weight_decay
+            )
+            if self.alphas
+            else None
         )
         self.searching = False
 
@@ -114,7 +118,7 @@ class DifferentiableStep:
 
     def step(self, batch: Batch, ctx: StepContext) -> dict[str, Any]:
         self.supernet.set_active(self.base)
-        if not self.searching:
+        if not self.searching or self.arch_optimizer is None:
             return {"loss": self._weight_step(batch, ctx)}
         if self.held_out:
             loss = self._weight_step(batch, ctx)
@@ -151,8 +155,9 @@ class DifferentiableStep:
         with only_grad(self.weights, self.alphas):
             loss = self._forward_loss(batch, ctx)
             self.weight_optimizer.zero_grad(set_to_none=True)
-            ctx.backward(loss)
-            ctx.optimizer_step(self.weight_optimizer)
+            if loss.requires_grad:
+                ctx.backward(loss)
+                ctx.optimizer_step(self.weight_optimizer)
         return loss.detach()
 
     def _arch_step(self, batch: Batch, ctx: StepContext) -> dict[str, Any]:
@@ -160,8 +165,9 @@ class DifferentiableStep:
             task = self._forward_loss(batch, ctx)
             loss, extra = self._with_cost(task)
             self.arch_optimizer.zero_grad(set_to_none=True)
-            ctx.backward(loss)
-            ctx.optimizer_step(self.arch_optimizer)
+            if loss.requires_grad:  # else no mixed choice is active under `base`
+                ctx.backward(loss)
+                ctx.optimizer_step(self.arch_optimizer)
         return {"arch_loss": task.detach(), **extra}
 
     def _joint_step(self, batch: Batch, ctx: StepContext) -> dict[str, Any]:
@@ -170,9 +176,10 @@ class DifferentiableStep:
         optimizers = list(self.optimizers().values())
         for optimizer in optimizers:
             optimizer.zero_grad(set_to_none=True)
-        ctx.backward(loss)
-        for optimizer in optimizers:
-            ctx.optimizer_step(optimizer)
+        if loss.requires_grad:  # a structure may switch off every op with parameters
+            ctx.backward(loss)
+            for optimizer in optimizers:
+                ctx.optimizer_step(optimizer)
         return {"loss": task.detach(), **extra}
 
     def _with_cost(self, task: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]]:

@@ -29,6 +29,21 @@ space tiny_darts {
 }
 """
 
+POLICY = """\
+import std
+
+space tiny_policy {
+    "Two switched branches and a Gumbel edge at 64 x 48 for the controller tests."
+    input image: [3, 64, 48]
+    let x = image -> conv(16, k=3, stride=2) -> bn -> relu
+    let on = [choice(false, true, realise=policy) as branch[b] for b in range(2)]
+    let a = (x -> oneof(sep_conv_3x3, skip, zero, realise=gumbel) as e1) if on[0] else x
+    let low = x -> conv(16, k=3, stride=2) -> bn -> relu
+    let b = (low -> conv(16, k=3) -> bn -> relu) if on[1] else low
+    output heatmaps = add([a, b -> upsample(2)]) -> conv(17, k=1, bias=true)
+}
+"""
+
 RUN = [
     "--data",
     "data",
@@ -51,6 +66,7 @@ RUN = [
 def work(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("gradient")
     write_space(folder, TINY, "tiny.arch")
+    write_space(folder, POLICY, "policy.arch")
     write_space(folder)  # small.arch: elastic choices only
     make_synth(folder / "data", train=24, val=6)
     return folder
@@ -166,6 +182,13 @@ def test_kill_9_then_resume_ends_where_the_uninterrupted_search_ends(searched, w
         ),
         (["tiny.arch", "--strategy", "evolution"], "give --supernet RUN"),
         (["tiny.arch", "--strategy", "darts", "--zero-one", "10"], "--realise 'PATTERN=sigmoid'"),
+        (["tiny.arch", "--strategy", "reinforce"], "--realise 'PATTERN=policy'"),
+        (
+            ["policy.arch", "--strategy", "reinforce", "--reward", "loss", "--held-out", "0"],
+            "held-out",
+        ),
+        (["policy.arch", "--strategy", "darts", "--controller-updates", "3"], "only for"),
+        (["policy.arch", "--strategy", "darts"], "e1 is unused under the fixed choices"),
     ],
 )
 def test_bad_input_fails_at_once_and_leaves_nothing(work, args, message) -> None:
@@ -221,3 +244,41 @@ def test_hard_gumbel_resumes_exactly_too(work) -> None:
     assert (a / "alphas.jsonl").read_text() == (b / "alphas.jsonl").read_text()
     left, right = load_file(a / "last.safetensors"), load_file(b / "last.safetensors")
     assert all((left[k] == right[k]).all() for k in left)
+
+
+REINFORCE = [
+    *("search", "policy.arch", "--strategy", "reinforce", "--reward", "loss", *RUN[:-2]),
+    *("--epochs", "2", "--controller-updates", "3", "--controller-samples", "2"),
+    *("--controller-lr", "0.05", "--derive-samples", "4", "--limit-val", "3"),
+]
+
+
+def test_reinforce_trains_the_controller_derives_and_resumes_exactly(work) -> None:
+    straight = run_archc([*REINFORCE, "--out", "r_straight"], work)
+    assert straight.returncode == 0, straight.stderr
+    folder = work / "r_straight"
+    history = [json.loads(x) for x in (folder / "controller.jsonl").read_text().splitlines()]
+    assert [(h["epoch"], h["update"]) for h in history] == [
+        (e, u) for e in (1, 2) for u in (1, 2, 3)
+    ]
+    assert history[-1]["entropy"] < history[0]["entropy"]
+    trials = [json.loads(x) for x in (folder / "trials.jsonl").read_text().splitlines()]
+    assert len(trials) == 4 and all(t["loss"] is not None for t in trials)
+    best = json.loads((folder / "best.json").read_text())["best"]
+    assert (folder / "best" / "model.onnx").is_file() and (folder / "controller.png").is_file()
+    assert best["config"] in [t["config"] for t in trials]
+    killed = run_archc([*REINFORCE, "--out", "r_killed"], work, kill_after=6)  # epoch 2 of 4 steps
+    assert killed.returncode == -signal.SIGKILL
+    resumed = run_archc([*REINFORCE, "--out", "r_killed", "--resume"], work)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after epoch 1" in resumed.stdout
+    other = work / "r_killed"
+    for name in ("controller.jsonl", "alphas.jsonl"):
+        assert (other / name).read_text() == (folder / name).read_text(), name
+    left, right = load_file(folder / "last.safetensors"), load_file(other / "last.safetensors")
+    assert all((left[k] == right[k]).all() for k in left)
+    again = [json.loads(x) for x in (other / "trials.jsonl").read_text().splitlines()]
+    drop = ("seconds",)
+    assert [{k: v for k, v in t.items() if k not in drop} for t in again] == [
+        {k: v for k, v in t.items() if k not in drop} for t in trials
+    ]
