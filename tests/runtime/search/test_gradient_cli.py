@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
+from archc.cli import main as cli
 from tests.runtime.search.search_fixtures import synth_data as make_synth
 from tests.runtime.search.search_fixtures import write_space
 from tests.runtime.train.train_fixtures import run_archc
@@ -191,11 +192,14 @@ def test_kill_9_then_resume_ends_where_the_uninterrupted_search_ends(searched, w
         (["policy.arch", "--strategy", "darts"], "e1 is unused under the fixed choices"),
     ],
 )
-def test_bad_input_fails_at_once_and_leaves_nothing(work, args, message) -> None:
+def test_bad_input_fails_at_once_and_leaves_nothing(work, args, message, capsys, monkeypatch):
+    """In process (the subprocess tests above cover the real entry point)."""
+    monkeypatch.chdir(work)
     out = f"bad{abs(hash(tuple(args))) % 10_000}"
-    proc = run_archc(["search", *args, "--data", "data", "--out", out], work)
-    assert proc.returncode != 0
-    assert message in proc.stderr, proc.stderr
+    code = cli.main(["search", *args, "--data", "data", "--out", out])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert message in err, err
     assert not (work / out).exists()
 
 
