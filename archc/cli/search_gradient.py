@@ -336,8 +336,14 @@ class _Report:
         cost = r.get("expected_cost")
         unit = (1, " ms") if self.options.cost == "latency_ms" else (1e6, "M")
         shown = "" if cost is None else f"  E[{self.options.cost}] {cost / unit[0]:.3f}{unit[1]}"
+        controller = ""
+        if r.get("controller_reward") is not None:
+            controller = (
+                f"  controller reward {r['controller_reward']:.4g} "
+                f"entropy {r['controller_entropy']:.3f}"
+            )
         print(
-            f"epoch {r['epoch']}/{self.epochs}: loss {r['loss']:.6f}{ap}{shown}  "
+            f"epoch {r['epoch']}/{self.epochs}: loss {r['loss']:.6f}{ap}{shown}{controller}  "
             f"{r['seconds']:.1f} s",
             flush=True,
         )
