@@ -28,8 +28,12 @@ TARGET = {"branch[0]": True, "branch[1]": False, "branch[2]": True, "branch[3]":
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory):
-    space = archc.load(write_space(tmp_path_factory.mktemp("ctl"), SWITCHES, "switches.arch"))
+def space(tmp_path_factory):
+    return archc.load(write_space(tmp_path_factory.mktemp("ctl"), SWITCHES, "switches.arch"))
+
+
+@pytest.fixture(scope="module")
+def table(space):
     return space.table
 
 
@@ -80,3 +84,44 @@ def test_bad_options_are_refused(table) -> None:
         Controller(table, [])
     with pytest.raises(ValueError, match="baseline decay"):
         Reinforce(Controller(table, _policy(table)), baseline_decay=1.0)
+
+
+class _Calibration:
+    def __init__(self, images):
+        self.images = images
+
+    def calibration(self, crops: int):
+        return [self.images]
+
+
+def test_a_policy_only_space_trains_weights_under_samples_and_the_controller(space) -> None:
+    """No mixed choice: the step trains the weights of sampled structures, and the
+    controller (loss reward on a held-out batch) at the first batch of each epoch."""
+    from archc.runtime.search.drivers.differentiable import DifferentiableStep
+    from archc.runtime.search.drivers.reinforce import ReinforceStep
+    from archc.runtime.train.step import StepContext
+    from archc.torch import build_supernet
+
+    torch.manual_seed(0)
+    net = build_supernet(space)
+    inner = DifferentiableStep(net, space.default(), mode="sync", epochs=2)
+    assert inner.arch_optimizer is None
+    controller = Controller(space.table, _policy(space.table))
+    step = ReinforceStep(
+        inner, controller, Reinforce(controller), space, reward="loss", held_out=0.5, updates=2
+    )
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(4, 3, 16, 12, generator=g)
+    batch = (images, torch.rand(4, 2, 16, 12, generator=g), torch.ones(4, 2, 1), {})
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    before = {k: v.clone() for k, v in {**net.state_dict(), **controller.state_dict()}.items()}
+    for epoch in range(2):
+        step.begin_epoch(epoch, 1e-2)
+        for b in range(3):
+            ctx = StepContext(torch.device("cpu"), False, scaler, seed=1, epoch=epoch, batch=b)
+            ctx.held_out, ctx.validation = (lambda: batch), _Calibration(images)
+            assert step.step(batch, ctx)["loss"] > 0
+    assert [(h["epoch"], h["update"]) for h in step.history] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    after = {**net.state_dict(), **controller.state_dict()}
+    assert any(not torch.equal(before[k], after[k]) for k in controller.state_dict())
+    assert any(not torch.equal(before[k], after[k]) for k in net.state_dict())
