@@ -38,6 +38,9 @@ def subnets(path: Path):
     return [(label, space.derive(c), c) for label, c in configs]
 
 
+HEAVY_NETS = frozenset({"hrnet_w32", "simplebaseline_r50"})
+
+
 def _cases() -> list:
     """(path, label) without compiling anything at collection; the largest and sampled
     subnets of heavy spaces run in `make test-slow` only."""
@@ -47,7 +50,8 @@ def _cases() -> list:
             ["net"] if p.parent.name == "nets" else ["largest", "smallest", "sample0", "sample1"]
         )
         for label in labels:
-            slow = p.stem in HEAVY and label != "smallest"
+            # big nets (28M+ params) are exported and compared in test_export too
+            slow = (p.stem in HEAVY and label != "smallest") or p.stem in HEAVY_NETS
             out.append(
                 pytest.param(
                     p, label, id=f"{p.stem}-{label}", marks=[pytest.mark.slow] if slow else []
