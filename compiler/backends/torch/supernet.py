@@ -22,6 +22,7 @@ immediate dominator of the `choose`) when the shapes agree.
 from __future__ import annotations
 
 import fnmatch
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ from archc.runtime.ops import (
 
 MIXING = ("weighted", "scaled", "sigmoid", "gumbel")
 EXTRA_REALISATIONS = ("scaled", "sigmoid")  # supernet-only, given with `realise`
+GATED_PLANS = 256  # hard-Gumbel plans kept (one per recent draw)
 WEIGHTED_OPS = ("conv", "deconv", "linear", "bn", "layernorm")
 
 
@@ -178,9 +180,14 @@ class Supernet(nn.Module):
         }
         drawn = {c: int(torch.argmax(g.detach())) for c, g in self._gates.items()}
         key = (self.active, tuple(sorted(drawn.items())))
-        if key not in self._plans:
-            self._plans[key] = self._make_plan(self.active, drawn)
-        return self._plans[key]
+        plans = self.__dict__.setdefault("_gated_plans", OrderedDict())
+        if key in plans:
+            plans.move_to_end(key)
+        else:  # draws over many choices rarely repeat: keep the recent ones only
+            plans[key] = self._make_plan(self.active, drawn)
+            if len(plans) > GATED_PLANS:
+                plans.popitem(last=False)
+        return plans[key]
 
     def _branch_point(self, node: IRNode, config) -> int | None:
         """The immediate dominator of a `choose` when its shape is the choose's."""
