@@ -296,21 +296,15 @@ def _budget_trial(record: dict[str, Any], replayed: bool) -> None:
 
 
 def _options(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[str, Any]:
-    """The options given, or on --resume the run's own (a different one is refused)."""
+    """The options given; on --resume, over the run's own (`run_gradient_search` refuses
+    any that differs, naming it)."""
     given = {n: getattr(args, n) for n in (*FIELDS, "cost", "calibration")}
     given = {"strategy": args.strategy, **{k: v for k, v in given.items() if v is not None}}
     if not args.export:
         given["export"] = False
     if saved is None:
         return given
-    changed = [
-        f"{k}: {v!r} (the run has {saved.get(k)!r})" for k, v in given.items() if saved.get(k) != v
-    ]
-    if changed:
-        raise CliFailure(
-            f"{args.out}: a resumed search keeps its options; changed: " + "; ".join(changed)
-        )
-    return {k: v for k, v in saved.items() if k != "realise"}
+    return {**{k: v for k, v in saved.items() if k != "realise"}, **given}
 
 
 class _Report:

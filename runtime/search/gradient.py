@@ -303,20 +303,11 @@ def _write_best(folder, space, supernet, config, train_config, geometry, options
     if not options.export:
         return {}
     from archc.runtime.search.outputs import write_best
-    from archc.runtime.train.data import calibration_batches, find_split, load_split
+    from archc.runtime.train.data import run_calibration
     from archc.runtime.train.device import select_device
 
     device = select_device(train_config.device)
-    plain = load_split(
-        find_split(train_config.data, "train"),
-        geometry,
-        train_config,
-        train=False,
-        limit=train_config.limit_train,
-    )
-    calibration = calibration_batches(
-        plain, options.calibration, train_config.batch, train_config.seed, device
-    )
+    calibration = run_calibration(train_config, geometry, options.calibration, device)
     supernet.to(device)
     report = write_best(folder, space, supernet, config, calibration)
     report.update(_picture(folder, space, config))

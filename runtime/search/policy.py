@@ -96,7 +96,7 @@ def write_history(folder: Path, history: Sequence[dict[str, Any]], title: str) -
 def evaluator(space: Any, supernet: Any, train_config: Any, geometry: Any, calibration: int):
     """The shared-weight evaluator of the derivation, and its calibration batches."""
     from archc.runtime.search.evaluate import SharedWeightEvaluator, cache_split
-    from archc.runtime.train.data import calibration_batches, find_split, load_split
+    from archc.runtime.train.data import find_split, load_split, run_calibration
     from archc.runtime.train.device import select_device
 
     device = select_device(train_config.device)
@@ -107,14 +107,7 @@ def evaluator(space: Any, supernet: Any, train_config: Any, geometry: Any, calib
         train=False,
         limit=train_config.limit_val,
     )
-    train = load_split(
-        find_split(train_config.data, "train"),
-        geometry,
-        train_config,
-        train=False,
-        limit=train_config.limit_train,
-    )
-    batches = calibration_batches(train, calibration, train_config.batch, train_config.seed, device)
+    batches = run_calibration(train_config, geometry, calibration, device)
     cached = cache_split(val, train_config.batch, device)
     supernet.to(device)
     return SharedWeightEvaluator(supernet, batches, cached, train_config.flip_test), batches

@@ -178,6 +178,16 @@ def to_device(batch: Any, device: torch.device) -> Any:
 _CALIBRATION_TAG = 0xCA1B
 
 
+def run_calibration(
+    config: TrainConfig, geometry: NetGeometry, crops: int, device: torch.device
+) -> list[torch.Tensor]:
+    """`crops` unaugmented crops of the run's training split (its `limit_train`), batched:
+    what BatchNorm recalibration uses in validation, rewards and derivation."""
+    split = find_split(config.data, "train")
+    plain = load_split(split, geometry, config, train=False, limit=config.limit_train)
+    return calibration_batches(plain, crops, config.batch, config.seed, device)
+
+
 def calibration_batches(
     data: SplitData, crops: int, batch: int, seed: int, device: torch.device
 ) -> list[torch.Tensor]:

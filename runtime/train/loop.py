@@ -40,9 +40,9 @@ from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
 from archc.runtime.train.data import (
     HeldOutBatches,
     SplitData,
-    calibration_batches,
     find_split,
     load_split,
+    run_calibration,
     split_held_out,
     train_loader,
 )
@@ -385,10 +385,8 @@ class _Validation:
 
     def calibration(self, crops: int) -> list[torch.Tensor]:
         if crops not in self._calibration:
-            run, config = self.run, self.run.config
-            split = find_split(config.data, "train")
-            plain = load_split(split, run.geometry, config, train=False, limit=config.limit_train)
-            self._calibration[crops] = calibration_batches(
-                plain, crops, config.batch, config.seed, run.ctx.device
+            run = self.run
+            self._calibration[crops] = run_calibration(
+                run.config, run.geometry, crops, run.ctx.device
             )
         return self._calibration[crops]
