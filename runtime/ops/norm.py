@@ -9,12 +9,19 @@ from torch import nn
 
 
 class ElasticBatchNorm2d(nn.BatchNorm2d):
-    """`nn.BatchNorm2d` at its widest; a narrower input uses (and updates) the first C."""
+    """`nn.BatchNorm2d` at its widest; a narrower input uses (and updates) the first C.
+
+    `momentum=None` (what `recalibrate_bn` sets) means a cumulative average over the
+    batches seen since the last reset, exactly as in `nn.BatchNorm2d`: the subnet's own
+    statistics, which shared-weight evaluation needs."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[1]
+        factor = self.momentum if self.momentum is not None else 0.0
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # cumulative average, as `nn.BatchNorm2d` does
+                factor = 1.0 / float(self.num_batches_tracked)
         use_batch = self.training or not self.track_running_stats
         return F.batch_norm(
             x,
@@ -23,7 +30,7 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
             self.weight[:c] if self.affine else None,
             self.bias[:c] if self.affine else None,
             use_batch,
-            self.momentum if self.momentum is not None else 0.0,
+            factor,
             self.eps,
         )
 
