@@ -46,8 +46,12 @@ def add_define_option(parser: argparse.ArgumentParser) -> None:
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--config", metavar="C.json", help="a config file (archc-config JSON)")
-    group.add_argument("--largest", action="store_true", help="every choice at its largest")
-    group.add_argument("--smallest", action="store_true", help="every choice at its smallest")
+    group.add_argument(
+        "--largest", action="store_true", help="the config with the most MACs (ties: params)"
+    )
+    group.add_argument(
+        "--smallest", action="store_true", help="the config with the fewest MACs (ties: params)"
+    )
 
 
 def chosen_config(space: Space, args: argparse.Namespace) -> Config | None:

@@ -190,20 +190,21 @@ class ChoiceTable:
         rng = make_rng(seed)
         return self._build(lambda _c, d: rng.choice(d))
 
-    def largest(self) -> Config:
-        """Each choice at its largest: the maximum number, `true`, or the LAST candidate.
+    def per_choice_end(self, which: str) -> Config:
+        """Each choice at its own end ("largest": the maximum number, `true`, or the LAST
+        candidate; "smallest": the minimum, `false`, the FIRST), dependent domains under
+        their parents' values.
 
-        Strings (ops, inputs, names) have no size, so by convention the last
-        listed candidate is the "largest": list them from cheapest to costliest.
-        Dependent domains are taken under the parents' largest values.
-        """
-        return self._build(lambda c, d: _extreme(c, d, max, -1))
+        Not the costliest or cheapest config (an op choice's cost is not its place in
+        the list): `Space.largest()`/`smallest()` are, and start from this."""
+        return self.complete({}, which)
 
-    def smallest(self) -> Config:
-        """Each choice at its smallest: the minimum number, `false`, or the FIRST candidate."""
-        return self._build(lambda c, d: _extreme(c, d, min, 0))
-
-    # ---- counting and vectors
+    def complete(self, fixed: Mapping[str, Any], which: str) -> Config:
+        """`fixed`'s values, every other choice at its end as in `per_choice_end`."""
+        pick, end = {"largest": (max, -1), "smallest": (min, 0)}[which]
+        return self._build(
+            lambda c, d: fixed[c.name] if c.name in fixed else _extreme(c, d, pick, end)
+        )
 
     def size(self) -> int:
         """The exact number of valid configs (see `counting`)."""

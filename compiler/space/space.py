@@ -24,6 +24,7 @@ from archc.compiler.passes.count_cost import Cost
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable, Rng, make_rng
 from archc.compiler.space.config import Config
+from archc.compiler.space.ends import End, find_end
 from archc.compiler.space.sampling import DRAWS, WALKS, Sampler, limits_of
 from archc.dsl.diagnostics import ArchError
 from archc.dsl.program import ConstraintSpec
@@ -55,6 +56,7 @@ class Space:
         self.table = ChoiceTable(graph.graph["choices"], self.name)
         self._models: dict[tuple[str, str | None], CostModel] = {}
         self._batch: dict[tuple[str, str | None], Any] = {}  # cost_batch.BatchCostModel
+        self._ends: dict[str, End] = {}
 
     def __repr__(self) -> str:
         nodes = self.graph.number_of_nodes()
@@ -96,10 +98,20 @@ class Space:
         return config
 
     def largest(self) -> Config:
-        return self.table.largest()
+        """The config with the most MACs (ties: most params), the top of `cost_range`:
+        what the sandwich rule trains and `--largest` selects (see `ends`)."""
+        return self.end("largest").config
 
     def smallest(self) -> Config:
-        return self.table.smallest()
+        """The config with the fewest MACs (ties: fewest params), the bottom of `cost_range`."""
+        return self.end("smallest").config
+
+    def end(self, which: str) -> End:
+        """The "largest" or "smallest" config, and whether it is provably the end (it is
+        the best found by a local search when some cost terms cannot be tabulated)."""
+        if which not in self._ends:
+            self._ends[which] = find_end(self, which, MAX_EXACT_RANGE)
+        return self._ends[which]
 
     def default(self) -> Config:
         return self.table.default()

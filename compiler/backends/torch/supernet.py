@@ -40,6 +40,7 @@ from archc.compiler.ops.conv import deconv_padding
 from archc.compiler.passes.count_cost import active_nodes
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable
+from archc.compiler.space.space import Space
 from archc.dsl.program import REALISATIONS
 from archc.dsl.symbolic import apply, evaluate
 from archc.runtime.ops import (
@@ -68,9 +69,12 @@ class Step:
 
 
 class Supernet(nn.Module):
-    def __init__(self, graph: nx.MultiDiGraph, realise: Mapping[str, str] | None = None):
+    def __init__(
+        self, graph: nx.MultiDiGraph, realise: Mapping[str, str] | None = None, space=None
+    ):
         super().__init__()
         self.graph = graph
+        self.space = space if space is not None else Space(graph)  # cost-aware ends
         self.table = ChoiceTable(graph.graph["choices"], graph.graph["name"])
         self.realisation = _realisations(graph, realise or {})
         self.net = nn.ModuleDict()
@@ -137,12 +141,14 @@ class Supernet(nn.Module):
         return config
 
     def largest(self):
-        config = self.table.largest()
+        """Activate and return the space's largest config (most MACs, `Space.largest`)."""
+        config = self.space.largest()
         self.set_active(config)
         return config
 
     def smallest(self):
-        config = self.table.smallest()
+        """Activate and return the space's smallest config (fewest MACs)."""
+        config = self.space.smallest()
         self.set_active(config)
         return config
 
@@ -410,5 +416,6 @@ def _key(choice: str) -> str:
 
 def build_supernet(space_or_graph: Any, realise: Mapping[str, str] | None = None) -> Supernet:
     """The supernet of a space; `realise` maps choice-name patterns to realisations."""
-    graph = space_or_graph if isinstance(space_or_graph, nx.Graph) else space_or_graph.graph
-    return Supernet(graph, realise)
+    if isinstance(space_or_graph, nx.Graph):
+        return Supernet(space_or_graph, realise)
+    return Supernet(space_or_graph.graph, realise, space_or_graph)

@@ -50,7 +50,7 @@ def test_model_walk_and_derived_subnet_agree(path, seed):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_derived_subnet_has_no_choices_left(path):
     graph, _, _, table = space(path)
-    derived = derive_subnet(graph, table.largest())
+    derived = derive_subnet(graph, table.per_choice_end("largest"))
     nodes = nodes_in_order(derived)
     assert {n.kind for n in nodes} <= {"input", "op"}
     assert not derived.graph["choices"]
@@ -73,7 +73,7 @@ def test_monotone_space_costs_are_ordered():
     """Every choice here only grows the network (groups, by contrast, shrink it)."""
     [graph] = compile_file("m.arch", MONOTONE).graphs
     model, table = CostModel(graph), ChoiceTable(graph.graph["choices"])
-    low, high = model(table.smallest()), model(table.largest())
+    low, high = model(table.per_choice_end("smallest")), model(table.per_choice_end("largest"))
     assert low.params < high.params and low.macs < high.macs
     for seed in range(30):
         cost = model(table.sample(seed))

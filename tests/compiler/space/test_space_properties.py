@@ -106,7 +106,12 @@ def test_every_enumerated_config_validates_and_round_trips(table: ChoiceTable):
 @given(random_tables(), seeds)
 def test_built_configs_validate_on_random_tables(table: ChoiceTable, seed: int):
     rng = random.Random(seed)
-    built = [table.default(), table.largest(), table.smallest(), table.sample(rng)]
+    built = [
+        table.default(),
+        table.per_choice_end("largest"),
+        table.per_choice_end("smallest"),
+        table.sample(rng),
+    ]
     built += [table.mutate(built[-1], rng, 0.5), table.crossover(built[1], built[2], rng)]
     for config in built:
         assert table.validate(config) == config
@@ -132,7 +137,12 @@ def test_clipped_decoding_of_any_vector_is_valid(table: ChoiceTable, data):
 
 @given(tables, seeds)
 def test_sample_default_largest_smallest_validate(table: ChoiceTable, seed: int):
-    for config in (table.sample(seed), table.default(), table.largest(), table.smallest()):
+    for config in (
+        table.sample(seed),
+        table.default(),
+        table.per_choice_end("largest"),
+        table.per_choice_end("smallest"),
+    ):
         assert table.validate(config) == config
         assert list(config) == list(table.names)
 

@@ -158,7 +158,7 @@ def test_an_empty_table_has_one_config():
 
 def test_default_largest_smallest(kinds_table):
     assert kinds_table.default() == Config(DEFAULT, "kinds")
-    assert kinds_table.largest() == {
+    assert kinds_table.per_choice_end("largest") == {
         "w": 16,
         "e": 3,
         "g": 48,
@@ -169,14 +169,20 @@ def test_default_largest_smallest(kinds_table):
         "src": "y",
         "head": "c1",
     }
-    assert kinds_table.smallest() == {**DEFAULT, "on": False}
-    for cfg in (kinds_table.default(), kinds_table.largest(), kinds_table.smallest()):
+    assert kinds_table.per_choice_end("smallest") == {**DEFAULT, "on": False}
+    for cfg in (
+        kinds_table.default(),
+        kinds_table.per_choice_end("largest"),
+        kinds_table.per_choice_end("smallest"),
+    ):
         assert kinds_table.validate(cfg) == cfg and list(cfg) == NAMES
 
 
 def test_largest_takes_the_maximum_not_the_last_candidate():
     table = table_of(space_text("    let w = choice(32, 8, 16)\n    output h = image -> conv(w)"))
-    assert table.largest() == {"w": 32} and table.smallest() == {"w": 8}
+    assert table.per_choice_end("largest") == {"w": 32} and table.per_choice_end("smallest") == {
+        "w": 8
+    }
 
 
 # ---- validation
@@ -314,8 +320,8 @@ def test_decode_checks_the_length(kinds_table):
 
 
 def test_decode_with_clip_moves_indices_to_the_nearest_end(kinds_table):
-    assert kinds_table.decode([99] * 9, clip=True) == kinds_table.largest()
-    assert kinds_table.decode([-5] * 9, clip=True) == kinds_table.smallest()
+    assert kinds_table.decode([99] * 9, clip=True) == kinds_table.per_choice_end("largest")
+    assert kinds_table.decode([-5] * 9, clip=True) == kinds_table.per_choice_end("smallest")
     # `g` at index 9 exists for w * e = 48 but not for 8: clipped to the last divisor of 8
     assert kinds_table.decode([0, 0, 9, 0, 0, 0, 0, 0, 0], clip=True)["g"] == 8
 
