@@ -5,6 +5,11 @@ derived subnet needs its own before evaluation (BigNAS, ViPNAS). This resets
 every BatchNorm's running mean and variance and recomputes them as the exact
 average over the given batches (momentum None), with no gradient and without
 touching any weight.
+
+One case is not exact on a supernet: scopes that share weights (`shares weights
+with`) but choose different widths. The derived net gives each diverging scope its
+own BatchNorm, while the supernet has one, whose statistics mix every scope's
+calls. Derive first, then recalibrate, where per-scope statistics matter.
 """
 
 from __future__ import annotations

@@ -42,6 +42,12 @@ def _bn_stats(module) -> dict[str, torch.Tensor]:
 )
 @pytest.mark.parametrize("pick", ["largest", "smallest", "sampled"])
 def test_supernet_recalibration_equals_the_derived_subnets(path, pick):
+    if path.stem == "vipnas_temporal" and pick == "sampled":
+        pytest.xfail(
+            "frames sharing weights but choosing different widths: the derived net gives "
+            "each frame its own BatchNorm, the supernet's one BatchNorm mixes the frames "
+            "(documented in runtime/recalibrate.py)"
+        )
     space = _load(path)
     config = space.sample(5) if pick == "sampled" else getattr(space, pick)()
     net = build_supernet(space, {"*": "sampled"}).double().eval()
