@@ -44,11 +44,11 @@ def activity(graph: nx.MultiDiGraph, choices: Mapping[str, ChoiceSpec]) -> dict[
         for port, src in enumerate(input_ids(graph, n)):
             edge = _edge_condition(node, port)
             reach = active[n] if edge is True else apply("and", active[n], edge)
-            active[src] = _either(active[src], reach, choices)
+            active[src] = either(active[src], reach, choices)
     return active
 
 
-def _either(a: Any, b: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
+def either(a: Any, b: Any, choices: Mapping[str, ChoiceSpec]) -> Any:
     """`a or b`, decided over the choices (or tabulated: `decide.tabulate`) only when
     both sides are conditions."""
     if a is True or b is True:
@@ -76,6 +76,7 @@ class CostModel:
         self._values = {name: possible_values(spec, choices) for name, spec in choices.items()}
         groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         active = activity(graph, choices)
+        self.activity = active  # node -> when the config's subnet computes it
         pairs: list[tuple[int, int]] = []
         for term in _terms(graph, active, convention, scope, pairs):
             groups[tuple(sorted(deps_of(term)))].append(term)

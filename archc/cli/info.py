@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "info",
         help="show a space's choices, size and cost",
         description="Compile FILE and report its choices (domain, realisation, default), the "
-        "exact number of valid configs, the range of params and MACs over all "
+        "exact number of valid configs and of distinct architectures (configs that differ "
+        "only in choices their network does not read count once), the range of params "
+        "and MACs over all "
         "configs (exact by enumeration or by variable elimination over the cost "
         "tables; bounds where neither works: the output says which, per metric), "
         "and the cost of one config with a per-stage "
@@ -43,11 +45,14 @@ def run(args: argparse.Namespace) -> int:
 
 def build_report(space: Space, config, convention: str) -> dict:
     rng = space.cost_range(convention)
+    archs, archs_exact = space.architectures()
     report = {
         "name": space.name,
         "kind": "net" if space.graph.graph["is_net"] else "space",
         "num_choices": len(space.choices),
         "size": str(space.size()),
+        "architectures": str(archs),
+        "architectures_exact": archs_exact,
         "params_range": list(rng.params),
         "macs_range": list(rng.macs),
         "range_exact": rng.exact,
@@ -97,6 +102,9 @@ def render_table(space: Space, r: dict) -> str:
     lines = [
         f"{r['kind']} {r['name']}: {r['num_choices']} choices, {int(r['size']):,} valid configs"
     ]
+    if r["choices"]:
+        bound = "" if r["architectures_exact"] else " at most (a bound: the configs)"
+        lines[0] += f", {int(r['architectures']):,} distinct architectures{bound}"
     if r["choices"]:
         width = max(len(c["name"]) for c in r["choices"])
         lines.append("")

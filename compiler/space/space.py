@@ -22,6 +22,7 @@ from archc.compiler.extremes import TooLarge, cost_extremes
 from archc.compiler.latency_table import LatencyTable, as_table
 from archc.compiler.passes.count_cost import Cost
 from archc.compiler.passes.derive_subnet import derive_subnet
+from archc.compiler.space.canonical import Relevance, count_architectures
 from archc.compiler.space.choices import ChoiceTable, Rng, make_rng
 from archc.compiler.space.config import Config
 from archc.compiler.space.ends import End, find_end
@@ -57,6 +58,8 @@ class Space:
         self._models: dict[tuple[str, str | None], CostModel] = {}
         self._batch: dict[tuple[str, str | None], Any] = {}  # cost_batch.BatchCostModel
         self._ends: dict[str, End] = {}
+        self._relevant: Relevance | None = None
+        self._architectures: tuple[int, bool] | None = None
 
     def __repr__(self) -> str:
         nodes = self.graph.number_of_nodes()
@@ -117,7 +120,30 @@ class Space:
         return self.table.default()
 
     def size(self) -> int:
+        """The number of valid configs (see `architectures` for distinct networks)."""
         return self.table.size()
+
+    def canonical(self, config: Mapping[str, Any]) -> Config:
+        """`config` with the choices its network does not read at their defaults: equal
+        canonical forms build the same network (see `canonical`)."""
+        return self._relevance().canonical(config)
+
+    def architectures(self) -> tuple[int, bool]:
+        """(distinct networks, exact?): the number of canonical configs, or the number
+        of configs, a bound, where counting them would need too large a table."""
+        if self._architectures is None:
+            try:
+                model = self.cost_model()
+                count = count_architectures(self._relevance(), model.activity, model.choices)
+                self._architectures = (count, True)
+            except TooLarge:
+                self._architectures = (self.size(), False)
+        return self._architectures
+
+    def _relevance(self) -> Relevance:
+        if self._relevant is None:
+            self._relevant = Relevance(self.graph, self.table)
+        return self._relevant
 
     def encode(self, config: Mapping[str, Any]) -> list[int]:
         return self.table.encode(config)
