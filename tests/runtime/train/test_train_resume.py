@@ -124,3 +124,58 @@ def test_ctrl_c_says_which_epoch_is_kept_and_how_to_continue(setup) -> None:
         "archc: interrupted; stopped holds the checkpoint of epoch 1; "
         "`archc train micro.arch --out stopped --resume` continues from there"
     )
+
+
+def test_a_resume_started_while_the_run_is_alive_is_refused(setup, uninterrupted):
+    """A run stopped (SIGSTOP, so it holds its lock) after its first step, and a
+    `--resume` of the same folder started meanwhile: the second is refused, naming the
+    first's pid, and writes nothing; the first, continued, ends as if alone."""
+    import contextlib
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.runtime.train.train_fixtures import KILL_RUNNER
+
+    work, args = setup
+    env = {**os.environ, "PYTHONPATH": str(KILL_RUNNER.parents[3])}
+    log = (work / "busy.log").open("w")
+    first = subprocess.Popen(
+        [sys.executable, str(KILL_RUNNER), "1:STOP", *args, "--out", "busy"],
+        cwd=work,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        _wait_until_stopped(first.pid, deadline=time.monotonic() + 120)
+        second = run_archc([*args, "--out", "busy", "--resume"], work)
+        assert second.returncode == 1, second.stderr
+        assert f"in use by pid {first.pid}" in second.stderr
+        while first.poll() is None:  # the runner stops itself after every later step
+            _wait_until_stopped(first.pid, deadline=time.monotonic() + 120, or_exited=first)
+            with contextlib.suppress(ProcessLookupError):  # it may just have exited
+                os.kill(first.pid, signal.SIGCONT)
+        assert first.returncode == 0, (work / "busy.log").read_text()
+    finally:
+        log.close()
+        if first.poll() is None:
+            first.kill()
+    assert _metrics(work / "busy") == _metrics(uninterrupted)
+
+
+def _wait_until_stopped(pid: int, deadline: float, or_exited=None) -> None:
+    import time
+
+    while time.monotonic() < deadline:
+        if or_exited is not None and or_exited.poll() is not None:
+            return
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state in ("T", "Z"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("the first run never reached its first step")
