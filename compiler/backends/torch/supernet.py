@@ -53,7 +53,7 @@ from archc.runtime.ops import (
 
 MIXING = ("weighted", "scaled", "sigmoid", "gumbel")
 EXTRA_REALISATIONS = ("scaled", "sigmoid")  # supernet-only, given with `realise`
-GATED_PLANS = 256  # hard-Gumbel plans kept (one per recent draw)
+PLANS = 256  # plans kept per supernet (most recently used); `plan_cache_size` changes it
 WEIGHTED_OPS = ("conv", "deconv", "linear", "bn", "layernorm")
 
 
@@ -86,7 +86,8 @@ class Supernet(nn.Module):
         self._branches: dict[int, int | None] | None = None
         self.labels: dict[str, tuple] = {}  # candidates of each weighted/gumbel choice
         self.active: Any = None
-        self._plans: dict[Any, list[Step]] = {}
+        self._plans: OrderedDict[Any, list[Step]] = OrderedDict()
+        self.plan_cache_size = PLANS
         self._plan: list[Step] | None = None
         choices = {c.name: c for c in graph.graph["choices"]}
         for n in sorted(graph.nodes):
@@ -130,9 +131,7 @@ class Supernet(nn.Module):
     def set_active(self, config: Mapping[str, Any]) -> None:
         """Select the subnet of `config` for the following forwards (plans are cached)."""
         config = self.table.validate(config)
-        if config not in self._plans:
-            self._plans[config] = self._make_plan(config)
-        self._plan = self._plans[config]
+        self._plan = self._cached(config, lambda: self._make_plan(config))
         self.active = config
 
     def sample_active(self, rng=None):
@@ -186,12 +185,18 @@ class Supernet(nn.Module):
         }
         drawn = {c: int(torch.argmax(g.detach())) for c, g in self._gates.items()}
         key = (self.active, tuple(sorted(drawn.items())))
-        plans = self.__dict__.setdefault("_gated_plans", OrderedDict())
+        return self._cached(key, lambda: self._make_plan(self.active, drawn))
+
+    def _cached(self, key: Any, make) -> list[Step]:
+        """The plan under `key`, made once and kept among the `plan_cache_size` most
+        recently used: a search activates thousands of configs (and hard Gumbel draws
+        rarely repeat), and every plan kept forever grew memory without bound."""
+        plans = self._plans
         if key in plans:
             plans.move_to_end(key)
-        else:  # draws over many choices rarely repeat: keep the recent ones only
-            plans[key] = self._make_plan(self.active, drawn)
-            if len(plans) > GATED_PLANS:
+        else:
+            plans[key] = make()
+            while len(plans) > max(1, self.plan_cache_size):
                 plans.popitem(last=False)
         return plans[key]
 

@@ -126,3 +126,22 @@ def test_recalibrate_bn_computes_exact_batch_statistics():
     assert not module.training
     with pytest.raises(ValueError, match="at least one batch"):
         recalibrate_bn(module, [])
+
+
+def test_plans_are_kept_for_the_most_recently_used_configs_only():
+    from archc.torch import build_supernet
+
+    space = archc.load(Path(__file__).parents[4] / "examples/spaces/mobile_small.arch")
+    net = build_supernet(space)
+    net.plan_cache_size = 3
+    configs = [space.sample(seed) for seed in range(5)]
+    for config in configs:
+        net.set_active(config)
+    assert list(net._plans) == configs[-3:]
+    net.set_active(configs[2])  # a hit moves it to the end, evicting nothing
+    assert list(net._plans) == [configs[3], configs[4], configs[2]]
+    net.set_active(configs[0])  # rebuilt after eviction: the same subnet
+    assert list(net._plans) == [configs[4], configs[2], configs[0]]
+    x = torch.randn(1, 3, 256, 192)
+    with torch.no_grad():
+        torch.testing.assert_close(net.eval()(x), net.derive(configs[0]).eval()(x))
