@@ -73,14 +73,12 @@ def frozen_subnet(
 
 
 def module_weights(module) -> dict[str, np.ndarray]:
-    """`"<weight name>.<param>" -> array` of a built module (keys without `net.`; a
-    linear layer's own `linear.` level dropped)."""
+    """`"<weight name>.<param>" -> array` of a built module (keys without `net.`)."""
     out = {}
     for key, value in module.state_dict().items():
         if key.endswith("num_batches_tracked"):
             continue
-        name = key.removeprefix("net.").replace(".linear.weight", ".weight")
-        out[name.replace(".linear.bias", ".bias")] = value.detach().cpu().float().numpy()
+        out[key.removeprefix("net.")] = value.detach().cpu().float().numpy()
     return out
 
 

@@ -38,15 +38,13 @@ class Lambda(nn.Module):
         return self.name
 
 
-class Flatten(nn.Module):
-    """`linear` acts on the flattened input and returns [out, 1, 1]."""
-
-    def __init__(self, linear: nn.Linear):
-        super().__init__()
-        self.linear = linear
+class FlatLinear(nn.Linear):
+    """`linear` acts on the flattened input and returns [out, 1, 1]. An `nn.Linear`
+    itself (not a wrapper around one), so its weights have the names the supernet's
+    elastic linear has, and `derive` and `export` copy them like any other layer."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x.flatten(1))[:, :, None, None]
+        return super().forward(x.flatten(1))[:, :, None, None]
 
 
 def _conv(a: dict, shapes: list) -> nn.Module:
@@ -141,9 +139,7 @@ def _product(*xs: torch.Tensor) -> torch.Tensor:
 BUILDERS: dict[str, Builder] = {
     "conv": _conv,
     "deconv": _deconv,
-    "linear": lambda a, s: Flatten(
-        nn.Linear(s[0][0] * s[0][1] * s[0][2], a["out"], bias=a["bias"])
-    ),
+    "linear": lambda a, s: FlatLinear(s[0][0] * s[0][1] * s[0][2], a["out"], bias=a["bias"]),
     "bn": lambda a, s: nn.BatchNorm2d(s[0][0], affine=a["affine"]),
     "layernorm": lambda a, s: nn.LayerNorm(list(s[0])),
     **{name: _activation(name) for name in ACTIVATIONS if name not in ("identity", "hsigmoid")},
