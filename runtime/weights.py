@@ -47,10 +47,23 @@ def save_weights(
     return write_atomic(path, tensors_bytes(module.state_dict(), metadata))
 
 
+PICKLE_MAGIC = (b"PK\x03\x04", b"\x80")  # torch.save's zip archive, a bare pickle
+
+
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file. A pickle (`torch.save`) is refused before
+    anything in it is read: unpickling runs code."""
     file = Path(path)
     if not file.is_file():
         raise WeightsError(f"{file}: no such weights file")
+    with file.open("rb") as f:
+        head = f.read(4)
+    if head.startswith(PICKLE_MAGIC):
+        raise WeightsError(
+            f"{file}: a pickle or torch.save file; archc reads safetensors only and never "
+            "unpickles (convert it with safetensors.torch.save_file(torch.load(...)) "
+            "where you trust the file)"
+        )
     try:
         return load_file(file)
     except (SafetensorError, OSError, ValueError) as err:
@@ -82,7 +95,26 @@ def load_weights(module: torch.nn.Module, path: str | os.PathLike) -> None:
             f"{path} does not fit this module (weights of another space or "
             f"of other realisations?); " + "; ".join(problems)
         )
+    _check_values(path, state, own)
     module.load_state_dict(state, strict=True)
+
+
+def _check_values(path, state: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> None:
+    """Refuse integer tensors for float ones (a copy would truncate silently) and
+    non-finite values (a diverged run: every prediction would be NaN, AP 0)."""
+    wrong = [
+        f"{k} ({state[k].dtype}, the module needs {own[k].dtype})"
+        for k in own
+        if own[k].is_floating_point() and not state[k].is_floating_point()
+    ]
+    if wrong:
+        raise WeightsError(f"{path}: integer tensors where floats are needed: {_few(wrong)}")
+    bad = [k for k in own if state[k].is_floating_point() and not torch.isfinite(state[k]).all()]
+    if bad:
+        raise WeightsError(
+            f"{path}: NaN or infinite values in {len(bad)} tensors ({_few(bad)}): the run "
+            "that wrote them diverged; take an earlier checkpoint"
+        )
 
 
 def _few(items: list[str]) -> str:
