@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from archc.cli.common import CliFailure
+from archc.cli.data_check import register as register_check
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 SIZE_LIMITS = (64, 2048)  # pixels, each side (the same as synth.writer.SIZE_LIMITS)
@@ -17,9 +18,9 @@ SIZE_LIMITS = (64, 2048)  # pixels, each side (the same as synth.writer.SIZE_LIM
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "data",
-        help="pose data sets (synthetic COCO-format data)",
+        help="pose data sets (synthetic COCO-format data, validation)",
         description="Pose data tools. `archc data synth OUT` renders a synthetic COCO "
-        "keypoints data set (see docs/data.md).",
+        "keypoints data set; `archc data check DIR` validates one (see docs/data.md).",
     )
     actions = p.add_subparsers(dest="data_action", metavar="ACTION")
     s = actions.add_parser(
@@ -68,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write into a non-empty OUT, replacing the data set there",
     )
     s.set_defaults(run=run_synth)
+    register_check(actions)
     p.set_defaults(run=lambda args: _usage(p))
 
 

@@ -25,6 +25,7 @@ from archc.cli import (
     latency,
     lsp,
     lut,
+    requires,
     sample,
     search,
     supernet,
@@ -83,9 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     try:
+        requires.check(args.command)
         return args.run(args)
     except CliFailure as err:
         print(f"archc: {err}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as err:
+        line = requires.missing_extra(args.command, err)
+        if line is None:
+            return _internal_error(err, args.debug)
+        print(f"archc: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as err:  # a command may say what was kept and how to go on
         print(f"archc: interrupted{f'; {err}' if str(err) else ''}", file=sys.stderr)
@@ -94,15 +102,19 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except Exception as err:
-        if args.debug:
-            traceback.print_exc()
-        print(
-            f"archc: internal error ({type(err).__name__}: {err}); this is a bug in archc, "
-            f"please report it at {BUG_URL} with the file that caused it "
-            "(run with --debug for the traceback)",
-            file=sys.stderr,
-        )
-        return 3
+        return _internal_error(err, args.debug)
+
+
+def _internal_error(err: Exception, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(err)
+    print(
+        f"archc: internal error ({type(err).__name__}: {err}); this is a bug in archc, "
+        f"please report it at {BUG_URL} with the file that caused it "
+        "(run with --debug for the traceback)",
+        file=sys.stderr,
+    )
+    return 3
 
 
 if __name__ == "__main__":

@@ -22,14 +22,12 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from archc.runtime.pose.coco_json import read_json
+from archc.runtime.pose.coco_json import PoseDataError, read_json
 from archc.runtime.pose.dataset import CocoPoseDataset, CropConfig
 from archc.runtime.pose.keypoints import SPECS, KeypointSpec
+from archc.runtime.pose.validate import check_split, split_files
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
 from archc.runtime.train.device import derived_seed, shuffle_order
-
-ANNOTATIONS = "annotations/person_keypoints_{split}.json"
-IMAGES = "images/{split}"
 
 
 @dataclass(frozen=True)
@@ -42,23 +40,31 @@ class Split:
 
 
 def find_split(data_dir: str | Path, split: str) -> Split:
-    """The files of `split` in `data_dir`, or a `TrainError` naming what is missing."""
-    root = Path(data_dir)
-    if not root.is_dir():
-        raise TrainError(
-            f"{root}: no such data directory (make one with `archc data synth {root}`)"
-        )
-    ann = root / ANNOTATIONS.format(split=split)
-    images = root / IMAGES.format(split=split)
-    if not ann.is_file():
-        raise TrainError(
-            f"{root}: missing {ANNOTATIONS.format(split=split)} (a data "
-            f"directory holds {ANNOTATIONS.format(split='{train,val}')} and "
-            f"{IMAGES.format(split='{train,val}')}/)"
-        )
-    if not images.is_dir():
-        raise TrainError(f"{root}: missing the image folder {IMAGES.format(split=split)}/")
+    """The files of `split` in `data_dir`, checked (`pose.validate`) before any work:
+    a `TrainError` names what is missing or lists what is wrong."""
+    try:
+        ann, images = split_files(Path(data_dir), split)
+    except PoseDataError as err:
+        raise TrainError(str(err)) from None
+    _checked(ann, images)
     return Split(split, ann, images)
+
+
+_CHECKED: set[tuple] = set()  # (file, size, mtime) of annotation files that passed
+
+
+def _checked(ann: Path, images: Path) -> None:
+    stat = ann.stat()
+    key = (str(ann.resolve()), stat.st_size, stat.st_mtime_ns, str(images.resolve()))
+    if key in _CHECKED:
+        return
+    report = check_split(ann, images)
+    if not report.ok:
+        raise TrainError(
+            f"{ann}: the data set has {report.error_count} problems (`archc data check "
+            f"{ann.parent.parent}` lists them):\n" + report.render()
+        )
+    _CHECKED.add(key)
 
 
 def keypoint_spec(num_keypoints: int, name: str) -> KeypointSpec:

@@ -1,0 +1,68 @@
+"""What each command needs beyond the core packages, checked before it starts.
+
+Why up front: a command that imports an optional package only when it reaches
+it fails late (`train` without pycocotools used to train a whole epoch and lose
+it at validation) and as an "internal error". `check(command)` looks the
+packages up without importing them and names the extra that installs them; a
+missing optional package met later anyway (`missing_extra`) gets the same line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+from archc.cli.common import CliFailure
+
+# package (import name) -> the extra of pyproject.toml that installs it
+EXTRAS = {
+    "torch": "torch",
+    "safetensors": "torch",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+    "PIL": "pose",
+    "pycocotools": "pose",
+    "tqdm": "pose",
+    "pymoo": "search",
+    "matplotlib": "search",
+    "pygls": "lsp",
+}
+_TRAINING = ("torch", "safetensors", "PIL", "pycocotools")
+NEEDS: dict[str, tuple[str, ...]] = {
+    "train": _TRAINING,
+    "eval": _TRAINING,
+    "supernet": _TRAINING,
+    "search": (*_TRAINING, "matplotlib"),
+    "export": ("torch", "safetensors", "onnx", "onnxruntime"),
+    "latency": ("onnx", "onnxruntime"),
+    "lut": ("onnx", "onnxruntime"),
+    "data": ("PIL",),
+    "lsp": ("pygls",),
+}
+
+
+def check(command: str) -> None:
+    """`CliFailure` naming every package `command` needs that is not installed."""
+    missing = [name for name in NEEDS.get(command, ()) if not _installed(name)]
+    if missing:
+        raise CliFailure(_needs(command, missing))
+
+
+def missing_extra(command: str, err: ModuleNotFoundError) -> str | None:
+    """The line for an optional package found missing while running, else None."""
+    top = (err.name or "").split(".")[0]
+    return _needs(command, [top]) if top in EXTRAS else None
+
+
+def _needs(command: str, missing: list[str]) -> str:
+    extras = ",".join(sorted({EXTRAS[name] for name in missing}))
+    return f"archc {command} needs {', '.join(missing)}: pip install 'archc[{extras}]'"
+
+
+def _installed(name: str) -> bool:
+    if name in sys.modules:
+        return sys.modules[name] is not None
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False

@@ -1,0 +1,125 @@
+"""A data set is checked before any work: every bad annotation, id, value and image
+is listed (the first 20, then a count), naming the file and the annotation or image;
+`archc data check` prints it, and `archc train` stops before writing its run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PIL")
+
+from archc.cli.main import main
+from archc.runtime.pose.validate import MAX_LISTED, check_split
+from tests.runtime.train.train_fixtures import make_data, write_net
+
+TRAIN = "annotations/person_keypoints_train.json"
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    return make_data(tmp_path / "data")
+
+
+def _edit(data: Path, change) -> None:
+    path = data / TRAIN
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+
+
+def _errors(data: Path) -> list[str]:
+    return check_split(data / TRAIN, data / "images/train").errors
+
+
+def _first_person(doc) -> dict:
+    return next(a for a in doc["annotations"] if not a.get("iscrowd"))
+
+
+def test_a_clean_data_set_passes(data):
+    report = check_split(data / TRAIN, data / "images/train")
+    assert report.ok and report.images > 0 and report.annotations > 0
+
+
+CASES = {
+    "string image id": (lambda d: d["images"][0].update(id="a7"), "'id' must be an integer"),
+    "duplicate image id": (
+        lambda d: d["images"][1].update(id=d["images"][0]["id"]),
+        "defined twice",
+    ),
+    "nan keypoint": (
+        lambda d: _first_person(d)["keypoints"].__setitem__(0, float("nan")),
+        "not a finite number",
+    ),
+    "string keypoint": (
+        lambda d: _first_person(d)["keypoints"].__setitem__(1, "12"),
+        "not a finite number",
+    ),
+    "visibility 3": (
+        lambda d: _first_person(d)["keypoints"].__setitem__(2, 3),
+        "visibility 3 is not 0, 1 or 2",
+    ),
+    "nan box": (
+        lambda d: _first_person(d)["bbox"].__setitem__(2, float("nan")),
+        "'bbox' must be four finite numbers",
+    ),
+    "negative box": (lambda d: _first_person(d)["bbox"].__setitem__(3, -4.0), "negative size"),
+    "keypoint count": (
+        lambda d: _first_person(d).update(keypoints=[1.0] * 10),
+        "'keypoints' has 10 values, expected 51",
+    ),
+    "missing image": (
+        lambda d: d["images"][0].update(file_name="gone.jpg"),
+        "gone.jpg not found",
+    ),
+    "outside the data set": (
+        lambda d: d["images"][0].update(file_name="../../../outside.jpg"),
+        "is outside",
+    ),
+    "absolute path": (
+        lambda d: d["images"][0].update(file_name="/etc/hostname"),
+        "is outside",
+    ),
+    "other size": (lambda d: d["images"][0].update(width=999), "annotated 999x"),
+    "unknown image": (lambda d: _first_person(d).update(image_id=123456), "not an image of"),
+    "category disagrees": (
+        lambda d: d["categories"][0].update(keypoints=["nose", "eye"]),
+        "has 51 values, expected 6",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_fault_is_named(data, case):
+    change, expected = CASES[case]
+    _edit(data, change)
+    errors = _errors(data)
+    assert any(expected in e for e in errors), errors
+
+
+def test_the_first_twenty_are_listed_and_the_rest_counted(data):
+    def many_bad(doc):
+        person = {**_first_person(doc), "bbox": [0, 0, -1, -1]}
+        doc["annotations"] = [{**person, "id": 1000 + i} for i in range(25)]
+
+    _edit(data, many_bad)
+    report = check_split(data / TRAIN, data / "images/train")
+    assert report.error_count > MAX_LISTED == len(report.errors)
+    assert report.render().endswith(f"... and {report.error_count - MAX_LISTED} more")
+
+
+def test_cli_check_and_train_refuse_before_writing(data, tmp_path, capsys):
+    assert main(["data", "check", str(data)]) == 0
+    assert "0 errors" in capsys.readouterr().out
+    _edit(data, lambda d: d["images"][0].update(file_name="gone.jpg"))
+    assert main(["data", "check", str(data)]) == 1
+    assert "gone.jpg not found" in capsys.readouterr().err
+    net = write_net(tmp_path)
+    run = tmp_path / "run"
+    args = ["train", str(net), "--data", str(data), "--out", str(run), "--epochs", "1"]
+    assert main([*args, "--workers", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "gone.jpg not found" in err and "Traceback" not in err
+    assert not run.exists()
