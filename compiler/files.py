@@ -14,8 +14,13 @@ from pathlib import Path
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write `data` (text is UTF-8) to `path` atomically; returns the path."""
+    """Write `data` (text is UTF-8) to `path` atomically; returns the path. A symbolic
+    link is written through (its target replaced, the link kept) and an existing file
+    keeps its permissions; a new one gets 0644."""
     target = Path(path)
+    if target.is_symlink():
+        target = target.resolve()
+    mode = target.stat().st_mode & 0o7777 if target.is_file() else 0o644
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -23,8 +28,11 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
             f.write(raw)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary files
+        os.chmod(tmp, mode)  # mkstemp makes 0600
         os.replace(tmp, target)
+    except OSError as err:  # a full disk: name the target, not the temporary file
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(err.errno, err.strerror or str(err), str(target)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -24,6 +24,7 @@ from archc.dsl.symbolic import apply, evaluate, is_symbolic
 from archc.dsl.values import Poison, shown_number
 
 Outcomes = Callable[[Any], list[tuple[dict[str, Any], Any]] | None]
+MAXIMUM = 2**31 - 1  # a size, stride or count past this is a typo (10**400 overflowed)
 
 
 def bounded_items(value: Any, t: ast.TypeRef) -> Iterator[tuple[Any, int]]:
@@ -49,6 +50,12 @@ def check_bounds(
         if not is_symbolic(item):
             if item < minimum:
                 raise _error(f"{message}, got {shown_number(item)}", where)
+            if item > MAXIMUM:
+                raise _error(
+                    f"argument `{param.name}` of `{callee}` must be <= {MAXIMUM}, "
+                    f"got {shown_number(item)}",
+                    where,
+                )
             continue
         cond = apply("ge", item, minimum)
         if cond is True:

@@ -17,6 +17,27 @@ class CliFailure(Exception):
     """A user-facing failure whose message is complete (printed as `archc: message`)."""
 
 
+class UsageError(CliFailure):
+    """A bad value on the command line (`--epochs 0`): exit 2, like argparse's own
+    errors, whether argparse or a check after parsing finds it (docs/language.md)."""
+
+
+def train_config(options: dict, saved=None):
+    """The `TrainConfig` of the given options (over a resumed run's `saved` one); a
+    bad option value is a `UsageError` naming the flag."""
+    from archc.runtime.train import TrainConfig, TrainError
+
+    try:
+        if saved is not None:
+            return TrainConfig.from_dict({**saved.to_dict(), **options})
+        return TrainConfig(**options)
+    except TrainError as err:
+        name, sep, rest = str(err).partition(" must ")
+        if sep and name.isidentifier():
+            raise UsageError(f"--{name.replace('_', '-')} must {rest}") from None
+        raise CliFailure(str(err)) from None
+
+
 def load_space(path: str, defines: list[str] | None = None) -> Space:
     from archc.api import compile_file
     from archc.compiler.space.space import Space
@@ -109,18 +130,3 @@ def quantity(text: str) -> float:
     if unit is not None:
         raise argparse.ArgumentTypeError(f"{text!r} is a duration; give a count like 300M")
     return value
-
-
-def require_search_extras() -> None:
-    """Before anything starts: what every search needs besides torch."""
-    import importlib.util
-
-    missing = [
-        m
-        for m in ("torch", "pycocotools", "pymoo", "matplotlib")
-        if importlib.util.find_spec(m) is None
-    ]
-    if missing:
-        raise CliFailure(
-            f"archc search needs {', '.join(missing)}: pip install 'archc[torch,pose,search]'"
-        )

@@ -8,11 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from archc.cli.common import CliFailure
+from archc.cli.common import CliFailure, UsageError
 from archc.cli.data_check import register as register_check
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 SIZE_LIMITS = (64, 2048)  # pixels, each side (the same as synth.writer.SIZE_LIMITS)
+MAX_FRAMES = 256  # per sequence (ViPNAS trains on T <= 4 frames after a key frame)
+MAX_IMAGES = 1_000_000  # images written in all (about 4 hours on one core)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,26 +83,32 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def parse_size(text: str) -> tuple[int, int]:
     match = _SIZE.match(text)
     if not match:
-        raise CliFailure(
-            f"--size must be HxW in pixels (height x width), e.g. 288x384; got {text!r}"
+        raise UsageError(
+            f"--size must be HxW in pixels (height x width), e.g. 288x384; got {text!r:.40}"
         )
     h, w = int(match.group(1)), int(match.group(2))
     lo, hi = SIZE_LIMITS
     if not (lo <= h <= hi and lo <= w <= hi):
-        raise CliFailure(f"--size {text}: height and width must each be within {lo}..{hi} pixels")
+        raise UsageError(f"--size {text}: height and width must each be within {lo}..{hi} pixels")
     return h, w
 
 
 def _check_args(args: argparse.Namespace) -> tuple[int, int]:
     for flag, value in (("--train", args.train), ("--val", args.val)):
         if value < 0:
-            raise CliFailure(f"{flag} must be >= 0, got {value}")
+            raise UsageError(f"{flag} must be >= 0, got {value}")
     if args.seed < 0:
-        raise CliFailure(f"--seed must be >= 0, got {args.seed}")
-    if args.video is not None and args.video < 2:
-        raise CliFailure(f"--video needs at least 2 frames per sequence, got {args.video}")
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    if args.video is not None and not 2 <= args.video <= MAX_FRAMES:
+        raise UsageError(f"--video needs 2 to {MAX_FRAMES} frames per sequence, got {args.video}")
+    total = (args.train + args.val) * (args.video or 1)
+    if total > MAX_IMAGES:
+        raise UsageError(
+            f"--train, --val and --video ask for {total:,} images; at most {MAX_IMAGES:,} "
+            "are written in one call"
+        )
     if args.workers is not None and args.workers < 1:
-        raise CliFailure(f"--workers must be >= 1, got {args.workers}")
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
     return parse_size(args.size)
 
 

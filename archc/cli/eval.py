@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 
-from archc.cli.common import CliFailure, add_config_options, load_space
+from archc.cli.common import CliFailure, add_config_options, load_space, train_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,23 +60,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from archc.cli.train import build_net
     from archc.runtime.pose.coco_json import PoseDataError
-    from archc.runtime.train import TrainConfig, TrainError, evaluate
+    from archc.runtime.train import TrainError, evaluate
     from archc.runtime.train.data import find_split, load_split
     from archc.runtime.train.device import configure, select_device
     from archc.runtime.weights import WeightsError, load_weights
 
+    workers = min(4, os.cpu_count() or 1) if args.workers is None else args.workers
+    options = {"data": args.data, "batch": args.batch, "workers": workers}
+    options.update(device=args.device, limit_val=args.limit, threads=args.threads)
+    config = train_config(options)  # bad values are usage errors, found before any work
     space = load_space(args.file, args.defines)
     module, geometry, _ = build_net(space, args, seed=0)
-    workers = min(4, os.cpu_count() or 1) if args.workers is None else args.workers
     try:
-        config = TrainConfig(
-            data=args.data,
-            batch=args.batch,
-            workers=workers,
-            device=args.device,
-            limit_val=args.limit,
-            threads=args.threads,
-        )
         device = select_device(config.device)
         configure(config, device)
         load_weights(module, args.weights)

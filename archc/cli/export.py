@@ -8,6 +8,7 @@ import io
 
 from archc.cli.common import (
     CliFailure,
+    UsageError,
     add_config_options,
     add_realise_option,
     chosen_config,
@@ -66,14 +67,16 @@ def run(args: argparse.Namespace) -> int:
     from archc.compiler.backends.onnx.builder import DEFAULT_OPSET
     from archc.onnx import ExportError, export
 
+    if args.opset is not None and not 17 <= args.opset <= 21:
+        raise UsageError(f"--opset {args.opset} is not supported (17 to 21)")
+    if not args.tolerance >= 0:
+        raise UsageError(f"--tolerance must be >= 0, got {args.tolerance}")
     space = load_space(args.file, args.defines)
     config = chosen_config(space, args)
     if config is None:
         raise CliFailure(
             f"{args.file} has {len(space.choices)} choices: give --config, --largest or --smallest"
         )
-    if args.opset is not None and not 17 <= args.opset <= 21:
-        raise CliFailure(f"--opset {args.opset} is not supported (17 to 21)")
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             report = export(

@@ -7,7 +7,7 @@ import contextlib
 import io
 import json
 
-from archc.cli.common import CliFailure, add_config_options, chosen_config, load_space
+from archc.cli.common import CliFailure, UsageError, add_config_options, chosen_config, load_space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     for flag in ("threads", "runs", "batch"):
         if getattr(args, flag) < 1:
-            raise CliFailure(f"--{flag} must be at least 1")
+            raise UsageError(f"--{flag} must be at least 1")
     space = load_space(args.file, args.defines)
     config = chosen_config(space, args)
     if config is None:

@@ -8,7 +8,7 @@ import io
 import sys
 from pathlib import Path
 
-from archc.cli.common import CliFailure, load_space
+from archc.cli.common import CliFailure, UsageError, load_space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
     for flag in ("threads", "runs"):
         if getattr(args, flag) < 1:
-            raise CliFailure(f"--{flag} must be at least 1")
+            raise UsageError(f"--{flag} must be at least 1")
     if args.calibrate is not None and args.calibrate < 2:
-        raise CliFailure("--calibrate needs at least 2 configs")
+        raise UsageError("--calibrate needs at least 2 configs")
     space = load_space(args.file, args.defines)
     out = Path(args.output)
     if out.is_dir() or not out.parent.is_dir():

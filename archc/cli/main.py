@@ -9,6 +9,8 @@ traceback only with `--debug`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import sys
 import traceback
@@ -32,7 +34,7 @@ from archc.cli import (
     train,
     viz,
 )
-from archc.cli.common import CliFailure, add_define_option
+from archc.cli.common import CliFailure, UsageError, add_define_option
 
 COMMANDS = (
     check,
@@ -85,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     try:
         requires.check(args.command)
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a full disk behind stdout fails here, not silently at exit
+        return code
+    except UsageError as err:
+        print(f"archc {args.command}: {err}", file=sys.stderr)
+        return 2
     except CliFailure as err:
         print(f"archc: {err}", file=sys.stderr)
         return 1
@@ -99,10 +106,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"archc: interrupted{f'; {err}' if str(err) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `archc info FILE | head`: the reader left, nothing is wrong
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _drop_stdout()
         return 141
+    except OSError as err:
+        return _os_error(err, args.debug)
     except Exception as err:
         return _internal_error(err, args.debug)
+
+
+def _os_error(err: OSError, debug: bool) -> int:
+    """A file the system refused (missing, not a folder, disk full) is the user's to
+    fix: one line with its path. Standard output that cannot be written is said so."""
+    if err.filename is not None:
+        print(f"archc: {err.filename}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
+        _drop_stdout()
+        print(f"archc: cannot write to standard output: {err.strerror}", file=sys.stderr)
+        return 1
+    return _internal_error(err, debug)
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _internal_error(err: Exception, debug: bool) -> int:

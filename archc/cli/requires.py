@@ -32,7 +32,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "train": _TRAINING,
     "eval": _TRAINING,
     "supernet": _TRAINING,
-    "search": (*_TRAINING, "matplotlib"),
+    "search": (*_TRAINING, "matplotlib", "pymoo"),
     "export": ("torch", "safetensors", "onnx", "onnxruntime"),
     "latency": ("onnx", "onnxruntime"),
     "lut": ("onnx", "onnxruntime"),

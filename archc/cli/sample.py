@@ -7,7 +7,7 @@ import json
 import random
 import sys
 
-from archc.cli.common import CliFailure, load_space, quantity
+from archc.cli.common import CliFailure, UsageError, load_space, quantity
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from archc.compiler.space.sampling import DRAWS, STEPS, WALKS, Sampler, limits_of
 
     if args.n < 1:
-        raise CliFailure("--n must be at least 1")
+        raise UsageError("--n must be at least 1")
     space = load_space(args.file, args.defines)
     _check_feasible(space, args)
     sampler = Sampler(space, limits_of(space, args.max_macs, args.max_params))

@@ -18,7 +18,6 @@ from archc.cli.common import (
     add_realise_option,
     quantity,
     realise_overrides,
-    require_search_extras,
 )
 
 OPTION_FIELDS = (
@@ -197,7 +196,6 @@ def _run_one_shot(args: argparse.Namespace) -> int:
     from archc.runtime.search.one_shot import SearchOptions, run_search
     from archc.runtime.search.strategies import SearchError
 
-    require_search_extras()
     compiled = compile_file(args.file, defines=args.defines)
     if not compiled.ok:
         import sys

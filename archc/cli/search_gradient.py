@@ -13,7 +13,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from archc.cli.common import CliFailure, load_space, realise_overrides, require_search_extras
+from archc.cli.common import (
+    CliFailure,
+    load_space,
+    realise_overrides,
+    train_config,
+)
 from archc.cli.supernet import _saved_defines
 from archc.cli.train import (
     _config,
@@ -168,7 +173,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.strategy != "reinforce":
         refuse(args, CONTROLLER, "reinforce")
-    require_search_extras()
     out = Path(args.out)
     if args.resume and not args.defines:
         args.defines = _saved_defines(out)  # the run's own constants
@@ -223,7 +227,6 @@ def run_budget(args: argparse.Namespace) -> int:
     from archc.runtime.search.strategies import SearchError
     from archc.runtime.train import TrainError
 
-    require_search_extras()
     space = load_space(args.file, args.defines)
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: there is nothing to search")
@@ -274,14 +277,13 @@ def _budget_config(args: argparse.Namespace, out: Path):
     """The training options of every trial (a resume reads them from the manifest's
     check: the same options are required, so they are given again)."""
     from archc.cli.train import given_options
-    from archc.runtime.train import TrainConfig
 
     options = given_options(args)
     if args.data is None:
         raise CliFailure("--data DIR is required (a folder with annotations/ and images/)")
     options["data"] = str(Path(options["data"]).resolve())
     options.setdefault("workers", 0)
-    return TrainConfig(**options)
+    return train_config(options)
 
 
 def _budget_trial(record: dict[str, Any], replayed: bool) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from archc.cli.common import (
     CliFailure,
+    UsageError,
     add_define_option,
     add_realise_option,
     load_space,
@@ -79,7 +80,7 @@ def _sandwich(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[st
     if saved is None:
         options = {**DEFAULTS, "realise": {}, **given}
         if options["random"] < 0 or options["calibration"] < 1:
-            raise CliFailure("--random must be >= 0 and --calibration >= 1")
+            raise UsageError("--random must be >= 0 and --calibration >= 1")
         return options
     old = saved.get("sandwich")
     if old is None:

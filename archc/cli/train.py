@@ -18,7 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archc.cli.common import CliFailure, add_config_options, chosen_config, load_space
+from archc.cli.common import (
+    CliFailure,
+    add_config_options,
+    chosen_config,
+    load_space,
+    train_config,
+)
 
 # CLI option -> TrainConfig field, for the options that map one to one.
 FIELDS = (
@@ -237,7 +243,6 @@ def build_net(space, args: argparse.Namespace, seed: int, saved_choices: Any = N
 
 def _config(args: argparse.Namespace, out: Path):
     """The run's TrainConfig and saved net record (None for a new run)."""
-    from archc.runtime.train import TrainConfig
     from archc.runtime.train.checkpoint import CONFIG_FILE, read_run_config
 
     options = given_options(args)
@@ -250,7 +255,7 @@ def _config(args: argparse.Namespace, out: Path):
                 "start a new run without --resume"
             )
         saved, net = read_run_config(out)
-        return TrainConfig.from_dict({**saved.to_dict(), **options}), net
+        return train_config(options, saved), net
     if args.data is None:
         raise CliFailure("--data DIR is required (a folder with annotations/ and images/)")
     cores = os.cpu_count() or 1
@@ -258,7 +263,7 @@ def _config(args: argparse.Namespace, out: Path):
     # data workers and torch threads share the cores: oversubscribing them was 8x slower
     # on a 2-core machine (1.0 vs 7.8 crops/s)
     options.setdefault("threads", max(1, cores - options["workers"]))
-    return TrainConfig(**options), None
+    return train_config(options), None
 
 
 def run(args: argparse.Namespace) -> int:

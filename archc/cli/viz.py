@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from archc.cli.common import CliFailure, add_config_options, chosen_config, load_space
+from archc.cli.common import CliFailure, UsageError, add_config_options, chosen_config, load_space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     named = args.config or args.largest or args.smallest
     graph = space.derive(chosen_config(space, args)).graph if named else space.graph
     if args.depth is not None and args.depth < 1:
-        raise CliFailure("--depth must be at least 1")
+        raise UsageError("--depth must be at least 1")
     try:
         path = render(to_dot(graph, depth=args.depth), args.output)
     except (RenderError, ValueError, OSError) as err:

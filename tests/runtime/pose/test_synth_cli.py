@@ -53,15 +53,15 @@ def test_video_mode_names_frames_by_sequence(tmp_path) -> None:
         ),
         (["--train", "-1"], "--train must be >= 0, got -1"),
         (["--val", "-3"], "--val must be >= 0, got -3"),
-        (["--video", "1"], "--video needs at least 2 frames per sequence, got 1"),
+        (["--video", "1"], "--video needs 2 to 256 frames per sequence, got 1"),
         (["--seed", "-2"], "--seed must be >= 0, got -2"),
         (["--workers", "0"], "--workers must be >= 1, got 0"),
     ],
 )
 def test_bad_arguments_fail_with_a_clear_message(tmp_path, capsys, args, message) -> None:
     out = tmp_path / "x"
-    assert cli.main(["data", "synth", str(out), *args]) == 1
-    assert capsys.readouterr().err == f"archc: {message}\n"
+    assert cli.main(["data", "synth", str(out), *args]) == 2  # a bad command line
+    assert capsys.readouterr().err == f"archc data: {message}\n"
     assert not out.exists()
 
 

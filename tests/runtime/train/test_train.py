@@ -301,17 +301,18 @@ def test_bad_inputs_fail_with_one_clear_line(trained, data, nets, tmp_path, caps
             ["train", micro, "--data", str(data), "--out", str(nets / "micro.arch" / "run")],
             f"cannot write the run directory {nets / 'micro.arch' / 'run'}: Not a directory",
         ),
-        (
-            ["train", micro, "--data", str(data), "--out", str(out), "--epochs", "0"],
-            "epochs must be >= 1, got 0",
-        ),
-        (
-            ["train", micro, "--data", str(data), "--out", str(out), "--sigma", "0"],
-            "sigma must be > 0, got 0.0",
-        ),
     ]
     for argv, message in cases:
         assert _fails(argv, capsys) == f"archc: {message}\n", argv
+        assert not out.exists()
+    usage = [  # bad values on the command line: exit 2, as argparse's own errors
+        (["--epochs", "0"], "--epochs must be >= 1, got 0"),
+        (["--sigma", "0"], "--sigma must be > 0, got 0.0"),
+    ]
+    for flags, message in usage:
+        argv = ["train", micro, "--data", str(data), "--out", str(out), *flags]
+        assert cli.main(argv) == 2, argv
+        assert capsys.readouterr().err == f"archc train: {message}\n"
         assert not out.exists()
 
 
