@@ -172,6 +172,8 @@ class LatencyTable:
             raise LatencyTableError(f"{file}: no such latency table") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise LatencyTableError(f"{file}: not a readable latency table ({err})") from None
+        except RecursionError:
+            raise LatencyTableError(f"{file}: not a latency table (nested too deeply)") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise LatencyTableError(f"{file}: not an archc latency table")
         if data.get("version") != VERSION:

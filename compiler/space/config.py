@@ -160,6 +160,8 @@ class Config(Mapping[str, Any]):
             ) from None
         except _NotJson as err:
             raise ConfigError(f"{source}: {err.args[0]}") from None
+        except RecursionError:
+            raise ConfigError(f"{source}: invalid JSON: nested too deeply") from None
         return cls.from_dict(doc, source)
 
     # ---- files

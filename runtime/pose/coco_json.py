@@ -76,6 +76,8 @@ def read_json(path: str | Path) -> Any:
         raise PoseDataError(f"{path}: file not found") from None
     except json.JSONDecodeError as e:
         raise PoseDataError(f"{path}: malformed JSON: {e}") from e
+    except RecursionError:
+        raise PoseDataError(f"{path}: malformed JSON: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as e:
         raise PoseDataError(f"{path}: cannot read: {e}") from e
 

@@ -78,3 +78,24 @@ def test_a_byte_order_mark_is_accepted_in_sources_and_configs(tmp_path, capsys):
     config.write_bytes(b"\xef\xbb\xbf" + capsys.readouterr().out.encode())
     assert main(["info", str(source), "--config", str(config), "--json"]) == 0
     assert '"macs":' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["info", "export", "viz", "latency", "train"])
+def test_json_nested_too_deeply_is_one_line(command, tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    space = str(ROOT / "examples/spaces/mobile_small.arch")
+    args = {
+        "info": ["info", space, "--config", str(deep)],
+        "export": ["export", space, "--config", str(deep), "-o", str(tmp_path / "m.onnx")],
+        "viz": ["viz", space, "--config", str(deep), "-o", str(tmp_path / "v.dot")],
+        "latency": ["latency", space, "--config", str(deep)],
+        "train": [
+            *("train", space, "--config", str(deep), "--data", str(tmp_path)),
+            *("--out", str(tmp_path / "run")),
+        ],
+    }[command]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code in (1, 2) and "nested too deeply" in err and "internal error" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deep.json"]
