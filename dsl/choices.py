@@ -335,6 +335,13 @@ class ChoiceEvaluator(CallEvaluator):
             return func.id
         if isinstance(func, ast.Attribute):
             return func.attr
+        if isinstance(func, ast.NoneLit):
+            raise fail(
+                "E251",
+                "`none` is a value, not an op, so it cannot be a candidate by itself; "
+                "for DARTS's zero op write `none: zero` (the candidate `zero`, labelled none)",
+                c.span,
+            )
         raise fail("E251", "give this candidate a label: `name: stage`", c.span)
 
     def apply_op_choice(self, oc: OpChoice, value: Any, site: ast.Node, label) -> Any:
