@@ -55,6 +55,9 @@ def read_source(path: Path, key: str, span: Span | None = None) -> str:
     except OSError as err:
         reason = "its name is too long" if err.errno == errno.ENAMETOOLONG else err.strerror
         raise fail("E015", f"cannot read `{_short(key)}`: {reason}", where) from None
+    except RuntimeError:  # pathlib's resolve() on a symbolic link that leads to itself
+        loop = f"cannot read `{_short(key)}`: a loop of symbolic links"
+        raise fail("E015", loop, where) from None
     try:
         return data.decode("utf-8").removeprefix(BOM)
     except UnicodeDecodeError as err:

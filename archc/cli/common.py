@@ -81,7 +81,11 @@ def chosen_config(space: Space, args: argparse.Namespace) -> Config | None:
 
     try:
         if args.config:
-            return space.validate(Config.load(args.config))
+            config = Config.load(args.config)  # its errors name the file already
+            try:
+                return space.validate(config)
+            except ConfigError as err:
+                raise CliFailure(f"{args.config}: {err}") from None
         if args.largest:
             return space.largest()
         if args.smallest:

@@ -162,6 +162,8 @@ class Config(Mapping[str, Any]):
             raise ConfigError(f"{source}: {err.args[0]}") from None
         except RecursionError:
             raise ConfigError(f"{source}: invalid JSON: nested too deeply") from None
+        except ValueError:  # an integer longer than Python converts (4,300 digits)
+            raise ConfigError(f"{source}: invalid JSON: a number too long to read") from None
         return cls.from_dict(doc, source)
 
     # ---- files
