@@ -119,22 +119,15 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
             raise err.orig_exc from None
         meta = getattr(err.obj, "meta", None)
         where = Span.point(path, getattr(meta, "line", 1), getattr(meta, "column", 1))
+        if isinstance(err.orig_exc, RecursionError):  # the limit hit in one of our methods
+            raise _too_deep(where) from None
         raise ArchError(
             [Diagnostic("E005", f"cannot read this {err.rule}: {err.orig_exc}", where)]
         ) from None
     except UnexpectedInput as err:
         raise ArchError([_syntax_error(err, text, path)]) from None
-    except RecursionError:  # hundreds of nested brackets or operators
-        raise ArchError(
-            [
-                Diagnostic(
-                    "E007",
-                    "expressions are nested too deeply to read",
-                    Span.point(path, 1, 1),
-                    hint="split the expression with `let`",
-                )
-            ]
-        ) from None
+    except RecursionError:  # hundreds of nested brackets or operators, the limit hit in lark
+        raise _too_deep(Span.point(path, 1, 1)) from None
     except LarkError as err:  # grammar-level surprises are still reported, located at 1:1
         raise ArchError(
             [Diagnostic("E001", f"cannot parse: {err}", Span.point(path, 1, 1))]
@@ -144,6 +137,19 @@ def parse(text: str, path: str = "<string>") -> ast.Module:
         file=path, line=1, column=1, end_line=text.count("\n") + 1, end_column=1
     )
     return ast.Module.model_construct(span=end, path=path, items=tuple(items), comments=comments)
+
+
+def _too_deep(where: Span) -> ArchError:
+    return ArchError(
+        [
+            Diagnostic(
+                "E007",
+                "expressions are nested too deeply to read",
+                where,
+                hint="split the expression with `let`",
+            )
+        ]
+    )
 
 
 def _comment_nodes(tokens: list[Token], path: str) -> tuple[ast.Comment, ...]:

@@ -203,6 +203,16 @@ def test_exponential_recursion_that_adds_no_nodes_ends_in_a_clear_error():
     ]
 
 
+@pytest.mark.parametrize(
+    "expr", ["1 if true else " * 2000 + "1", "-" * 2000 + "1", "[" * 2000 + "]" * 2000]
+)
+def test_expressions_nested_thousands_deep_say_so(expr):
+    """Python's recursion limit may be reached in lark or in one of our transformer
+    methods (there it once read `cannot read this number: maximum recursion depth`)."""
+    text = net(f"    let a = {expr}\n    output o = image")
+    assert messages(text) == ["expressions are nested too deeply to read"]
+
+
 def test_nested_loops_in_a_constant_end_in_a_clear_error():
     text = "const X = [[0 for j in range(100000)] for i in range(100000)]\n"
     assert messages(text + net("    output o = image")) == [
