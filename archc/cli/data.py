@@ -13,6 +13,7 @@ from archc.cli.data_check import register as register_check
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 SIZE_LIMITS = (64, 2048)  # pixels, each side (the same as synth.writer.SIZE_LIMITS)
+MAX_FRAMES, MAX_IMAGES = 1000, 1_000_000  # the same as synth.writer's
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,7 +102,25 @@ def _check_args(args: argparse.Namespace) -> tuple[int, int]:
         raise CliFailure(f"--video needs at least 2 frames per sequence, got {args.video}")
     if args.workers is not None and args.workers < 1:
         raise CliFailure(f"--workers must be >= 1, got {args.workers}")
+    _check_counts(args)
     return parse_size(args.size)
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    """The caps of synth.writer, worded with the flags: a typo of a few zeros would
+    otherwise render for hours before anything could be seen going wrong."""
+    if args.video is not None and args.video > MAX_FRAMES:
+        raise CliFailure(
+            f"--video {args.video}: at most {MAX_FRAMES} frames per sequence "
+            "(frame numbers have 3 digits)"
+        )
+    images = (args.train + args.val) * (args.video or 1)
+    if images > MAX_IMAGES:
+        video = f" --video {args.video}" if args.video else ""
+        raise CliFailure(
+            f"--train {args.train} --val {args.val}{video} is {images:,} images; a data set "
+            f"holds at most {MAX_IMAGES:,} (make a smaller one, or several)"
+        )
 
 
 def run_synth(args: argparse.Namespace) -> int:
