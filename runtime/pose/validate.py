@@ -3,8 +3,9 @@
 Why a pass of its own: the loaders meet a bad annotation or a missing image only
 when they reach it, ten seconds or ten hours into training, and some faults
 (a NaN box, a string image id) are silently dropped or end in an internal
-error. This reads every annotation and every image *header* (PIL opens lazily:
-the size without decoding the pixels) once, up front, and lists what is wrong:
+error. This reads every annotation, every image *header* (PIL opens lazily:
+the size without decoding the pixels) and the end of every JPEG and PNG (a file
+cut short has no end marker) once, up front, and lists what is wrong:
 the first `MAX_LISTED` problems, then a count. What the loaders skip safely by
 design (crowd regions, persons with no labelled keypoint, boxes empty after
 clipping) are warnings with counts, not errors.
@@ -61,9 +62,10 @@ class SplitReport:
 
     def summary(self) -> str:
         skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.warnings.items()))
+        errors = f"{self.error_count} error{'s' * (self.error_count != 1)}"
         return (
-            f"{self.ann_file}: {self.images} images, {self.annotations} annotations, "
-            f"{self.error_count} errors" + (f"; skipped by design: {skipped}" if skipped else "")
+            f"{self.ann_file}: {self.images} images, {self.annotations} annotations, {errors}"
+            + (f"; skipped by design: {skipped}" if skipped else "")
         )
 
 
@@ -206,14 +208,16 @@ def _check_image_file(image_id, name, size, root: Path, inside: Path, report) ->
         return
     try:
         with Image.open(path) as im:
-            actual = im.size
+            actual, kind = im.size, im.format
     except FileNotFoundError:
         report.error(f"{where}: image file {root / name} not found")
         return
     except (UnidentifiedImageError, OSError, ValueError) as err:
         report.error(f"{where}: {root / name} is not a readable image ({err})")
         return
-    if all(_is_int(v) for v in size) and tuple(size) != actual:
+    if not _ends_whole(path, kind):
+        report.error(f"{where}: {root / name} is truncated (its {kind} end marker is missing)")
+    elif all(_is_int(v) for v in size) and tuple(size) != actual:
         report.error(
             f"{where}: annotated {size[0]}x{size[1]}, but {root / name} is {actual[0]}x{actual[1]}"
         )
@@ -228,6 +232,22 @@ def _check_size(image_id, size: tuple, report: SplitReport) -> None:
             f"image id {image_id}: 'width' and 'height' must be integers >= 1, "
             f"got {size[0]!r:.20} x {size[1]!r:.20}"
         )
+
+
+END_MARKERS = {"JPEG": b"\xff\xd9", "PNG": b"IEND"}  # JPEG's EOI; PNG's last chunk
+TAIL = 1024  # bytes read from the end: room for padding some writers add after the marker
+
+
+def _ends_whole(path: Path, kind: str | None) -> bool:
+    """Whether a JPEG or PNG ends as one that was written whole: a download cut short
+    keeps its header (the size reads fine) and fails only when decoded, mid-epoch.
+    A read of the file's last bytes, not a decode; other formats pass."""
+    marker = END_MARKERS.get(kind or "")
+    if marker is None:
+        return True
+    with path.open("rb") as f:
+        f.seek(max(0, f.seek(0, 2) - TAIL))
+        return marker in f.read()
 
 
 def _check_annotation(i: int, ann: Any, sizes: dict, count, seen: set, report) -> None:

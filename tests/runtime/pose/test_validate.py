@@ -171,3 +171,23 @@ def test_cli_check_and_train_refuse_before_writing(data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "gone.jpg not found" in err and "Traceback" not in err
     assert not run.exists()
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "png"])
+def test_a_truncated_image_is_found_without_decoding_it(data, suffix):
+    """A download cut short keeps its header (the size reads fine) and loses its end:
+    the loader would fail on it in the middle of an epoch."""
+    doc = json.loads((data / TRAIN).read_text())
+    name = doc["images"][0]["file_name"]
+    if suffix == "png":
+        from PIL import Image
+
+        with Image.open(data / "images/train" / name) as im:
+            im.save(data / "images/train/first.png")
+        _edit(data, lambda d: d["images"][0].update(file_name="first.png"))
+        name = "first.png"
+    path = data / "images/train" / name
+    assert not _errors(data)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    assert any(f"{name} is truncated" in e for e in _errors(data)), _errors(data)
