@@ -47,7 +47,19 @@ def save_weights(
     return write_atomic(path, tensors_bytes(module.state_dict(), metadata))
 
 
-PICKLE_MAGIC = (b"PK\x03\x04", b"\x80")  # torch.save's zip archive, a bare pickle
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive (a pickle inside a zip)
+PICKLE_PROTOCOLS = range(2, 6)  # a bare pickle starts with 0x80 and its protocol
+
+
+def _is_pickle(head: bytes) -> bool:
+    """Whether a file starting with `head` (9 bytes) is torch.save's zip or a bare pickle.
+
+    Why not just the magic bytes: a safetensors file starts with its header's length
+    (8 bytes, little-endian) and then `{`, so a header of 640 bytes also starts with
+    0x80 0x02; a file that is laid out as safetensors is never taken for a pickle."""
+    if head[8:9] == b"{":
+        return False
+    return head.startswith(ZIP_MAGIC) or (head[:1] == b"\x80" and head[1] in PICKLE_PROTOCOLS)
 
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -57,8 +69,8 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not file.is_file():
         raise WeightsError(f"{file}: no such weights file")
     with file.open("rb") as f:
-        head = f.read(4)
-    if head.startswith(PICKLE_MAGIC):
+        head = f.read(9)
+    if _is_pickle(head):
         raise WeightsError(
             f"{file}: a pickle or torch.save file; archc reads safetensors only and never "
             "unpickles (convert it with safetensors.torch.save_file(torch.load(...)) "

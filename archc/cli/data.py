@@ -13,8 +13,7 @@ from archc.cli.data_check import register as register_check
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 SIZE_LIMITS = (64, 2048)  # pixels, each side (the same as synth.writer.SIZE_LIMITS)
-MAX_FRAMES = 256  # per sequence (ViPNAS trains on T <= 4 frames after a key frame)
-MAX_IMAGES = 1_000_000  # images written in all (about 4 hours on one core)
+MAX_FRAMES, MAX_IMAGES = 1000, 1_000_000  # the same as synth.writer's
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -99,17 +98,29 @@ def _check_args(args: argparse.Namespace) -> tuple[int, int]:
             raise UsageError(f"{flag} must be >= 0, got {value}")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    if args.video is not None and not 2 <= args.video <= MAX_FRAMES:
-        raise UsageError(f"--video needs 2 to {MAX_FRAMES} frames per sequence, got {args.video}")
-    total = (args.train + args.val) * (args.video or 1)
-    if total > MAX_IMAGES:
-        raise UsageError(
-            f"--train, --val and --video ask for {total:,} images; at most {MAX_IMAGES:,} "
-            "are written in one call"
-        )
+    if args.video is not None and args.video < 2:
+        raise UsageError(f"--video needs at least 2 frames per sequence, got {args.video}")
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    _check_counts(args)
     return parse_size(args.size)
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    """The caps of synth.writer, worded with the flags: a typo of a few zeros would
+    otherwise render for hours before anything could be seen going wrong."""
+    if args.video is not None and args.video > MAX_FRAMES:
+        raise UsageError(
+            f"--video {args.video}: at most {MAX_FRAMES} frames per sequence "
+            "(frame numbers have 3 digits)"
+        )
+    images = (args.train + args.val) * (args.video or 1)
+    if images > MAX_IMAGES:
+        video = f" --video {args.video}" if args.video else ""
+        raise UsageError(
+            f"--train {args.train} --val {args.val}{video} is {images:,} images; a data set "
+            f"holds at most {MAX_IMAGES:,} (make a smaller one, or several)"
+        )
 
 
 def run_synth(args: argparse.Namespace) -> int:

@@ -3,8 +3,9 @@
 Why a pass of its own: the loaders meet a bad annotation or a missing image only
 when they reach it, ten seconds or ten hours into training, and some faults
 (a NaN box, a string image id) are silently dropped or end in an internal
-error. This reads every annotation and every image *header* (PIL opens lazily:
-the size without decoding the pixels) once, up front, and lists what is wrong:
+error. This reads every annotation, every image *header* (PIL opens lazily:
+the size without decoding the pixels) and the end of every JPEG and PNG (a file
+cut short has no end marker) once, up front, and lists what is wrong:
 the first `MAX_LISTED` problems, then a count. What the loaders skip safely by
 design (crowd regions, persons with no labelled keypoint, boxes empty after
 clipping) are warnings with counts, not errors.
@@ -24,10 +25,12 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from archc.runtime.pose.coco_json import PoseDataError, read_json
+from archc.runtime.pose.keypoints import SPECS
 
 MAX_LISTED = 20
 ANNOTATIONS = "annotations/person_keypoints_{split}.json"
 IMAGES = "images/{split}"
+PERSON = 1  # the category id of every prediction archc writes (pose.decode)
 
 
 @dataclass
@@ -59,9 +62,10 @@ class SplitReport:
 
     def summary(self) -> str:
         skipped = ", ".join(f"{n} {why}" for why, n in sorted(self.warnings.items()))
+        errors = f"{self.error_count} error{'s' * (self.error_count != 1)}"
         return (
-            f"{self.ann_file}: {self.images} images, {self.annotations} annotations, "
-            f"{self.error_count} errors" + (f"; skipped by design: {skipped}" if skipped else "")
+            f"{self.ann_file}: {self.images} images, {self.annotations} annotations, {errors}"
+            + (f"; skipped by design: {skipped}" if skipped else "")
         )
 
 
@@ -101,8 +105,9 @@ def check_split(
     names = _category_keypoints(doc, report, layout)
     sizes = _check_images(doc["images"], image_root, report)
     count = len(names) if names else _first_count(doc)
+    seen: set[int] = set()
     for i, ann in enumerate(_list(doc, "annotations", report)):
-        _check_annotation(i, ann, sizes, count, report)
+        _check_annotation(i, ann, sizes, count, seen, report)
     return report
 
 
@@ -115,24 +120,51 @@ def _list(doc: dict, key: str, report: SplitReport) -> list:
 
 
 def _category_keypoints(doc, report: SplitReport, layout) -> tuple[str, ...] | None:
-    for cat in _list(doc, "categories", report):
-        names = cat.get("keypoints") if isinstance(cat, dict) else None
+    """The person category's keypoint names, checked against `layout` or, without one,
+    against the known layout of as many keypoints: flips, OKS sigmas and body parts
+    go by index, so the same count in another order would train and score wrongly."""
+    categories = [c for c in _list(doc, "categories", report) if isinstance(c, dict)]
+    if categories and not any(c.get("id") == PERSON for c in categories):
+        report.error(
+            f"no category with id {PERSON} (archc writes its predictions as category "
+            f"{PERSON}, person); the file's ids: {[c.get('id') for c in categories][:5]}"
+        )
+    for cat in categories:
+        names = cat.get("keypoints")
         if not isinstance(names, list):
             continue
         names = tuple(str(n) for n in names)
-        if layout is not None and names != tuple(layout):
-            report.error(
-                f"category {cat.get('id')}: its {len(names)} keypoint names disagree with the "
-                f"net's layout of {len(layout)} ({_first_difference(names, layout)})"
-            )
+        _compare_layout(cat.get("id"), names, layout, report)
         return names
     return None
 
 
-def _first_difference(names: tuple[str, ...], layout: tuple[str, ...]) -> str:
+def _compare_layout(cat_id, names: tuple[str, ...], layout, report: SplitReport) -> None:
+    where = f"category {cat_id}"
+    if layout is not None:
+        if names != tuple(layout):
+            report.error(
+                f"{where}: its {len(names)} keypoint names disagree with the net's layout "
+                f"of {len(layout)} ({_first_difference(names, layout, 'the layout')})"
+            )
+        return
+    spec = next((s for s in SPECS.values() if s.num_keypoints == len(names)), None)
+    if spec is None:
+        known = ", ".join(f"{s.name}: {s.num_keypoints}" for s in SPECS.values())
+        report.error(
+            f"{where}: its {len(names)} keypoint names fit no layout archc knows ({known})"
+        )
+    elif names != spec.names:
+        report.error(
+            f"{where}: {_first_difference(names, spec.names, f'the {spec.name} layout')} "
+            "(flips, OKS sigmas and body parts go by index)"
+        )
+
+
+def _first_difference(names: tuple[str, ...], layout: tuple[str, ...], what: str) -> str:
     for i, (a, b) in enumerate(zip(names, layout, strict=False)):
         if a != b:
-            return f"keypoint {i} is {a!r} in the data, {b!r} in the layout"
+            return f"keypoint {i} is {a!r} in the data, {b!r} in {what}"
     return "one list is longer"
 
 
@@ -160,6 +192,7 @@ def _check_images(images: list, root: Path, report: SplitReport) -> dict[int, tu
             report.error(f"image id {image_id}: defined twice")
             continue
         sizes[image_id] = (img.get("width"), img.get("height"))
+        _check_size(image_id, sizes[image_id], report)
         _check_image_file(image_id, img.get("file_name"), sizes[image_id], root, inside, report)
     return sizes
 
@@ -175,38 +208,102 @@ def _check_image_file(image_id, name, size, root: Path, inside: Path, report) ->
         return
     try:
         with Image.open(path) as im:
-            actual = im.size
+            actual, kind = im.size, im.format
     except FileNotFoundError:
         report.error(f"{where}: image file {root / name} not found")
         return
     except (UnidentifiedImageError, OSError, ValueError) as err:
         report.error(f"{where}: {root / name} is not a readable image ({err})")
         return
-    if all(_is_int(v) for v in size) and tuple(size) != actual:
+    if not _ends_whole(path, kind):
+        report.error(f"{where}: {root / name} is truncated (its {kind} end marker is missing)")
+    elif all(_is_int(v) for v in size) and tuple(size) != actual:
         report.error(
             f"{where}: annotated {size[0]}x{size[1]}, but {root / name} is {actual[0]}x{actual[1]}"
         )
 
 
-def _check_annotation(i: int, ann: Any, sizes: dict, count: int | None, report) -> None:
+def _check_size(image_id, size: tuple, report: SplitReport) -> None:
+    """Width and height, where given, are what boxes are clipped to: whole pixels."""
+    if size == (None, None):
+        return
+    if not all(_is_int(v) and v >= 1 for v in size):
+        report.error(
+            f"image id {image_id}: 'width' and 'height' must be integers >= 1, "
+            f"got {size[0]!r:.20} x {size[1]!r:.20}"
+        )
+
+
+END_MARKERS = {"JPEG": b"\xff\xd9", "PNG": b"IEND"}  # JPEG's EOI; PNG's last chunk
+TAIL = 1024  # bytes read from the end: room for padding some writers add after the marker
+
+
+def _ends_whole(path: Path, kind: str | None) -> bool:
+    """Whether a JPEG or PNG ends as one that was written whole: a download cut short
+    keeps its header (the size reads fine) and fails only when decoded, mid-epoch.
+    A read of the file's last bytes, not a decode; other formats pass."""
+    marker = END_MARKERS.get(kind or "")
+    if marker is None:
+        return True
+    with path.open("rb") as f:
+        f.seek(max(0, f.seek(0, 2) - TAIL))
+        return marker in f.read()
+
+
+def _check_annotation(i: int, ann: Any, sizes: dict, count, seen: set, report) -> None:
     report.annotations += 1
     if not isinstance(ann, dict):
         report.error(f"annotation {i} is not an object")
         return
-    where = f"annotation {ann.get('id', f'#{i}')}"
-    image_id = ann.get("image_id")
-    if not _is_int(image_id) or image_id not in sizes:
-        report.error(f"{where}: image_id {image_id!r:.40} is not an image of this file")
-        return
-    if ann.get("iscrowd", 0):
-        report.warnings["crowd"] += 1
+    where = f"annotation {ann.get('id', f'#{i}')!s:.40}"
+    if not _check_ids(where, ann, sizes, seen, report):
         return
     visible = _check_keypoints(where, ann.get("keypoints"), count, report)
     box = _check_box(where, ann.get("bbox"), report)
-    if visible == 0:
+    _check_scoring(where, ann, visible, report)
+    if ann.get("iscrowd", 0):
+        report.warnings["crowd"] += 1
+    elif visible == 0:
         report.warnings["no labelled keypoint"] += 1
     elif box is not None and (box[2] == 0 or box[3] == 0):
         report.warnings["empty box"] += 1
+
+
+def _check_ids(where: str, ann: dict, sizes: dict, seen: set, report) -> bool:
+    """The ids that tie an annotation to its image, category, track and score; False
+    when it names no image of the file (nothing else about it can be checked)."""
+    image_id = ann.get("image_id")
+    if not _is_int(image_id) or image_id not in sizes:
+        report.error(f"{where}: image_id {image_id!r:.40} is not an image of this file")
+        return False
+    if "id" in ann:  # pycocotools indexes by it: a duplicate replaces a person in scoring
+        if not _is_int(ann["id"]):
+            report.error(f"{where}: 'id' must be an integer, got {ann['id']!r:.40}")
+        elif ann["id"] in seen:
+            report.error(f"{where}: defined twice")
+        else:
+            seen.add(ann["id"])
+    if ann.get("category_id", PERSON) != PERSON:
+        report.error(
+            f"{where}: category_id {ann['category_id']!r:.20} is not {PERSON} (person), "
+            "the only category archc trains and scores"
+        )
+    if "track_id" in ann and not _is_int(ann["track_id"]):
+        report.error(f"{where}: 'track_id' must be an integer, got {ann['track_id']!r:.40}")
+    return True
+
+
+def _check_scoring(where: str, ann: dict, visible: int | None, report) -> None:
+    """The fields COCOeval reads as given: `area` scales OKS and picks the size range,
+    and a person whose `num_keypoints` is 0 is ignored whatever its keypoints say."""
+    area = ann.get("area", 0)
+    if not _is_finite(area) or area < 0:
+        report.error(f"{where}: 'area' must be a finite number >= 0, got {area!r:.20}")
+    given = ann.get("num_keypoints", visible)
+    if visible is not None and given != visible:
+        report.error(
+            f"{where}: 'num_keypoints' is {given!r:.20}, but {visible} keypoints are labelled"
+        )
 
 
 def _check_keypoints(where: str, values: Any, count: int | None, report) -> int | None:

@@ -46,6 +46,8 @@ def run_budget_search(
 ) -> SearchResult:
     """Train random configs of `space` within the limits until `budget_seconds` of
     trials are logged; best.json, front.json, pareto.png and best/ as a one-shot search."""
+    from archc.runtime.train.data import check_data
+
     if not budget_seconds > 0:
         raise SearchError(f"--budget-seconds must be > 0, got {budget_seconds}")
     limits = dict(limits or {})
@@ -58,6 +60,7 @@ def run_budget_search(
         k: v for k, v in train_config.to_dict().items() if k not in ("data", "workers", "device")
     }
     doc = manifest.make_manifest("random-budget", options, sources, {})
+    check_data(train_config.data)  # before the folder: a bad data set leaves nothing
     folder = Path(out)
     lock = open_folder(folder, doc, resume)
     try:

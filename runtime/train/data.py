@@ -50,6 +50,14 @@ def find_split(data_dir: str | Path, split: str) -> Split:
     return Split(split, ann, images)
 
 
+def check_data(data_dir: str | Path) -> None:
+    """Both splits of `data_dir` checked, for a command whose first read of the data
+    comes after it has written something (a search at equal budget trains its first
+    subnet in a folder of its own)."""
+    for split in ("train", "val"):
+        find_split(data_dir, split)
+
+
 _CHECKED: set[tuple] = set()  # (file, size, mtime) of annotation files that passed
 
 

@@ -53,3 +53,28 @@ def test_a_pickle_is_refused_without_being_read(tmp_path, zipped):
     torch.save(_module().state_dict(), path, _use_new_zipfile_serialization=zipped)
     with pytest.raises(WeightsError, match=r"model\.pt: a pickle or torch\.save file; archc reads"):
         load_weights(_module(), path)
+
+
+def _with_header_length(tmp_path, length: int):
+    """A valid safetensors file whose header is `length` bytes long (padded with metadata)."""
+    from safetensors.torch import save
+
+    module = _module()
+    for pad in range(length):
+        data = save(module.state_dict(), metadata={"pad": "x" * pad})
+        if int.from_bytes(data[:8], "little") == length:
+            path = tmp_path / "w.safetensors"
+            path.write_bytes(data)
+            return module, path
+    raise AssertionError(f"no padding gives a header of {length} bytes")
+
+
+@pytest.mark.parametrize("length", [0x280, 0x380, 0x480, 0x580])
+def test_a_safetensors_header_length_that_starts_like_a_pickle_loads(tmp_path, length):
+    """A header of 640 bytes starts the file with 0x80 0x02, a pickle's first two
+    bytes: the file is still read as the safetensors file it is."""
+    source, path = _with_header_length(tmp_path, length)
+    target = _module()
+    load_weights(target, path)
+    for k, v in source.state_dict().items():
+        assert torch.equal(v, target.state_dict()[k])

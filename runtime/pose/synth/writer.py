@@ -37,6 +37,8 @@ from archc.runtime.pose.synth.video import sample_sequence
 SPLITS = {"train": 0, "val": 1}
 DEFAULT_SIZE = (288, 384)  # height, width
 SIZE_LIMITS = (64, 2048)
+MAX_FRAMES = 1000  # frame numbers in file names have 3 digits
+MAX_IMAGES = 1_000_000  # over both splits: hours of rendering, tens of GB of JPEGs
 FORMAT_VERSION = 1
 
 
@@ -224,6 +226,8 @@ def synthesize(
                 else map(_run_job, jobs)
             )
             records: list[dict] = []
+            if progress is not None:  # a long sequence is one job: say so before it ends
+                progress(split, 0, n * per_job)
             for done, job_records in enumerate(results, start=1):
                 records.extend(job_records)
                 if progress is not None:
@@ -262,5 +266,11 @@ def _validate(train, val, size, seed, video, workers) -> None:
         raise SynthError(f"the seed must be >= 0, got {seed}")
     if video is not None and video < 2:
         raise SynthError(f"a video needs at least 2 frames, got {video}")
+    if video is not None and video > MAX_FRAMES:
+        raise SynthError(f"a video has at most {MAX_FRAMES} frames, got {video}")
+    if (train + val) * (video or 1) > MAX_IMAGES:
+        raise SynthError(
+            f"{(train + val) * (video or 1):,} images; a data set holds at most {MAX_IMAGES:,}"
+        )
     if workers is not None and workers < 1:
         raise SynthError(f"workers must be >= 1, got {workers}")

@@ -9,7 +9,13 @@ import pytest
 
 from archc.cli import data
 from archc.cli import main as cli
-from archc.runtime.pose.synth.writer import SIZE_LIMITS
+from archc.runtime.pose.synth.writer import (
+    MAX_FRAMES,
+    MAX_IMAGES,
+    SIZE_LIMITS,
+    SynthError,
+    synthesize,
+)
 
 SMALL = ["--size", "96x128", "--workers", "1"]
 
@@ -53,9 +59,23 @@ def test_video_mode_names_frames_by_sequence(tmp_path) -> None:
         ),
         (["--train", "-1"], "--train must be >= 0, got -1"),
         (["--val", "-3"], "--val must be >= 0, got -3"),
-        (["--video", "1"], "--video needs 2 to 256 frames per sequence, got 1"),
+        (["--video", "1"], "--video needs at least 2 frames per sequence, got 1"),
         (["--seed", "-2"], "--seed must be >= 0, got -2"),
         (["--workers", "0"], "--workers must be >= 1, got 0"),
+        (
+            ["--video", "100000"],
+            "--video 100000: at most 1000 frames per sequence (frame numbers have 3 digits)",
+        ),
+        (
+            ["--train", "2000000"],
+            "--train 2000000 --val 100 is 2,000,100 images; a data set holds at most "
+            "1,000,000 (make a smaller one, or several)",
+        ),
+        (
+            ["--video", "1000"],
+            "--train 1000 --val 100 --video 1000 is 1,100,000 images; a data set holds at "
+            "most 1,000,000 (make a smaller one, or several)",
+        ),
     ],
 )
 def test_bad_arguments_fail_with_a_clear_message(tmp_path, capsys, args, message) -> None:
@@ -99,4 +119,34 @@ def test_data_without_an_action_prints_usage(capsys) -> None:
 
 def test_size_limits_agree_with_the_library() -> None:
     assert data.SIZE_LIMITS == SIZE_LIMITS
+    assert (data.MAX_FRAMES, data.MAX_IMAGES) == (MAX_FRAMES, MAX_IMAGES)
     assert data.parse_size(" 288X384 ") == (288, 384)
+
+
+def test_the_library_refuses_the_same_counts(tmp_path) -> None:
+    with pytest.raises(SynthError, match="at most 1000 frames"):
+        synthesize(tmp_path / "v", 1, 0, video=MAX_FRAMES + 1)
+    with pytest.raises(SynthError, match="holds at most 1,000,000"):
+        synthesize(tmp_path / "v", MAX_IMAGES, 1)
+    assert not (tmp_path / "v").exists()
+
+
+def test_progress_is_reported_before_the_first_sequence_is_rendered(tmp_path) -> None:
+    """A long sequence is one job: without a call at 0 a bar appears only after it."""
+    calls = []
+    synthesize(
+        tmp_path / "v",
+        2,
+        1,
+        size=(96, 128),
+        video=2,
+        workers=1,
+        progress=lambda *c: calls.append(c),
+    )
+    assert calls == [
+        ("train", 0, 4),
+        ("train", 2, 4),
+        ("train", 4, 4),
+        ("val", 0, 2),
+        ("val", 2, 2),
+    ]

@@ -88,6 +88,54 @@ CASES = {
         lambda d: d["categories"][0].update(keypoints=["nose", "eye"]),
         "has 51 values, expected 6",
     ),
+    # the net's layout follows from the count: its flips, OKS sigmas and parts go by index
+    "keypoint names in another order": (
+        lambda d: d["categories"][0]["keypoints"].reverse(),
+        "category 1: keypoint 0 is 'right_ankle' in the data, 'nose' in the coco layout",
+    ),
+    "no known layout": (
+        lambda d: d["categories"][0].update(keypoints=[f"k{i}" for i in range(14)]),
+        "its 14 keypoint names fit no layout archc knows (coco: 17, mpii: 16)",
+    ),
+    # predictions are written as category 1; pycocotools scores each category apart
+    "person category not 1": (
+        lambda d: d["categories"][0].update(id=3),
+        "no category with id 1 (archc writes its predictions as category 1, person)",
+    ),
+    "other category": (
+        lambda d: _first_person(d).update(category_id=2),
+        "annotation 1: category_id 2 is not 1 (person)",
+    ),
+    # pycocotools indexes persons by annotation id: a duplicate replaces one in scoring
+    "string annotation id": (lambda d: _first_person(d).update(id="p1"), "'id' must be an integer"),
+    "duplicate annotation id": (
+        lambda d: d["annotations"][1].update(id=d["annotations"][0]["id"]),
+        "annotation 1: defined twice",
+    ),
+    "nan area": (
+        lambda d: _first_person(d).update(area=float("nan")),
+        "annotation 1: 'area' must be a finite number >= 0, got nan",
+    ),
+    "negative area": (lambda d: _first_person(d).update(area=-5), "got -5"),
+    # COCOeval ignores a person whose num_keypoints is 0, whatever its keypoints say
+    "num_keypoints disagrees": (
+        lambda d: _first_person(d).update(num_keypoints=0),
+        "annotation 1: 'num_keypoints' is 0, but 15 keypoints are labelled",
+    ),
+    "string width": (
+        lambda d: d["images"][0].update(width="320"),
+        "image id 1: 'width' and 'height' must be integers >= 1, got '320' x 320",
+    ),
+    "string track id": (lambda d: _first_person(d).update(track_id="t"), "'track_id' must be"),
+    # the loaders read every annotation's keypoints, crowd regions too
+    "crowd keypoint count": (
+        lambda d: d["annotations"][4].update(keypoints=[0] * 10),
+        "annotation 10: 'keypoints' has 10 values, expected 51",
+    ),
+    "nan box of a crowd": (
+        lambda d: d["annotations"][4]["bbox"].__setitem__(0, float("nan")),
+        "annotation 10: 'bbox' must be four finite numbers",
+    ),
 }
 
 
@@ -123,3 +171,23 @@ def test_cli_check_and_train_refuse_before_writing(data, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "gone.jpg not found" in err and "Traceback" not in err
     assert not run.exists()
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "png"])
+def test_a_truncated_image_is_found_without_decoding_it(data, suffix):
+    """A download cut short keeps its header (the size reads fine) and loses its end:
+    the loader would fail on it in the middle of an epoch."""
+    doc = json.loads((data / TRAIN).read_text())
+    name = doc["images"][0]["file_name"]
+    if suffix == "png":
+        from PIL import Image
+
+        with Image.open(data / "images/train" / name) as im:
+            im.save(data / "images/train/first.png")
+        _edit(data, lambda d: d["images"][0].update(file_name="first.png"))
+        name = "first.png"
+    path = data / "images/train" / name
+    assert not _errors(data)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    assert any(f"{name} is truncated" in e for e in _errors(data)), _errors(data)
