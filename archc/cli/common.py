@@ -17,6 +17,11 @@ class CliFailure(Exception):
     """A user-facing failure whose message is complete (printed as `archc: message`)."""
 
 
+class UsageError(CliFailure):
+    """A bad command line found after parsing (options that do not go together, or one
+    that is missing): exit 2 with the command's usage, as argparse's own checks."""
+
+
 def load_space(path: str, defines: list[str] | None = None) -> Space:
     from archc.api import compile_file
     from archc.compiler.space.space import Space
@@ -91,7 +96,7 @@ def realise_overrides(args: argparse.Namespace) -> dict[str, str]:
     for item in args.realise:
         pattern, sep, kind = item.partition("=")
         if not sep or not pattern or kind not in kinds:
-            raise CliFailure(
+            raise UsageError(
                 f"--realise {item!r}: expected PATTERN=KIND with KIND one of {', '.join(kinds)}"
             )
         out[pattern] = kind
@@ -109,18 +114,3 @@ def quantity(text: str) -> float:
     if unit is not None:
         raise argparse.ArgumentTypeError(f"{text!r} is a duration; give a count like 300M")
     return value
-
-
-def require_search_extras() -> None:
-    """Before anything starts: what every search needs besides torch."""
-    import importlib.util
-
-    missing = [
-        m
-        for m in ("torch", "pycocotools", "pymoo", "matplotlib")
-        if importlib.util.find_spec(m) is None
-    ]
-    if missing:
-        raise CliFailure(
-            f"archc search needs {', '.join(missing)}: pip install 'archc[torch,pose,search]'"
-        )

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import io
 
+from archc.cli import values
 from archc.cli.common import (
     CliFailure,
     add_config_options,
@@ -41,11 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_shape,
         help="input shape to compare with (N free; C, H, W must be the space's)",
     )
-    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
-    p.add_argument("--seed", type=int, default=0, help="initialisation and input seed")
+    p.add_argument(
+        "--opset", type=values.count(17, 21), default=None, help="ONNX opset 17 to 21 (default 17)"
+    )
+    p.add_argument("--seed", type=values.NATURAL, default=0, help="initialisation and input seed")
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=values.WEIGHT,
         default=1e-4,
         help="largest accepted |onnxruntime - torch| (default 1e-4)",
     )
@@ -72,8 +75,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliFailure(
             f"{args.file} has {len(space.choices)} choices: give --config, --largest or --smallest"
         )
-    if args.opset is not None and not 17 <= args.opset <= 21:
-        raise CliFailure(f"--opset {args.opset} is not supported (17 to 21)")
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             report = export(

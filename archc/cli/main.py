@@ -9,6 +9,7 @@ traceback only with `--debug`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -32,7 +33,8 @@ from archc.cli import (
     train,
     viz,
 )
-from archc.cli.common import CliFailure, add_define_option
+from archc.cli.common import CliFailure, UsageError, add_define_option
+from archc.cli.os_errors import STDOUT, describe
 
 COMMANDS = (
     check,
@@ -84,8 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     try:
-        requires.check(args.command)
-        return args.run(args)
+        requires.check(args.command, args)
+        status = args.run(args)
+        if not sys.stdout.closed:  # (`archc lsp` closes it at the end of a session)
+            sys.stdout.flush()  # a full disk under `> file` is found here, not at exit
+        return status
+    except UsageError as err:  # found after parsing, told as argparse tells its own
+        command = _subparser(parser, args)
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {err}", file=sys.stderr)
+        return 2
     except CliFailure as err:
         print(f"archc: {err}", file=sys.stderr)
         return 1
@@ -101,8 +111,35 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `archc info FILE | head`: the reader left, nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as err:
+        print(f"archc: {_os_error(err)}", file=sys.stderr)
+        return 1
     except Exception as err:
         return _internal_error(err, args.debug)
+
+
+def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The parser of the command (and subcommand) that `args` came from."""
+    while parser._subparsers is not None:
+        action = parser._subparsers._group_actions[0]
+        chosen = getattr(args, action.dest, None)
+        if chosen is None:
+            break
+        parser = action.choices[chosen]
+    return parser
+
+
+def _os_error(err: OSError) -> str:
+    """The sentence for an OSError; one without a file name met while standard output
+    cannot be written is that output (`archc info x.arch > /dev/full`)."""
+    if err.filename is None:
+        try:
+            sys.stdout.flush()
+        except OSError:
+            with contextlib.suppress(OSError, ValueError):  # no flush error again at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return describe(err, STDOUT)
+    return describe(err)
 
 
 def _internal_error(err: Exception, debug: bool) -> int:

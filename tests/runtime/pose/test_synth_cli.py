@@ -1,5 +1,5 @@
 """`archc data synth`: a good run writes the documented layout; bad arguments fail with
-exit code 1 and one clear line, before anything is written."""
+exit code 2 (a bad command line) or 1 and one clear line, before anything is written."""
 
 from __future__ import annotations
 
@@ -46,22 +46,25 @@ def test_video_mode_names_frames_by_sequence(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--size", "96"], "--size must be HxW in pixels (height x width), e.g. 288x384; got '96'"),
+        (["--size", "96"], "must be HxW in pixels (height x width), e.g. 288x384; got '96'"),
         (
             ["--size", "32x128"],
-            "--size 32x128: height and width must each be within 64..2048 pixels",
+            "height and width must each be within 64..2048 pixels, got '32x128'",
         ),
-        (["--train", "-1"], "--train must be >= 0, got -1"),
-        (["--val", "-3"], "--val must be >= 0, got -3"),
-        (["--video", "1"], "--video needs at least 2 frames per sequence, got 1"),
-        (["--seed", "-2"], "--seed must be >= 0, got -2"),
-        (["--workers", "0"], "--workers must be >= 1, got 0"),
+        (["--train", "-1"], "must be >= 0, got -1"),
+        (["--val", "-3"], "must be >= 0, got -3"),
+        (["--video", "1"], "must be >= 2, got 1"),
+        (["--seed", "-2"], "must be >= 0, got -2"),
+        (["--workers", "0"], "must be >= 1, got 0"),
     ],
 )
 def test_bad_arguments_fail_with_a_clear_message(tmp_path, capsys, args, message) -> None:
+    """A bad command line: exit 2, the usage, one line naming the option."""
     out = tmp_path / "x"
-    assert cli.main(["data", "synth", str(out), *args]) == 1
-    assert capsys.readouterr().err == f"archc: {message}\n"
+    with pytest.raises(SystemExit, match="2"):
+        cli.main(["data", "synth", str(out), *args])
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == f"archc data synth: error: argument {args[0]}: {message}"
     assert not out.exists()
 
 
