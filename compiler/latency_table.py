@@ -167,7 +167,7 @@ class LatencyTable:
     def load(cls, path: str | os.PathLike) -> LatencyTable:
         file = Path(path)
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
+            data = json.loads(file.read_text(encoding="utf-8-sig"))
         except FileNotFoundError:
             raise LatencyTableError(f"{file}: no such latency table") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -411,7 +411,7 @@ def load_ir(path: str | os.PathLike) -> nx.MultiDiGraph:
     except OSError as err:
         raise IRFormatError(f"{name}: cannot read: {err.strerror or err}") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as err:
         raise IRFormatError(f"{name}: not JSON (byte {err.start} is not UTF-8)") from None
     except json.JSONDecodeError as err:

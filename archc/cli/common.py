@@ -18,24 +18,8 @@ class CliFailure(Exception):
 
 
 class UsageError(CliFailure):
-    """A bad value on the command line (`--epochs 0`): exit 2, like argparse's own
-    errors, whether argparse or a check after parsing finds it (docs/language.md)."""
-
-
-def train_config(options: dict, saved=None):
-    """The `TrainConfig` of the given options (over a resumed run's `saved` one); a
-    bad option value is a `UsageError` naming the flag."""
-    from archc.runtime.train import TrainConfig, TrainError
-
-    try:
-        if saved is not None:
-            return TrainConfig.from_dict({**saved.to_dict(), **options})
-        return TrainConfig(**options)
-    except TrainError as err:
-        name, sep, rest = str(err).partition(" must ")
-        if sep and name.isidentifier():
-            raise UsageError(f"--{name.replace('_', '-')} must {rest}") from None
-        raise CliFailure(str(err)) from None
+    """A bad command line found after parsing (options that do not go together, or one
+    that is missing): exit 2 with the command's usage, as argparse's own checks."""
 
 
 def load_space(path: str, defines: list[str] | None = None) -> Space:
@@ -116,7 +100,7 @@ def realise_overrides(args: argparse.Namespace) -> dict[str, str]:
     for item in args.realise:
         pattern, sep, kind = item.partition("=")
         if not sep or not pattern or kind not in kinds:
-            raise CliFailure(
+            raise UsageError(
                 f"--realise {item!r}: expected PATTERN=KIND with KIND one of {', '.join(kinds)}"
             )
         out[pattern] = kind

@@ -6,7 +6,9 @@ import argparse
 import shutil
 from pathlib import Path
 
+from archc.cli import values
 from archc.cli.common import CliFailure, load_space
+from archc.cli.os_errors import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
-    p.add_argument("--depth", type=int, metavar="N", help="collapse the picture below N scopes")
+    p.add_argument(
+        "--depth", type=values.POSITIVE, metavar="N", help="collapse the picture below N scopes"
+    )
     p.set_defaults(run=run)
 
 
@@ -41,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         if shutil.which("dot"):
             written.append(render(dot, out / f"{space.name}.svg"))
     except OSError as err:
-        raise CliFailure(f"cannot write to {out}: {err.strerror or err}") from None
+        raise CliFailure(describe(err, out)) from None
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -8,8 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from archc.cli import values
 from archc.cli.common import CliFailure, UsageError
 from archc.cli.data_check import register as register_check
+from archc.cli.os_errors import describe
 
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 SIZE_LIMITS = (64, 2048)  # pixels, each side (the same as synth.writer.SIZE_LIMITS)
@@ -36,33 +38,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("out", metavar="OUT", help="output folder (must be empty, or use --force)")
     s.add_argument(
         "--train",
-        type=int,
+        type=values.NATURAL,
         default=1000,
         metavar="N",
         help="training images, or sequences with --video (default 1000)",
     )
     s.add_argument(
         "--val",
-        type=int,
+        type=values.NATURAL,
         default=100,
         metavar="M",
         help="validation images, or sequences with --video (default 100)",
     )
     s.add_argument(
         "--size",
+        type=parse_size,
         default="288x384",
         metavar="HxW",
         help="image height x width in pixels (default 288x384)",
     )
-    s.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    s.add_argument(
+        "--seed", type=values.NATURAL, default=0, metavar="S", help="random seed (default 0)"
+    )
     s.add_argument(
         "--video",
-        type=int,
+        type=values.count(2),
         metavar="T",
         help="write sequences of T >= 2 frames instead of single images",
     )
     s.add_argument(
-        "--workers", type=int, metavar="W", help="rendering processes (default: the number of CPUs)"
+        "--workers",
+        type=values.POSITIVE,
+        metavar="W",
+        help="rendering processes (default: the number of CPUs)",
     )
     s.add_argument(
         "--force",
@@ -80,30 +88,22 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def parse_size(text: str) -> tuple[int, int]:
+    """`288x384` -> (288, 384); the argparse type of --size."""
     match = _SIZE.match(text)
     if not match:
-        raise UsageError(
-            f"--size must be HxW in pixels (height x width), e.g. 288x384; got {text!r:.40}"
+        raise argparse.ArgumentTypeError(
+            f"must be HxW in pixels (height x width), e.g. 288x384; got {values.shown(text)}"
         )
     h, w = int(match.group(1)), int(match.group(2))
     lo, hi = SIZE_LIMITS
     if not (lo <= h <= hi and lo <= w <= hi):
-        raise UsageError(f"--size {text}: height and width must each be within {lo}..{hi} pixels")
+        raise argparse.ArgumentTypeError(
+            f"height and width must each be within {lo}..{hi} pixels, got {values.shown(text)}"
+        )
     return h, w
 
 
-def _check_args(args: argparse.Namespace) -> tuple[int, int]:
-    for flag, value in (("--train", args.train), ("--val", args.val)):
-        if value < 0:
-            raise UsageError(f"{flag} must be >= 0, got {value}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    if args.video is not None and args.video < 2:
-        raise UsageError(f"--video needs at least 2 frames per sequence, got {args.video}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, got {args.workers}")
-    _check_counts(args)
-    return parse_size(args.size)
+parse_size.bad = ["96", "10x10", "64x4096"]  # for tests/cli/test_exit_codes.py
 
 
 def _check_counts(args: argparse.Namespace) -> None:
@@ -124,14 +124,10 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    size = _check_args(args)
-    try:
-        from archc.runtime.pose.synth.writer import SynthError, check_output, synthesize
-    except ImportError as err:
-        raise CliFailure(
-            f"archc data synth needs numpy and pillow ({err}); "
-            "install them with: pip install 'archc[pose]'"
-        ) from None
+    from archc.runtime.pose.synth.writer import SynthError, check_output, synthesize
+
+    _check_counts(args)
+    size = args.size
     try:
         check_output(Path(args.out), args.force)
     except SynthError as err:
@@ -151,8 +147,10 @@ def run_synth(args: argparse.Namespace) -> int:
                 force=args.force,
                 progress=progress.update,
             )
-        except (SynthError, OSError) as err:
+        except SynthError as err:
             raise CliFailure(str(err)) from None
+        except OSError as err:
+            raise CliFailure(describe(err, args.out)) from None
     seconds = time.perf_counter() - start
     images = sum(result.images.values())
     print(

@@ -36,14 +36,9 @@ def register(actions: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    try:
-        from archc.runtime.pose.coco_json import PoseDataError
-        from archc.runtime.pose.validate import check_split, split_files
-    except ImportError as err:
-        raise CliFailure(
-            f"archc data check needs pillow and numpy ({err}); "
-            "install them with: pip install 'archc[pose]'"
-        ) from None
+    from archc.runtime.pose.coco_json import PoseDataError
+    from archc.runtime.pose.validate import check_split, split_files
+
     reports = []
     for split in args.split or SPLITS:
         try:

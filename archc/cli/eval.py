@@ -14,7 +14,9 @@ import argparse
 import json
 import os
 
-from archc.cli.common import CliFailure, add_config_options, load_space, train_config
+from archc.cli import values
+from archc.cli.common import CliFailure, add_config_options, load_space
+from archc.cli.os_errors import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,13 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="float16 autocast on CUDA, as training validates (default on)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--batch", type=int, default=32, metavar="B", help="batch size (default 32)")
-    p.add_argument("--limit", type=int, metavar="N", help="use the first N images of the split")
+    p.add_argument(
+        "--batch", type=values.POSITIVE, default=32, metavar="B", help="batch size (default 32)"
+    )
+    p.add_argument(
+        "--limit", type=values.POSITIVE, metavar="N", help="use the first N images of the split"
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--workers", type=int, metavar="W", help="data loading processes")
+    p.add_argument("--workers", type=values.NATURAL, metavar="W", help="data loading processes")
     p.add_argument(
         "--threads",
-        type=int,
+        type=values.POSITIVE,
         metavar="T",
         help="CPU threads for torch (the run's, to reproduce its numbers exactly)",
     )
@@ -60,18 +66,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from archc.cli.train import build_net
     from archc.runtime.pose.coco_json import PoseDataError
-    from archc.runtime.train import TrainError, evaluate
+    from archc.runtime.train import TrainConfig, TrainError, evaluate
     from archc.runtime.train.data import find_split, load_split
     from archc.runtime.train.device import configure, select_device
     from archc.runtime.weights import WeightsError, load_weights
 
-    workers = min(4, os.cpu_count() or 1) if args.workers is None else args.workers
-    options = {"data": args.data, "batch": args.batch, "workers": workers}
-    options.update(device=args.device, limit_val=args.limit, threads=args.threads)
-    config = train_config(options)  # bad values are usage errors, found before any work
     space = load_space(args.file, args.defines)
     module, geometry, _ = build_net(space, args, seed=0)
+    workers = min(4, os.cpu_count() or 1) if args.workers is None else args.workers
     try:
+        config = TrainConfig(
+            data=args.data,
+            batch=args.batch,
+            workers=workers,
+            device=args.device,
+            limit_val=args.limit,
+            threads=args.threads,
+        )
         device = select_device(config.device)
         configure(config, device)
         load_weights(module, args.weights)
@@ -91,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     except (TrainError, WeightsError, PoseDataError) as err:
         raise CliFailure(str(err)) from None
     except OSError as err:
-        raise CliFailure(f"{err.filename or args.results}: {err.strerror or err}") from None
+        raise CliFailure(describe(err, args.results)) from None
     if args.json:
         print(json.dumps(stats))
     else:

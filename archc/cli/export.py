@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import io
 
+from archc.cli import values
 from archc.cli.common import (
     CliFailure,
     UsageError,
@@ -42,11 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_shape,
         help="input shape to compare with (N free; C, H, W must be the space's)",
     )
-    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
-    p.add_argument("--seed", type=int, default=0, help="initialisation and input seed")
+    p.add_argument(
+        "--opset", type=values.count(17, 21), default=None, help="ONNX opset 17 to 21 (default 17)"
+    )
+    p.add_argument("--seed", type=values.NATURAL, default=0, help="initialisation and input seed")
     p.add_argument(
         "--tolerance",
-        type=float,
+        type=values.WEIGHT,
         default=1e-4,
         help="largest accepted |onnxruntime - torch| (default 1e-4)",
     )

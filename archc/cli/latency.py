@@ -7,7 +7,8 @@ import contextlib
 import io
 import json
 
-from archc.cli.common import CliFailure, UsageError, add_config_options, chosen_config, load_space
+from archc.cli import values
+from archc.cli.common import CliFailure, add_config_options, chosen_config, load_space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,9 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", metavar="FILE")
     add_config_options(p)
-    p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
-    p.add_argument("--runs", type=int, default=50, help="timed runs (default 50)")
-    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    p.add_argument(
+        "--threads", type=values.POSITIVE, default=1, help="intra-op threads (default 1)"
+    )
+    p.add_argument("--runs", type=values.POSITIVE, default=50, help="timed runs (default 50)")
+    p.add_argument("--batch", type=values.POSITIVE, default=1, help="batch size (default 1)")
     p.add_argument("--torch", action="store_true", help="also time torch eager")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run)
@@ -33,9 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from archc.compiler.ir import input_shapes
     from archc.onnx import ExportError, subnet_model
 
-    for flag in ("threads", "runs", "batch"):
-        if getattr(args, flag) < 1:
-            raise UsageError(f"--{flag} must be at least 1")
     space = load_space(args.file, args.defines)
     config = chosen_config(space, args)
     if config is None:

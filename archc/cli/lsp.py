@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from archc.cli.common import CliFailure
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -19,11 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from archc.lsp import serve
-    except ImportError as err:
-        raise CliFailure(
-            f"`archc lsp` needs pygls ({err.name} is not installed): pip install 'archc[lsp]'"
-        ) from None
+    from archc.lsp import serve  # pygls: checked by archc.cli.requires
+
     serve()
     return 0

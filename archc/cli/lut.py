@@ -8,7 +8,9 @@ import io
 import sys
 from pathlib import Path
 
-from archc.cli.common import CliFailure, UsageError, load_space
+from archc.cli import values
+from archc.cli.common import CliFailure, load_space
+from archc.cli.os_errors import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,11 +26,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="TABLE.json")
-    p.add_argument("--threads", type=int, default=1, help="intra-op threads (default 1)")
-    p.add_argument("--runs", type=int, default=20, help="timed runs per entry (default 20)")
+    p.add_argument(
+        "--threads", type=values.POSITIVE, default=1, help="intra-op threads (default 1)"
+    )
+    p.add_argument(
+        "--runs", type=values.POSITIVE, default=20, help="timed runs per entry (default 20)"
+    )
     p.add_argument(
         "--calibrate",
-        type=int,
+        type=values.count(2),
         nargs="?",
         const=20,
         default=None,
@@ -36,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="then compare predicted and measured latency of N random configs "
         "(default 20): rank correlation and mean absolute percentage error",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the calibration configs")
+    p.add_argument("--seed", type=values.NATURAL, default=0, help="seed of the calibration configs")
     p.set_defaults(run=run)
 
 
@@ -44,11 +50,6 @@ def run(args: argparse.Namespace) -> int:
     from archc.compiler.backends.onnx.lut import build_lut, calibrate, is_current
     from archc.compiler.latency_table import LatencyTable, LatencyTableError
 
-    for flag in ("threads", "runs"):
-        if getattr(args, flag) < 1:
-            raise UsageError(f"--{flag} must be at least 1")
-    if args.calibrate is not None and args.calibrate < 2:
-        raise UsageError("--calibrate needs at least 2 configs")
     space = load_space(args.file, args.defines)
     out = Path(args.output)
     if out.is_dir() or not out.parent.is_dir():
@@ -90,7 +91,7 @@ def _save(table, out: Path) -> None:
     try:
         table.save(out)
     except OSError as err:
-        raise CliFailure(f"cannot write {out}: {err.strerror or err}") from None
+        raise CliFailure(describe(err, out)) from None
 
 
 def _progress(label: str):

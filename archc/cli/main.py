@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import os
 import sys
 import traceback
@@ -35,6 +34,7 @@ from archc.cli import (
     viz,
 )
 from archc.cli.common import CliFailure, UsageError, add_define_option
+from archc.cli.os_errors import STDOUT, describe
 
 COMMANDS = (
     check,
@@ -86,12 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     try:
-        requires.check(args.command)
-        code = args.run(args)
-        sys.stdout.flush()  # a full disk behind stdout fails here, not silently at exit
-        return code
-    except UsageError as err:
-        print(f"archc {args.command}: {err}", file=sys.stderr)
+        requires.check(args.command, args)
+        status = args.run(args)
+        if not sys.stdout.closed:  # (`archc lsp` closes it at the end of a session)
+            sys.stdout.flush()  # a full disk under `> file` is found here, not at exit
+        return status
+    except UsageError as err:  # found after parsing, told as argparse tells its own
+        command = _subparser(parser, args)
+        command.print_usage(sys.stderr)
+        print(f"{command.prog}: error: {err}", file=sys.stderr)
         return 2
     except CliFailure as err:
         print(f"archc: {err}", file=sys.stderr)
@@ -106,31 +109,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"archc: interrupted{f'; {err}' if str(err) else ''}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `archc info FILE | head`: the reader left, nothing is wrong
-        _drop_stdout()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except OSError as err:
-        return _os_error(err, args.debug)
+        print(f"archc: {_os_error(err)}", file=sys.stderr)
+        return 1
     except Exception as err:
         return _internal_error(err, args.debug)
 
 
-def _os_error(err: OSError, debug: bool) -> int:
-    """A file the system refused (missing, not a folder, disk full) is the user's to
-    fix: one line with its path. Standard output that cannot be written is said so."""
-    if err.filename is not None:
-        print(f"archc: {err.filename}: {err.strerror or err}", file=sys.stderr)
-        return 1
-    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
-        _drop_stdout()
-        print(f"archc: cannot write to standard output: {err.strerror}", file=sys.stderr)
-        return 1
-    return _internal_error(err, debug)
+def _subparser(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """The parser of the command (and subcommand) that `args` came from."""
+    while parser._subparsers is not None:
+        action = parser._subparsers._group_actions[0]
+        chosen = getattr(args, action.dest, None)
+        if chosen is None:
+            break
+        parser = action.choices[chosen]
+    return parser
 
 
-def _drop_stdout() -> None:
-    """Point stdout at /dev/null so that the flush at exit does not fail again."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+def _os_error(err: OSError) -> str:
+    """The sentence for an OSError; one without a file name met while standard output
+    cannot be written is that output (`archc info x.arch > /dev/full`)."""
+    if err.filename is None:
+        try:
+            sys.stdout.flush()
+        except OSError:
+            with contextlib.suppress(OSError, ValueError):  # no flush error again at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return describe(err, STDOUT)
+    return describe(err)
 
 
 def _internal_error(err: Exception, debug: bool) -> int:

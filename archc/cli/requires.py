@@ -22,7 +22,7 @@ EXTRAS = {
     "onnxruntime": "onnx",
     "PIL": "pose",
     "pycocotools": "pose",
-    "tqdm": "pose",
+    "tqdm": "onnx",  # lut's progress bar (train and data synth use it when present)
     "pymoo": "search",
     "matplotlib": "search",
     "pygls": "lsp",
@@ -32,20 +32,32 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "train": _TRAINING,
     "eval": _TRAINING,
     "supernet": _TRAINING,
-    "search": (*_TRAINING, "matplotlib", "pymoo"),
+    "search": (*_TRAINING, "pymoo", "matplotlib"),
     "export": ("torch", "safetensors", "onnx", "onnxruntime"),
-    "latency": ("onnx", "onnxruntime"),
-    "lut": ("onnx", "onnxruntime"),
+    "latency": ("torch", "onnx", "onnxruntime"),
+    "lut": ("onnx", "onnxruntime", "tqdm"),
     "data": ("PIL",),
     "lsp": ("pygls",),
 }
+# what an option that is on adds: (command, option dest) -> packages. A search writes
+# best/ with its ONNX file unless --no-export: found missing only then, after the search
+WHEN: dict[tuple[str, str], tuple[str, ...]] = {("search", "export"): ("onnx", "onnxruntime")}
 
 
-def check(command: str) -> None:
-    """`CliFailure` naming every package `command` needs that is not installed."""
-    missing = [name for name in NEEDS.get(command, ()) if not _installed(name)]
+def check(command: str, args: object = None) -> None:
+    """`CliFailure` naming every package `command` (with the options in `args`) needs
+    that is not installed."""
+    missing = [name for name in needs(command, args) if not _installed(name)]
     if missing:
         raise CliFailure(_needs(command, missing))
+
+
+def needs(command: str, args: object = None) -> tuple[str, ...]:
+    """The optional packages of `command` with the options in `args`."""
+    extra = [
+        p for (c, dest), ps in WHEN.items() if c == command and getattr(args, dest, 0) for p in ps
+    ]
+    return (*NEEDS.get(command, ()), *dict.fromkeys(extra))
 
 
 def missing_extra(command: str, err: ModuleNotFoundError) -> str | None:

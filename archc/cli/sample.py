@@ -7,7 +7,8 @@ import json
 import random
 import sys
 
-from archc.cli.common import CliFailure, UsageError, load_space, quantity
+from archc.cli import values
+from archc.cli.common import CliFailure, load_space
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,10 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "A clear error is given when no config (or too few) can meet them.",
     )
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--n", type=int, default=1, help="how many configs (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--max-macs", type=quantity, metavar="X", help="e.g. 300M or 1.2G")
-    p.add_argument("--max-params", type=quantity, metavar="Y", help="e.g. 3M")
+    p.add_argument("--n", type=values.POSITIVE, default=1, help="how many configs (default 1)")
+    p.add_argument("--seed", type=values.NATURAL, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--max-macs", type=values.positive_quantity(), metavar="X", help="e.g. 300M or 1.2G"
+    )
+    p.add_argument("--max-params", type=values.positive_quantity(), metavar="Y", help="e.g. 3M")
     p.set_defaults(run=run)
 
 
@@ -33,8 +36,6 @@ def run(args: argparse.Namespace) -> int:
     # imported here: `archc check` imports every command module and needs none of these
     from archc.compiler.space.sampling import DRAWS, STEPS, WALKS, Sampler, limits_of
 
-    if args.n < 1:
-        raise UsageError("--n must be at least 1")
     space = load_space(args.file, args.defines)
     _check_feasible(space, args)
     sampler = Sampler(space, limits_of(space, args.max_macs, args.max_params))

@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from archc.cli import search_gradient
+from archc.cli import search_gradient, values
 from archc.cli.common import (
     CliFailure,
     add_realise_option,
-    quantity,
     realise_overrides,
 )
 
@@ -76,21 +75,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--evaluations",
-        type=_positive,
+        type=values.POSITIVE,
         metavar="N",
         help="subnets to evaluate (default 100; a resume may raise it)",
     )
-    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--seed", type=values.NATURAL, default=0, metavar="S")
     p.add_argument(
         "--batch",
-        type=_positive,
+        type=values.POSITIVE,
         metavar="B",
         help="one-shot: configs proposed per strategy step (default 8); "
         "differentiable: images per batch (default 32)",
     )
-    p.add_argument("--max-macs", type=quantity, metavar="M", help="e.g. 300M")
-    p.add_argument("--max-params", type=quantity, metavar="P", help="e.g. 3M")
-    p.add_argument("--max-latency", type=float, metavar="MS", help="needs --lut")
+    p.add_argument("--max-macs", type=values.positive_quantity(), metavar="M", help="e.g. 300M")
+    p.add_argument("--max-params", type=values.positive_quantity(), metavar="P", help="e.g. 3M")
+    p.add_argument("--max-latency", type=values.RATE, metavar="MS", help="needs --lut")
     p.add_argument("--lut", metavar="TABLE.json", help="latency table (archc lut)")
     p.add_argument(
         "--cost",
@@ -101,58 +100,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", choices=("AP", "loss"), help="one-shot (default AP)")
     p.add_argument(
         "--calibration",
-        type=_positive,
+        type=values.POSITIVE,
         metavar="R",
         help="training crops for BN recalibration (default 256)",
     )
     p.add_argument(
         "--val-images",
-        type=_positive,
+        type=values.POSITIVE,
         metavar="V",
         help="validation images per evaluation (default all)",
     )
-    p.add_argument("--eval-batch", type=_positive, metavar="B")
+    p.add_argument("--eval-batch", type=values.POSITIVE, metavar="B")
     p.add_argument("--no-flip", dest="flip", action="store_false", help="no flip test")
-    p.add_argument("--population", type=_positive, metavar="P")
-    p.add_argument("--tournament", type=_positive, metavar="S")
+    p.add_argument("--population", type=values.POSITIVE, metavar="P")
+    p.add_argument("--tournament", type=values.POSITIVE, metavar="S")
     p.add_argument(
         "--mutation-prob",
-        type=_probability,
+        type=values.PROBABILITY,
         metavar="P",
         help="per-choice mutation rate (default 1 / number of choices)",
     )
-    p.add_argument("--crossover-prob", type=_probability, metavar="P")
+    p.add_argument("--crossover-prob", type=values.PROBABILITY, metavar="P")
     p.add_argument(
         "--no-export",
         dest="export",
         action="store_false",
         help="no best/ folder (config, weights, ONNX)",
     )
-    p.add_argument("--threads", type=_positive, metavar="T")
+    p.add_argument("--threads", type=values.POSITIVE, metavar="T")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     add_realise_option(p)
     search_gradient.add_options(p)
     p.set_defaults(run=run)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"a probability is in [0, 1], got {value}")
-    return value
 
 
 ONE_SHOT = ("evolution", "random", "nsga2")

@@ -13,12 +13,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from archc.cli.common import (
-    CliFailure,
-    load_space,
-    realise_overrides,
-    train_config,
-)
+from archc.cli import values
+from archc.cli.common import CliFailure, UsageError, load_space, realise_overrides
+from archc.cli.os_errors import describe
 from archc.cli.supernet import _saved_defines
 from archc.cli.train import (
     _config,
@@ -61,25 +58,28 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("differentiable search (darts, sync, gumbel)")
     g.add_argument(
         "--held-out",
-        type=float,
+        type=values.FRACTION,
         metavar="F",
         help="fraction of the training images kept for architecture steps (darts, "
         "gumbel; default 0.5; 0 makes gumbel update jointly like sync)",
     )
     g.add_argument(
-        "--warmup", type=int, metavar="E", help="epochs of weight training first (default 0)"
+        "--warmup",
+        type=values.NATURAL,
+        metavar="E",
+        help="epochs of weight training first (default 0)",
     )
-    g.add_argument("--arch-lr", type=float, metavar="LR", help="default 3e-4 (Adam)")
-    g.add_argument("--arch-weight-decay", type=float, metavar="WD", help="default 1e-3")
+    g.add_argument("--arch-lr", type=values.RATE, metavar="LR", help="default 3e-4 (Adam)")
+    g.add_argument("--arch-weight-decay", type=values.WEIGHT, metavar="WD", help="default 1e-3")
     g.add_argument(
         "--cost-weight",
-        type=float,
+        type=values.WEIGHT,
         metavar="LAMBDA",
         help="weight of the cost term of the architecture loss (default 0: none)",
     )
     g.add_argument(
         "--cost-target",
-        type=float,
+        type=values.RATE,
         metavar="T",
         help="the cost the term is relative to (default: --max-macs/--max-params/"
         "--max-latency or the file's constraint on --cost)",
@@ -90,8 +90,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
         help="log: L + lambda ln(E/T) (EfficientPose, default); fbnet: L lambda "
         "ln(1 + E/T)^0.6; linear: L + lambda E/T",
     )
-    g.add_argument("--tau-start", type=float, metavar="T", help="gumbel (default 10)")
-    g.add_argument("--tau-end", type=float, metavar="T", help="gumbel (default 0.1)")
+    g.add_argument("--tau-start", type=values.RATE, metavar="T", help="gumbel (default 10)")
+    g.add_argument("--tau-end", type=values.RATE, metavar="T", help="gumbel (default 0.1)")
     g.add_argument(
         "--tau-schedule", choices=("exponential", "linear", "cosine", "constant"), help="gumbel"
     )
@@ -109,7 +109,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--zero-one",
-        type=float,
+        type=values.WEIGHT,
         metavar="W",
         help="Fair-DARTS zero-one loss weight (e.g. 10; needs --realise 'PATTERN=sigmoid')",
     )
@@ -119,16 +119,26 @@ def add_options(p: argparse.ArgumentParser) -> None:
         help="argmax (default), or prune: also list the candidates above --threshold",
     )
     g.add_argument(
-        "--threshold", type=float, metavar="W", help="prune below this weight (default 0.05)"
+        "--threshold",
+        type=values.FRACTION,
+        metavar="W",
+        help="prune below this weight (default 0.05)",
     )
     c = p.add_argument_group("reinforce (AutoPose): a controller over the policy choices")
     c.add_argument(
-        "--controller-updates", type=int, metavar="N", help="per epoch from --warmup on (10)"
+        "--controller-updates",
+        type=values.POSITIVE,
+        metavar="N",
+        help="per epoch from --warmup on (10)",
     )
-    c.add_argument("--controller-samples", type=int, metavar="B", help="structures per update (2)")
-    c.add_argument("--controller-lr", type=float, metavar="LR", help="Adam (3.5e-4)")
-    c.add_argument("--baseline-decay", type=float, metavar="D", help="moving average (0.99)")
-    c.add_argument("--entropy-weight", type=float, metavar="W", help="entropy bonus (1e-4)")
+    c.add_argument(
+        "--controller-samples", type=values.POSITIVE, metavar="B", help="structures per update (2)"
+    )
+    c.add_argument("--controller-lr", type=values.RATE, metavar="LR", help="Adam (3.5e-4)")
+    c.add_argument(
+        "--baseline-decay", type=values.FRACTION, metavar="D", help="moving average (0.99)"
+    )
+    c.add_argument("--entropy-weight", type=values.WEIGHT, metavar="W", help="entropy bonus (1e-4)")
     c.add_argument(
         "--reward",
         choices=("AP", "loss"),
@@ -137,13 +147,13 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     c.add_argument(
         "--derive-samples",
-        type=int,
+        type=values.POSITIVE,
         metavar="M",
         help="structures sampled from the trained controller and evaluated (20)",
     )
     g.add_argument(
         "--budget-seconds",
-        type=float,
+        type=values.RATE,
         metavar="S",
         help="with --strategy random and no --supernet: train random subnets from scratch "
         "(--epochs each) until S seconds of training are spent; keep the best",
@@ -161,7 +171,7 @@ def refuse(args: argparse.Namespace, names: tuple[str, ...], kind: str) -> None:
     given = [n for n in names if getattr(args, n, None) is not None]
     if given:
         flags = ", ".join("--" + n.replace("_", "-") for n in given)
-        raise CliFailure(f"{flags}: only for a {kind} search, not --strategy {args.strategy}")
+        raise UsageError(f"{flags}: only for a {kind} search, not --strategy {args.strategy}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -210,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
     except (SearchError, TrainError, WeightsError, PoseDataError, ValueError) as err:
         raise CliFailure(str(err)) from None
     except OSError as err:
-        raise CliFailure(f"{err.filename or out}: {err.strerror or err}") from None
+        raise CliFailure(describe(err, out)) from None
     except KeyboardInterrupt:
         command = f"archc search {args.file} --strategy {args.strategy}"
         raise KeyboardInterrupt(interrupted_note(out, command)) from None
@@ -277,13 +287,14 @@ def _budget_config(args: argparse.Namespace, out: Path):
     """The training options of every trial (a resume reads them from the manifest's
     check: the same options are required, so they are given again)."""
     from archc.cli.train import given_options
+    from archc.runtime.train import TrainConfig
 
     options = given_options(args)
     if args.data is None:
-        raise CliFailure("--data DIR is required (a folder with annotations/ and images/)")
+        raise UsageError("--data DIR is required (a folder with annotations/ and images/)")
     options["data"] = str(Path(options["data"]).resolve())
     options.setdefault("workers", 0)
-    return train_config(options)
+    return TrainConfig(**options)
 
 
 def _budget_trial(record: dict[str, Any], replayed: bool) -> None:

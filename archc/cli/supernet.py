@@ -14,14 +14,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from archc.cli import values
 from archc.cli.common import (
     CliFailure,
-    UsageError,
     add_define_option,
     add_realise_option,
     load_space,
     realise_overrides,
 )
+from archc.cli.os_errors import describe
 from archc.cli.train import (
     _config,
     _progress,
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_realise_option(t)
     t.add_argument(
         "--random",
-        type=int,
+        type=values.NATURAL,
         metavar="N",
         help=f"random subnets per batch besides the largest and smallest "
         f"(default {DEFAULTS['random']})",
@@ -64,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument(
         "--calibration",
-        type=int,
+        type=values.POSITIVE,
         metavar="R",
         help="training crops for the BN recalibration before each validation "
         f"(default {DEFAULTS['calibration']})",
@@ -79,8 +80,6 @@ def _sandwich(args: argparse.Namespace, saved: dict[str, Any] | None) -> dict[st
         given["realise"] = realise_overrides(args)
     if saved is None:
         options = {**DEFAULTS, "realise": {}, **given}
-        if options["random"] < 0 or options["calibration"] < 1:
-            raise UsageError("--random must be >= 0 and --calibration >= 1")
         return options
     old = saved.get("sandwich")
     if old is None:
@@ -155,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     except (TrainError, WeightsError, PoseDataError, SearchError, ValueError) as err:
         raise CliFailure(str(err)) from None
     except OSError as err:
-        raise CliFailure(f"{err.filename or out}: {err.strerror or err}") from None
+        raise CliFailure(describe(err, out)) from None
     except KeyboardInterrupt:
         raise KeyboardInterrupt(
             interrupted_note(out, f"archc supernet train {args.file}")

@@ -18,13 +18,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from archc.cli import values
 from archc.cli.common import (
     CliFailure,
+    UsageError,
     add_config_options,
     chosen_config,
     load_space,
-    train_config,
 )
+from archc.cli.os_errors import describe
 
 # CLI option -> TrainConfig field, for the options that map one to one.
 FIELDS = (
@@ -84,9 +86,9 @@ def add_training_options(p: argparse.ArgumentParser, skip: frozenset[str] = froz
     opt("--data", metavar="DIR", help="data directory (annotations/ and images/)")
     opt("--out", metavar="RUN_DIR", help="run directory (default runs/NET)")
     opt("--resume", action="store_true", help="continue the run in RUN_DIR")
-    opt("--epochs", type=int, metavar="N", help="epochs (default 140)")
-    opt("--batch", type=int, metavar="B", help="batch size (default 32)")
-    opt("--lr", type=float, help="initial learning rate (default 1e-3)")
+    opt("--epochs", type=values.POSITIVE, metavar="N", help="epochs (default 140)")
+    opt("--batch", type=values.POSITIVE, metavar="B", help="batch size (default 32)")
+    opt("--lr", type=values.RATE, help="initial learning rate (default 1e-3)")
     opt(
         "--schedule",
         choices=("step", "cosine"),
@@ -99,18 +101,18 @@ def add_training_options(p: argparse.ArgumentParser, skip: frozenset[str] = froz
         help="epochs after which the step schedule drops the rate (90,120: "
         "epochs 1-90 at --lr, 91-120 at x0.1, then x0.01)",
     )
-    opt("--lr-factor", type=float, help="step schedule factor (default 0.1)")
-    opt("--min-lr", type=float, help="cosine schedule floor (default 0)")
-    opt("--weight-decay", type=float, help="Adam weight decay (default 0)")
+    opt("--lr-factor", type=values.RATE, help="step schedule factor (default 0.1)")
+    opt("--min-lr", type=values.WEIGHT, help="cosine schedule floor (default 0)")
+    opt("--weight-decay", type=values.WEIGHT, help="Adam weight decay (default 0)")
     opt(
         "--seed",
-        type=int,
+        type=values.NATURAL,
         metavar="S",
         help="seed of initialisation, shuffling and augmentation (default 0)",
     )
     opt(
         "--workers",
-        type=int,
+        type=values.NATURAL,
         metavar="W",
         help="data loading processes (default min(4, CPUs)); results do not depend on it",
     )
@@ -121,18 +123,18 @@ def add_training_options(p: argparse.ArgumentParser, skip: frozenset[str] = froz
         const=True,
         help="deterministic algorithms and pinned CPU threads (bit-reproducible)",
     )
-    opt("--threads", type=int, metavar="T", help="CPU threads for torch")
+    opt("--threads", type=values.POSITIVE, metavar="T", help="CPU threads for torch")
     opt(
         "--no-amp", dest="amp", action="store_const", const=False, help="no mixed precision on CUDA"
     )
     opt(
         "--val-every",
-        type=int,
+        type=values.POSITIVE,
         metavar="N",
         help="validate every N epochs (default 1; the last epoch always)",
     )
-    opt("--limit-train", type=int, metavar="N", help="use the first N train images")
-    opt("--limit-val", type=int, metavar="N", help="use the first N val images")
+    opt("--limit-train", type=values.POSITIVE, metavar="N", help="use the first N train images")
+    opt("--limit-val", type=values.POSITIVE, metavar="N", help="use the first N val images")
     opt(
         "--no-flip",
         dest="flip_test",
@@ -149,7 +151,7 @@ def add_training_options(p: argparse.ArgumentParser, skip: frozenset[str] = froz
     )
     opt(
         "--sigma",
-        type=float,
+        type=values.RATE,
         metavar="S",
         help="Gaussian target sigma in heatmap "
         "pixels (default 2 at 64x48, scaled with the heatmap height)",
@@ -167,9 +169,14 @@ def _adder(p: argparse.ArgumentParser, skip: frozenset[str]):
 
 def _epochs(text: str) -> tuple[int, ...]:
     try:
-        return tuple(int(e) for e in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of epochs: {text!r} (e.g. 90,120)") from None
+        return tuple(values.POSITIVE(e) for e in text.split(","))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"not a list of epochs >= 1: {values.shown(text)} (e.g. 90,120)"
+        ) from None
+
+
+_epochs.bad = ["0", "90,x", "-1,2"]  # for tests/cli/test_exit_codes.py
 
 
 def given_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -243,6 +250,7 @@ def build_net(space, args: argparse.Namespace, seed: int, saved_choices: Any = N
 
 def _config(args: argparse.Namespace, out: Path):
     """The run's TrainConfig and saved net record (None for a new run)."""
+    from archc.runtime.train import TrainConfig
     from archc.runtime.train.checkpoint import CONFIG_FILE, read_run_config
 
     options = given_options(args)
@@ -255,15 +263,15 @@ def _config(args: argparse.Namespace, out: Path):
                 "start a new run without --resume"
             )
         saved, net = read_run_config(out)
-        return train_config(options, saved), net
+        return TrainConfig.from_dict({**saved.to_dict(), **options}), net
     if args.data is None:
-        raise CliFailure("--data DIR is required (a folder with annotations/ and images/)")
+        raise UsageError("--data DIR is required (a folder with annotations/ and images/)")
     cores = os.cpu_count() or 1
     options.setdefault("workers", min(4, cores))
     # data workers and torch threads share the cores: oversubscribing them was 8x slower
     # on a 2-core machine (1.0 vs 7.8 crops/s)
     options.setdefault("threads", max(1, cores - options["workers"]))
-    return train_config(options), None
+    return TrainConfig(**options), None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -295,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
     except (TrainError, WeightsError, PoseDataError) as err:
         raise CliFailure(str(err)) from None
     except OSError as err:
-        raise CliFailure(f"{err.filename or out}: {err.strerror or err}") from None
+        raise CliFailure(describe(err, out)) from None
     except KeyboardInterrupt:
         raise KeyboardInterrupt(interrupted_note(out, f"archc train {args.file}")) from None
     report.done()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from archc.cli.common import CliFailure, UsageError, add_config_options, chosen_config, load_space
+from archc.cli import values
+from archc.cli.common import CliFailure, add_config_options, chosen_config, load_space
+from archc.cli.os_errors import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(p)
     p.add_argument(
         "--depth",
-        type=int,
+        type=values.POSITIVE,
         metavar="N",
         help="collapse everything nested deeper than N scopes into one box",
     )
@@ -36,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
     space = load_space(args.file, args.defines)
     named = args.config or args.largest or args.smallest
     graph = space.derive(chosen_config(space, args)).graph if named else space.graph
-    if args.depth is not None and args.depth < 1:
-        raise UsageError("--depth must be at least 1")
     try:
         path = render(to_dot(graph, depth=args.depth), args.output)
-    except (RenderError, ValueError, OSError) as err:
+    except (RenderError, ValueError) as err:
         raise CliFailure(str(err)) from None
+    except OSError as err:
+        raise CliFailure(describe(err, args.output)) from None
     print(f"wrote {path}")
     return 0

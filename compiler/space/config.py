@@ -182,7 +182,7 @@ class Config(Mapping[str, Any]):
         """Read and check a config file; every failure is a `ConfigError` naming the file."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is allowed
         except FileNotFoundError:
             raise ConfigError(f"{path}: no such config file") from None
         except IsADirectoryError:

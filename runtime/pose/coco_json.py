@@ -70,7 +70,7 @@ def read_json(path: str | Path) -> Any:
     """json.load with errors that name the file (and the line for bad syntax)."""
     path = Path(path)
     try:
-        with path.open(encoding="utf-8") as f:
+        with path.open(encoding="utf-8-sig") as f:  # a byte-order mark is allowed
             return json.load(f)
     except FileNotFoundError:
         raise PoseDataError(f"{path}: file not found") from None

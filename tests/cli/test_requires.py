@@ -4,12 +4,13 @@ package is simulated by `sys.modules[name] = None` (what a failed import looks l
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
 
 from archc.cli import requires
-from archc.cli.main import main
+from archc.cli.main import build_parser, main
 
 ARGS = {
     "train": ["train", "n.arch", "--data", "d", "--out", "r"],
@@ -22,7 +23,7 @@ ARGS = {
     "data": ["data", "check", "d"],
     "lsp": ["lsp"],
 }
-PAIRS = [(command, name) for command, names in requires.NEEDS.items() for name in names]
+PAIRS = [(c, name) for c in ARGS for name in requires.needs(c, build_parser().parse_args(ARGS[c]))]
 
 
 def test_every_command_with_needs_is_exercised():
@@ -66,3 +67,40 @@ def test_an_unknown_missing_module_is_still_a_bug(monkeypatch, capsys):
     monkeypatch.setattr(main_module, "build_parser", lambda: parser)
     assert main(["info", "x.arch"]) == 3
     assert "internal error" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # about 10 s: an epoch, then its validation on resume
+def test_a_validation_that_fails_loses_no_epoch(tmp_path, monkeypatch, capsys):
+    """The epoch's checkpoint is committed before validation: pycocotools found missing
+    only there (a broken install) ends in the install line, and `--resume` validates the
+    kept epoch instead of training it again."""
+    import torch
+
+    from archc.runtime.train.checkpoint import LAST
+    from tests.runtime.train.train_fixtures import make_data, write_net
+
+    data, nets = make_data(tmp_path / "data"), tmp_path / "nets"
+    nets.mkdir()
+    write_net(nets)
+    run = tmp_path / "run"
+    argv = ["train", str(nets / "micro.arch"), "--data", str(data), "--out", str(run)]
+    argv += ["--epochs", "1", "--batch", "2", "--workers", "0", "--threads", "1"]
+    threads = torch.get_num_threads()
+    try:
+        with monkeypatch.context() as broken:
+            broken.setitem(sys.modules, "pycocotools.coco", None)
+            assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err == "archc: archc train needs pycocotools: pip install 'archc[pose]'\n"
+        assert json.loads((run / LAST).read_text())["epoch"] == 1
+        assert main([*argv, "--resume"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_search_without_export_does_not_need_onnx(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    args = build_parser().parse_args([*ARGS["search"], "--no-export"])
+    assert "onnx" not in requires.needs("search", args)
+    requires.check("search", args)  # the rest is installed here

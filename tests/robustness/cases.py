@@ -380,9 +380,37 @@ def files_cases() -> list[Case]:
     ]
 
 
-def command_line_cases() -> list[Case]:
-    from tests.cli.test_exit_codes import CASES
+# bad values of numeric options, each exit 2 (argparse or a check after parsing)
+COMMAND_LINES = {
+    "viz --depth 0": ["viz", NET, "--depth", "0", "-o", "out.svg"],
+    "sample --n 0": ["sample", SPACE, "--n", "0"],
+    "latency --threads 0": ["latency", NET, "--threads", "0"],
+    "latency --runs 0": ["latency", NET, "--runs", "0"],
+    "latency --batch 0": ["latency", NET, "--batch", "0"],
+    "lut --runs 0": ["lut", NET, "--runs", "0", "-o", "lut.json"],
+    "lut --calibrate 1": ["lut", SPACE, "--calibrate", "1", "-o", "lut.json"],
+    "export --opset 3": ["export", NET, "--opset", "3", "-o", "m.onnx"],
+    "export --tolerance -1": ["export", NET, "--tolerance", "-1", "-o", "m.onnx"],
+    "export --opset x": ["export", NET, "--opset", "x", "-o", "m.onnx"],
+    "data synth --size 10x10": ["data", "synth", "out", "--size", "10x10"],
+    "data synth --train -1": ["data", "synth", "out", "--train", "-1"],
+    "data synth --video 1": ["data", "synth", "out", "--video", "1"],
+    "data synth --workers 0": ["data", "synth", "out", "--workers", "0"],
+    "train --epochs 0": ["train", NET, "--data", "d", "--out", "run", "--epochs", "0"],
+    "train --batch 0": ["train", NET, "--data", "d", "--out", "run", "--batch", "0"],
+    "train --lr 0": ["train", NET, "--data", "d", "--out", "run", "--lr", "0"],
+    "train --lr nan": ["train", NET, "--data", "d", "--out", "run", "--lr", "nan"],
+    "eval --batch 0": ["eval", NET, "--weights", "w", "--data", "d", "--batch", "0"],
+    "supernet train --random -1": [
+        *("supernet", "train", SPACE, "--data", "d", "--out", "run", "--random", "-1"),
+    ],
+    "search --evaluations 0": [
+        *("search", SPACE, "--supernet", "s", "--data", "d", "--out", "o", "--evaluations", "0"),
+    ],
+}
 
+
+def command_line_cases() -> list[Case]:
     return [
         Case(
             "command-line",
@@ -390,8 +418,9 @@ def command_line_cases() -> list[Case]:
             lambda w, a=argv: a,
             expect=2,
             names=lambda w, n=name: n.split()[-2],
+            writes=("out", "run", "o", "m.onnx", "lut.json", "out.svg"),
         )
-        for name, argv in CASES.items()
+        for name, argv in COMMAND_LINES.items()
     ]
 
 

@@ -5,6 +5,7 @@ why, and the cases slower than 2 s."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections import Counter
@@ -20,11 +21,14 @@ def main() -> None:
     parser.add_argument("--only", help="one category")
     args = parser.parse_args()
     clean, total, bad, slow = Counter(), Counter(), [], []
+    home = os.getcwd()
     for case in all_cases():
         if args.only and case.category != args.only:
             continue
         with tempfile.TemporaryDirectory() as work:
+            os.chdir(work)  # relative output paths of a case land in its own folder
             outcome = run_case(case, Path(work))
+            os.chdir(home)
         total[case.category] += 1
         clean[case.category] += outcome.clean
         if not outcome.clean:

@@ -152,6 +152,8 @@ def _writable(output: str | os.PathLike) -> Path:
     if target.is_dir():
         raise ExportError(f"{target} is a folder; give the path of the .onnx file to write")
     folder = target.parent if str(target.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"cannot write {target}: {folder} is a file, not a folder")
     if not folder.is_dir():
         raise ExportError(f"cannot write {target}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):

@@ -1,5 +1,5 @@
 """`archc data synth`: a good run writes the documented layout; bad arguments fail with
-exit code 1 and one clear line, before anything is written."""
+exit code 2 (a bad command line) or 1 and one clear line, before anything is written."""
 
 from __future__ import annotations
 
@@ -52,36 +52,25 @@ def test_video_mode_names_frames_by_sequence(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--size", "96"], "--size must be HxW in pixels (height x width), e.g. 288x384; got '96'"),
+        (["--size", "96"], "must be HxW in pixels (height x width), e.g. 288x384; got '96'"),
         (
             ["--size", "32x128"],
-            "--size 32x128: height and width must each be within 64..2048 pixels",
+            "height and width must each be within 64..2048 pixels, got '32x128'",
         ),
-        (["--train", "-1"], "--train must be >= 0, got -1"),
-        (["--val", "-3"], "--val must be >= 0, got -3"),
-        (["--video", "1"], "--video needs at least 2 frames per sequence, got 1"),
-        (["--seed", "-2"], "--seed must be >= 0, got -2"),
-        (["--workers", "0"], "--workers must be >= 1, got 0"),
-        (
-            ["--video", "100000"],
-            "--video 100000: at most 1000 frames per sequence (frame numbers have 3 digits)",
-        ),
-        (
-            ["--train", "2000000"],
-            "--train 2000000 --val 100 is 2,000,100 images; a data set holds at most "
-            "1,000,000 (make a smaller one, or several)",
-        ),
-        (
-            ["--video", "1000"],
-            "--train 1000 --val 100 --video 1000 is 1,100,000 images; a data set holds at "
-            "most 1,000,000 (make a smaller one, or several)",
-        ),
+        (["--train", "-1"], "must be >= 0, got -1"),
+        (["--val", "-3"], "must be >= 0, got -3"),
+        (["--video", "1"], "must be >= 2, got 1"),
+        (["--seed", "-2"], "must be >= 0, got -2"),
+        (["--workers", "0"], "must be >= 1, got 0"),
     ],
 )
 def test_bad_arguments_fail_with_a_clear_message(tmp_path, capsys, args, message) -> None:
+    """A bad command line: exit 2, the usage, one line naming the option."""
     out = tmp_path / "x"
-    assert cli.main(["data", "synth", str(out), *args]) == 2  # a bad command line
-    assert capsys.readouterr().err == f"archc data: {message}\n"
+    with pytest.raises(SystemExit, match="2"):
+        cli.main(["data", "synth", str(out), *args])
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == f"archc data synth: error: argument {args[0]}: {message}"
     assert not out.exists()
 
 
@@ -150,3 +139,30 @@ def test_progress_is_reported_before_the_first_sequence_is_rendered(tmp_path) ->
         ("val", 0, 2),
         ("val", 2, 2),
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--video", "100000"],
+            "--video 100000: at most 1000 frames per sequence (frame numbers have 3 digits)",
+        ),
+        (
+            ["--train", "2000000"],
+            "--train 2000000 --val 100 is 2,000,100 images; a data set holds at most "
+            "1,000,000 (make a smaller one, or several)",
+        ),
+        (
+            ["--video", "1000"],
+            "--train 1000 --val 100 --video 1000 is 1,100,000 images; a data set holds at "
+            "most 1,000,000 (make a smaller one, or several)",
+        ),
+    ],
+)
+def test_too_much_is_refused_up_front(tmp_path, capsys, args, message) -> None:
+    """The caps: a bad command line too (exit 2), found before anything is rendered."""
+    out = tmp_path / "x"
+    assert cli.main(["data", "synth", str(out), *args]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"archc data synth: error: {message}"
+    assert not out.exists()

@@ -160,7 +160,7 @@ def test_cli_export_and_its_errors(tmp_path, capsys):
     assert "max |diff|" in capsys.readouterr().out and out.exists()
     assert cli.main(["export", path, "-o", str(out)]) == 1
     assert "give --config, --largest or --smallest" in capsys.readouterr().err
-    assert cli.main(["export", path, "--largest", "-o", str(out), "--realise", "*=fast"]) == 1
+    assert cli.main(["export", path, "--largest", "-o", str(out), "--realise", "*=fast"]) == 2
     assert "expected PATTERN=KIND" in capsys.readouterr().err
     missing = str(tmp_path / "none.safetensors")
     assert cli.main(["export", path, "--largest", "-o", str(out), "--weights", missing]) == 1
