@@ -80,6 +80,8 @@ def read_json(path: str | Path) -> Any:
         raise PoseDataError(f"{path}: malformed JSON: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as e:
         raise PoseDataError(f"{path}: cannot read: {e}") from e
+    except ValueError:  # the only other one json raises: int() of over 4,300 digits
+        raise PoseDataError(f"{path}: holds a number of more than 4,300 digits") from None
 
 
 def load_image(path: str | Path) -> Image.Image:

@@ -17,6 +17,7 @@ Image paths must resolve inside the split's image folder: a `file_name` of
 from __future__ import annotations
 
 import math
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,7 +187,7 @@ def _check_images(images: list, root: Path, report: SplitReport) -> dict[int, tu
             continue
         image_id = img.get("id")
         if not _is_int(image_id):
-            report.error(f"image entry {i}: 'id' must be an integer, got {image_id!r:.40}")
+            report.error(f"image entry {i}: 'id' must be an integer, got {_show(image_id)}")
             continue
         if image_id in sizes:
             report.error(f"image id {image_id}: defined twice")
@@ -199,28 +200,52 @@ def _check_images(images: list, root: Path, report: SplitReport) -> dict[int, tu
 
 def _check_image_file(image_id, name, size, root: Path, inside: Path, report) -> None:
     where = f"image id {image_id}"
-    if not isinstance(name, str) or not name:
-        report.error(f"{where}: 'file_name' must be a non-empty string")
+    path = _image_path(where, name, root, inside, report)
+    if path is None:
         return
-    path = (root / name).resolve()
-    if Path(name).is_absolute() or not path.is_relative_to(inside):
-        report.error(f"{where}: file_name {name!r:.80} is outside {root}")
-        return
+    shown = root / _cut(name, 80)
     try:
         with Image.open(path) as im:
             actual, kind = im.size, im.format
-    except FileNotFoundError:
-        report.error(f"{where}: image file {root / name} not found")
+    except Image.DecompressionBombError as err:
+        report.error(f"{where}: {shown} is too large to decode ({err})")
         return
     except (UnidentifiedImageError, OSError, ValueError) as err:
-        report.error(f"{where}: {root / name} is not a readable image ({err})")
+        report.error(f"{where}: {shown} is not a readable image ({err})")
         return
     if not _ends_whole(path, kind):
-        report.error(f"{where}: {root / name} is truncated (its {kind} end marker is missing)")
+        report.error(f"{where}: {shown} is truncated (its {kind} end marker is missing)")
     elif all(_is_int(v) for v in size) and tuple(size) != actual:
         report.error(
-            f"{where}: annotated {size[0]}x{size[1]}, but {root / name} is {actual[0]}x{actual[1]}"
+            f"{where}: annotated {_show(size[0])}x{_show(size[1])}, but {shown} is "
+            f"{actual[0]}x{actual[1]}"
         )
+
+
+def _image_path(where: str, name: Any, root: Path, inside: Path, report) -> Path | None:
+    """The regular file `name` names inside `root`, or None (and an error). Resolved
+    first (links followed), so nothing outside is ever opened; stat before open, as a
+    named pipe would block the open until something wrote to it."""
+    if not isinstance(name, str) or not name:
+        report.error(f"{where}: 'file_name' must be a non-empty string")
+        return None
+    try:
+        path = (root / name).resolve()
+        if Path(name).is_absolute() or not path.is_relative_to(inside):
+            report.error(f"{where}: file_name {_show(name, 80)} is outside {root}")
+            return None
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        report.error(f"{where}: image file {root / _cut(name, 80)} not found")
+        return None
+    except (OSError, RuntimeError, ValueError) as err:  # a NUL, a loop of links, too long
+        reason = getattr(err, "strerror", None) or str(err)
+        report.error(f"{where}: file_name {_show(name, 80)} is not a usable path ({reason:.80})")
+        return None
+    if not stat.S_ISREG(mode):
+        report.error(f"{where}: {root / _cut(name, 80)} is not a regular file")
+        return None
+    return path
 
 
 def _check_size(image_id, size: tuple, report: SplitReport) -> None:
@@ -230,7 +255,7 @@ def _check_size(image_id, size: tuple, report: SplitReport) -> None:
     if not all(_is_int(v) and v >= 1 for v in size):
         report.error(
             f"image id {image_id}: 'width' and 'height' must be integers >= 1, "
-            f"got {size[0]!r:.20} x {size[1]!r:.20}"
+            f"got {_show(size[0], 20)} x {_show(size[1], 20)}"
         )
 
 
@@ -274,35 +299,37 @@ def _check_ids(where: str, ann: dict, sizes: dict, seen: set, report) -> bool:
     when it names no image of the file (nothing else about it can be checked)."""
     image_id = ann.get("image_id")
     if not _is_int(image_id) or image_id not in sizes:
-        report.error(f"{where}: image_id {image_id!r:.40} is not an image of this file")
+        report.error(f"{where}: image_id {_show(image_id)} is not an image of this file")
         return False
     if "id" in ann:  # pycocotools indexes by it: a duplicate replaces a person in scoring
         if not _is_int(ann["id"]):
-            report.error(f"{where}: 'id' must be an integer, got {ann['id']!r:.40}")
+            report.error(f"{where}: 'id' must be an integer, got {_show(ann['id'])}")
         elif ann["id"] in seen:
             report.error(f"{where}: defined twice")
         else:
             seen.add(ann["id"])
     if ann.get("category_id", PERSON) != PERSON:
         report.error(
-            f"{where}: category_id {ann['category_id']!r:.20} is not {PERSON} (person), "
+            f"{where}: category_id {_show(ann['category_id'], 20)} is not {PERSON} (person), "
             "the only category archc trains and scores"
         )
     if "track_id" in ann and not _is_int(ann["track_id"]):
-        report.error(f"{where}: 'track_id' must be an integer, got {ann['track_id']!r:.40}")
+        report.error(f"{where}: 'track_id' must be an integer, got {_show(ann['track_id'])}")
     return True
 
 
 def _check_scoring(where: str, ann: dict, visible: int | None, report) -> None:
     """The fields COCOeval reads as given: `area` scales OKS and picks the size range,
     and a person whose `num_keypoints` is 0 is ignored whatever its keypoints say."""
+    if ann.get("iscrowd", 0) not in (0, 1):  # COCOeval takes int() of it
+        report.error(f"{where}: 'iscrowd' must be 0 or 1, got {_show(ann['iscrowd'], 20)}")
     area = ann.get("area", 0)
     if not _is_finite(area) or area < 0:
-        report.error(f"{where}: 'area' must be a finite number >= 0, got {area!r:.20}")
+        report.error(f"{where}: 'area' must be a finite number >= 0, got {_show(area, 20)}")
     given = ann.get("num_keypoints", visible)
     if visible is not None and given != visible:
         report.error(
-            f"{where}: 'num_keypoints' is {given!r:.20}, but {visible} keypoints are labelled"
+            f"{where}: 'num_keypoints' is {_show(given, 20)}, but {visible} keypoints are labelled"
         )
 
 
@@ -316,7 +343,7 @@ def _check_keypoints(where: str, values: Any, count: int | None, report) -> int 
         return None
     bad = [v for v in values if not _is_finite(v)]
     if bad:
-        report.error(f"{where}: 'keypoints' holds {bad[0]!r:.20}, not a finite number")
+        report.error(f"{where}: 'keypoints' holds {_show(bad[0], 20)}, not a finite number")
         return None
     visibility = values[2::3]
     wrong = [v for v in visibility if v not in (0, 1, 2)]
@@ -328,7 +355,9 @@ def _check_keypoints(where: str, values: Any, count: int | None, report) -> int 
 
 def _check_box(where: str, box: Any, report) -> list | None:
     if not isinstance(box, list) or len(box) != 4 or not all(_is_finite(v) for v in box):
-        report.error(f"{where}: 'bbox' must be four finite numbers [x, y, w, h], got {box!r:.60}")
+        report.error(
+            f"{where}: 'bbox' must be four finite numbers [x, y, w, h], got {_show(box, 60)}"
+        )
         return None
     if box[2] < 0 or box[3] < 0:
         report.error(f"{where}: 'bbox' has a negative size ({box[2]} x {box[3]})")
@@ -341,4 +370,19 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer no float holds (JSON allows 10**400)
+        return False
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    """`value`'s repr, cut to `limit` characters: a 5,000-character name or a number
+    of 400 digits is named, not echoed."""
+    return _cut(repr(value), limit)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -132,6 +132,21 @@ CASES = {
         lambda d: d["annotations"][4].update(keypoints=[0] * 10),
         "annotation 10: 'keypoints' has 10 values, expected 51",
     ),
+    "nul in file_name": (
+        lambda d: d["images"][0].update(file_name="a\x00.jpg"),
+        "image id 1: file_name 'a\\x00.jpg' is not a usable path",
+    ),
+    # 10**400 is a JSON number that no float holds
+    "huge keypoint": (
+        lambda d: _first_person(d)["keypoints"].__setitem__(0, 10**400),
+        "'keypoints' holds 10000000000000000..., not a finite number",
+    ),
+    "huge box": (lambda d: _first_person(d)["bbox"].__setitem__(0, 10**400), "'bbox' must be"),
+    # pycocotools takes int() of it when it scores
+    "iscrowd a string": (
+        lambda d: _first_person(d).update(iscrowd="no"),
+        "annotation 1: 'iscrowd' must be 0 or 1, got 'no'",
+    ),
     "nan box of a crowd": (
         lambda d: d["annotations"][4]["bbox"].__setitem__(0, float("nan")),
         "annotation 10: 'bbox' must be four finite numbers",
@@ -191,3 +206,66 @@ def test_a_truncated_image_is_found_without_decoding_it(data, suffix):
     whole = path.read_bytes()
     path.write_bytes(whole[: len(whole) // 2])
     assert any(f"{name} is truncated" in e for e in _errors(data)), _errors(data)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["images"][0].update(width=10**400),
+        lambda d: d["images"][0].update(file_name="a" * 5000),
+        lambda d: _first_person(d).update(area=10**400),
+    ],
+)
+def test_a_huge_value_is_not_echoed_in_full(data, change):
+    _edit(data, change)
+    errors = _errors(data)
+    assert errors and all(len(e) < 300 for e in errors), errors
+
+
+def _point_first_image_at(data: Path, name: str) -> None:
+    _edit(data, lambda d: d["images"][0].update(file_name=name))
+
+
+def test_a_symbolic_link_loop_is_an_error(data):
+    folder = data / "images/train"
+    (folder / "l1").symlink_to("l2")
+    (folder / "l2").symlink_to("l1")
+    _point_first_image_at(data, "l1")
+    assert any("image id 1: file_name 'l1' is not a usable path" in e for e in _errors(data))
+
+
+def test_a_named_pipe_is_not_opened(data):
+    """Opening a FIFO for its header would wait for a writer forever."""
+    import os
+
+    os.mkfifo(data / "images/train/pipe.jpg")
+    _point_first_image_at(data, "pipe.jpg")
+    assert any("pipe.jpg is not a regular file" in e for e in _errors(data)), _errors(data)
+
+
+def test_a_decompression_bomb_is_named_not_decoded(data):
+    """A 100000 x 100000 PNG header: PIL refuses to open it (a bomb), archc says why."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    (data / "images/train/bomb.png").write_bytes(png)
+    _point_first_image_at(data, "bomb.png")
+    assert any("bomb.png is too large to decode" in e for e in _errors(data)), _errors(data)
+
+
+def test_json_nested_too_deeply_is_one_error(data):
+    (data / TRAIN).write_text("[" * 100_000 + "]" * 100_000)
+    assert _errors(data) == [
+        "nested too deeply to read (arrays or objects thousands of levels deep)"
+    ]
+
+
+def test_a_number_of_5000_digits_is_one_error_without_python_advice(data):
+    (data / TRAIN).write_text('{"images": [], "n": ' + "7" * 5000 + "}")
+    assert _errors(data) == ["holds a number of more than 4,300 digits"]
