@@ -142,31 +142,38 @@ def _category_keypoints(doc, report: SplitReport, layout) -> tuple[str, ...] | N
 
 def _compare_layout(cat_id, names: tuple[str, ...], layout, report: SplitReport) -> None:
     where = f"category {cat_id}"
-    if layout is not None:
-        if names != tuple(layout):
+    what = "the net's layout"
+    if layout is None:
+        spec = next((s for s in SPECS.values() if s.num_keypoints == len(names)), None)
+        if spec is None:
+            known = ", ".join(f"{s.name}: {s.num_keypoints}" for s in SPECS.values())
             report.error(
-                f"{where}: its {len(names)} keypoint names disagree with the net's layout "
-                f"of {len(layout)} ({_first_difference(names, layout, 'the layout')})"
+                f"{where}: its {len(names)} keypoint names fit no layout archc knows ({known})"
             )
-        return
-    spec = next((s for s in SPECS.values() if s.num_keypoints == len(names)), None)
-    if spec is None:
-        known = ", ".join(f"{s.name}: {s.num_keypoints}" for s in SPECS.values())
+            return
+        layout, what = spec.names, f"the {spec.name} layout"
+    if [_plain(n) for n in names] != [_plain(n) for n in layout]:
         report.error(
-            f"{where}: its {len(names)} keypoint names fit no layout archc knows ({known})"
+            f"{where}: {_first_difference(names, tuple(layout), what)} (flips, OKS sigmas "
+            "and body parts go by index)"
         )
-    elif names != spec.names:
-        report.error(
-            f"{where}: {_first_difference(names, spec.names, f'the {spec.name} layout')} "
-            "(flips, OKS sigmas and body parts go by index)"
-        )
+
+
+def _plain(name: str) -> str:
+    """A keypoint name as spelled differently by different conversions of the same data
+    (`Right Ankle`, `right-ankle`, `r_ankle`): the order is what matters."""
+    text = "_".join(name.lower().replace("-", " ").split())
+    for side in ("right", "left"):
+        if text.startswith(f"{side}_"):
+            text = side[0] + text[len(side) :]
+    return text
 
 
 def _first_difference(names: tuple[str, ...], layout: tuple[str, ...], what: str) -> str:
     for i, (a, b) in enumerate(zip(names, layout, strict=False)):
-        if a != b:
-            return f"keypoint {i} is {a!r} in the data, {b!r} in {what}"
-    return "one list is longer"
+        if _plain(a) != _plain(b):
+            return f"keypoint {i} is {_show(a)} in the data, {_show(b)} in {what}"
+    return f"{len(names)} keypoint names, {len(layout)} in {what}"
 
 
 def _first_count(doc: dict) -> int | None:

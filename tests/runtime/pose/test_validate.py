@@ -269,3 +269,13 @@ def test_json_nested_too_deeply_is_one_error(data):
 def test_a_number_of_5000_digits_is_one_error_without_python_advice(data):
     (data / TRAIN).write_text('{"images": [], "n": ' + "7" * 5000 + "}")
     assert _errors(data) == ["holds a number of more than 4,300 digits"]
+
+
+def test_keypoint_names_may_be_spelled_differently_in_the_same_order(data):
+    """Conversions of the same data set write `Right Ankle` or `r_ankle`: the order is
+    what flips and OKS sigmas depend on, so only the order is held against the data."""
+    from archc.runtime.pose.keypoints import COCO
+
+    spelled = [n.replace("_", " ").title() for n in COCO.names]
+    _edit(data, lambda d: d["categories"][0].update(keypoints=spelled))
+    assert not _errors(data)
