@@ -22,6 +22,7 @@ from archc.cli.train import (
     _progress,
     add_training_options,
     interrupted_note,
+    skipped_text,
 )
 
 STRATEGIES = ("darts", "sync", "gumbel", "reinforce")
@@ -334,7 +335,8 @@ class _Report:
         print(
             f"{o.strategy} search of {self.space.name} for {self.epochs} epochs (warm-up "
             f"{o.warmup}) on {info['train_persons']} train{held} / {info['val_persons']} "
-            f"val persons ({info['device']}, {info['threads']} threads) in {self.out}{at}",
+            f"val persons{skipped_text(info.get('skipped', {}))} ({info['device']}, "
+            f"{info['threads']} threads) in {self.out}{at}",
             flush=True,
         )
 

@@ -28,6 +28,7 @@ from archc.cli.train import (
     _progress,
     add_training_options,
     interrupted_note,
+    skipped_text,
 )
 
 DEFAULTS = {"random": 2, "distill": True, "calibration": 256}
@@ -186,7 +187,8 @@ class _Report:
             f"{params:,} shared params) with the sandwich rule (largest, smallest, "
             f"{self.options['random']} random per batch"
             f"{', in-place distillation' if self.options['distill'] else ''}) on "
-            f"{info['train_persons']} train / {info['val_persons']} val persons for "
+            f"{info['train_persons']} train / {info['val_persons']} val persons"
+            f"{skipped_text(info.get('skipped', {}))} for "
             f"{self.epochs} epochs ({info['device']}, {info['threads']} threads) in "
             f"{self.out}{at}",
             flush=True,

@@ -369,8 +369,8 @@ class _Report:
         print(
             f"training {g.name} ({params:,} params, input {h}x{w}, heatmaps "
             f"{g.num_keypoints}x{hh}x{hw}) on {info['train_persons']} train / "
-            f"{info['val_persons']} val persons for {_epochs_text(config.epochs)} ({where}) in "
-            f"{self.out}{at}",
+            f"{info['val_persons']} val persons{skipped_text(info.get('skipped', {}))} for "
+            f"{_epochs_text(config.epochs)} ({where}) in {self.out}{at}",
             flush=True,
         )
 
@@ -395,6 +395,17 @@ class _Report:
             f"weights: {self.out / 'last.safetensors'} (last), "
             f"{self.out / 'best.safetensors'} (best AP)"
         )
+
+
+def skipped_text(skipped: dict[str, Any]) -> str:
+    """What the loaders left out by design (crowd regions, persons without labelled
+    keypoints, empty boxes), counted, so that a data set read mostly as skipped shows."""
+    parts = [
+        f"{split} " + ", ".join(f"{n} {why}" for why, n in sorted(counts.items()) if n)
+        for split, counts in skipped.items()
+        if any(counts.values())
+    ]
+    return f" (skipped by design: {'; '.join(parts)})" if parts else ""
 
 
 def _epochs_text(n: int) -> str:

@@ -98,7 +98,7 @@ def fit(
     `config.RESUME_MAY_CHANGE`.
 
     `on_start` gets {device, amp, threads, train_persons, val_persons,
-    held_out_persons, start_epoch}
+    held_out_persons, skipped (split -> reason -> persons the loaders skip), start_epoch}
     once the data is loaded and the checkpoint restored; `on_step` gets {epoch, batch,
     step, metrics} after every step; `on_epoch` every metrics line.
     """
@@ -123,6 +123,7 @@ def fit(
                     "train_persons": len(run.train.indices),
                     "val_persons": len(run.val.indices),
                     "held_out_persons": len(run.held_out.indices) if run.held_out else 0,
+                    "skipped": {"train": run.train.dataset.skipped, "val": run.val.dataset.skipped},
                     "start_epoch": start,
                 }
             )

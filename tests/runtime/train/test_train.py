@@ -104,7 +104,8 @@ def test_two_epochs_leave_metrics_and_checkpoints(trained) -> None:
     out = stdout.splitlines()
     assert out[0].startswith(
         "training micro (1,705 params, input 64x48, heatmaps 17x16x12) "
-        "on 4 train / 4 val persons for 2 epochs (cpu, 1 thread) in "
+        "on 4 train / 4 val persons (skipped by design: train 1 crowd, 1 no_keypoints; "
+        "val 1 crowd, 1 no_keypoints) for 2 epochs (cpu, 1 thread) in "
     )
     assert [line.split(":")[0] for line in out[1:3]] == ["epoch 1/2", "epoch 2/2"]
 
