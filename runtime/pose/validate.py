@@ -130,7 +130,7 @@ def _category_keypoints(doc, report: SplitReport, layout) -> tuple[str, ...] | N
             f"no category with id {PERSON} (archc writes its predictions as category "
             f"{PERSON}, person); the file's ids: {[c.get('id') for c in categories][:5]}"
         )
-    for cat in categories:
+    for cat in sorted(categories, key=lambda c: c.get("id") != PERSON):  # person's first
         names = cat.get("keypoints")
         if not isinstance(names, list):
             continue
