@@ -37,7 +37,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
         os.replace(tmp, real)
     except OSError as err:
         _remove(tmp)
-        raise OSError(err.errno, err.strerror, str(target)) from None
+        raise OSError(err.errno, err.strerror or str(err), str(target)) from None
     except BaseException:
         _remove(tmp)
         raise
