@@ -119,6 +119,11 @@ def test_two_nets_with_one_name_are_an_error():
     assert messages(text) == ["`net n` is defined twice in this file"]
 
 
+def test_a_net_with_the_name_of_a_space_says_both_kinds():
+    text = net("    output o = image", kind="space") + net("    output o = image -> relu")
+    assert messages(text) == ["`n` is defined twice in this file, as a space and as a net"]
+
+
 def test_none_labels_a_oneof_candidate():
     text = net(
         '    output o = image -> oneof(none: zero, skip, default="none") as edge', kind="space"
