@@ -20,7 +20,7 @@ from archc.dsl.evaluate import Env
 from archc.dsl.loops import LoopStatements
 from archc.dsl.program import METRICS, CheckSpec, ConstraintSpec, Elaborated
 from archc.dsl.symbolic import is_symbolic
-from archc.dsl.values import POISON, Poison, Tensor, describe
+from archc.dsl.values import POISON, Poison, Tensor, describe, shown_number
 
 _TIME_UNITS_MS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
 _BLOCK_ONLY = {"return": "a `space` names its results with `output NAME = ...`"}
@@ -171,7 +171,7 @@ class Evaluator(LoopStatements, ChoiceEvaluator):
             raise fail(
                 "E265",
                 f"input shape must be [channels, height, width] with positive "
-                f"integers, got {describe(shape)}",
+                f"integers, got {_shown_shape(shape)}",
                 s.shape.span,
                 hint="e.g. `input image: [3, 256, 192]` (the batch size is not written)",
             )
@@ -356,3 +356,14 @@ def elaborate_space(decl: ast.SpaceDecl, modules: Any) -> tuple[Elaborated, list
         span=decl.span,
     )
     return result, ctx.diagnostics
+
+
+def _shown_shape(shape: object) -> str:
+    """A wrong input shape as written (`[0, 16, 16]`) when it is a short list of numbers."""
+    if (
+        isinstance(shape, tuple)
+        and len(shape) <= 8
+        and all(isinstance(d, (int, float)) and not isinstance(d, bool) for d in shape)
+    ):
+        return "[" + ", ".join(shown_number(d) for d in shape) + "]"
+    return describe(shape)

@@ -72,10 +72,12 @@ def check_file(
 def _defined_twice(item: ast.SpaceDecl, first: ast.SpaceDecl) -> Diagnostic:
     """Spaces and nets are found by name (`archc.load(path, name=...)`, configs, run
     folders): two with one name would make every such lookup ambiguous."""
-    kind = "net" if item.is_net else "space"
+    kind, first_kind = ("net" if x.is_net else "space" for x in (item, first))
+    what = f"`{kind} {item.name}`" if kind == first_kind else f"`{item.name}`"
+    kinds = "" if kind == first_kind else f", as a {first_kind} and as a {kind}"
     return Diagnostic(
         "E025",
-        f"`{kind} {item.name}` is defined twice in this file",
+        f"{what} is defined twice in this file{kinds}",
         item.span,
         hint="give each `space` and `net` of a file its own name",
     ).with_note("first definition", first.span)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from archc.compiler.space import domains as dom
-from archc.compiler.space.config import Config, ConfigError, joined, show
+from archc.compiler.space.config import Config, ConfigError, joined, show, shown_name
 from archc.compiler.space.counting import count_configs
 from archc.compiler.space.domains import Choice
 from archc.compiler.space.variation import crossover, mutate
@@ -143,7 +143,9 @@ class ChoiceTable:
         for name in config:
             if name not in self._by_name:
                 hint = suggest(str(name), self._by_name)
-                problems.append(f"unknown choice `{name}`" + (f"; {hint}" if hint else ""))
+                problems.append(
+                    f"unknown choice {shown_name(name)}" + (f"; {hint}" if hint else "")
+                )
         return problems
 
     def _value_problem(

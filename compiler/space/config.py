@@ -26,10 +26,12 @@ from typing import Any
 
 from archc.compiler.files import write_atomic
 from archc.dsl.diagnostics import suggest
+from archc.dsl.values import shown_number
 
 FORMAT = "archc-config"
 VERSION = 1
 _KEYS = ("format", "version", "space", "choices")
+_SHOWN_CHARS = 30  # of a long string or name in messages
 
 
 class ConfigError(ValueError):
@@ -45,8 +47,23 @@ class ConfigError(ValueError):
 
 
 def show(value: Any) -> str:
-    """A value as it is written in a config file: `3`, `0.5`, `true`, `"relu"`."""
+    """A value as it is written in a config file: `3`, `0.5`, `true`, `"relu"`.
+
+    A huge number or a long string is shown by its start and its size: configs come
+    from files anyone may hand over, and a message must stay one readable line."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return shown_number(value)
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return f"{json.dumps(value[:_SHOWN_CHARS] + '...')} ({len(value):,} characters)"
     return json.dumps(value) if _is_scalar(value) else repr(value)
+
+
+def shown_name(name: Any) -> str:
+    """A key or choice name for messages, between backquotes; a long one shortened."""
+    text = str(name)
+    if len(text) <= _SHOWN_CHARS:
+        return f"`{text}`"
+    return f"`{text[:_SHOWN_CHARS]}...` ({len(text):,} characters)"
 
 
 def _is_scalar(value: Any) -> bool:
@@ -205,7 +222,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _NotJson(f"key `{key}` appears twice in one object")
+            raise _NotJson(f"key {shown_name(key)} appears twice in one object")
         out[key] = value
     return out
 
@@ -219,18 +236,20 @@ def _header_problems(doc: dict[str, Any]) -> list[str]:
     for key in doc:
         if key not in _KEYS:
             hint = suggest(key, _KEYS)
-            problems.append(f"unknown key `{key}`" + (f"; {hint}" if hint else ""))
+            problems.append(f"unknown key {shown_name(key)}" + (f"; {hint}" if hint else ""))
     if "format" not in doc:
         problems.append(f'missing `"format": "{FORMAT}"`')
     elif doc["format"] != FORMAT:
-        problems.append(f'`format` is {show(doc["format"])}, expected "{FORMAT}"')
+        problems.append(f'`format` is {_kind_of(doc["format"])}, expected "{FORMAT}"')
     version = doc.get("version")
     if "version" not in doc:
         problems.append(f"missing `version` (this archc writes version {VERSION})")
     elif isinstance(version, bool) or not isinstance(version, int):
         problems.append(f"`version` must be an integer, got {show(version)}")
     elif version != VERSION:
-        problems.append(f"version {version} is not supported (this archc reads version {VERSION})")
+        problems.append(
+            f"version {show(version)} is not supported (this archc reads version {VERSION})"
+        )
     space = doc.get("space")
     if space is not None and not isinstance(space, str):
         problems.append(f"`space` must be a string, got {_kind_of(space)}")

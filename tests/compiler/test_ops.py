@@ -22,6 +22,22 @@ def test_prelude_declares_exactly_the_registered_ops():
     assert set(prelude_ops()) == set(all_ops())
 
 
+def _ints(t: ast.TypeRef) -> list[ast.TypeRef]:
+    """The `int` types inside a parameter type (`list[int >= 0]` holds one)."""
+    return [t] if t.name == "int" else [i for a in t.args for i in _ints(a)]
+
+
+@pytest.mark.parametrize("name", sorted(prelude_ops()))
+def test_every_integer_argument_of_every_op_declares_its_domain(name):
+    """The prelude is the one place an op argument's domain is stated (`stride: int >= 1`);
+    the front end checks every value and candidate against it. A new op's integer
+    argument without a bound could reach a shape rule as 0 or -3 (issue 21, item 6)."""
+    unbounded = [
+        p.name for p in prelude_ops()[name].params if any(t.minimum is None for t in _ints(p.type))
+    ]
+    assert unbounded == []
+
+
 @pytest.mark.parametrize("name", sorted(prelude_ops()))
 def test_every_rule_reads_only_declared_attributes(name):
     decl = prelude_ops()[name]

@@ -106,6 +106,14 @@ def test_only_ints_take_a_bound():
     ]
 
 
+@pytest.mark.parametrize("shape", ["[0, 16, 16]", "[3, -16, 16]", "[1, 3, 16, 16]"])
+def test_an_input_shape_that_is_not_three_positive_ints_is_shown(shape):
+    text = f"net n {{\n    input image: {shape}\n    output o = image\n}}\n"
+    assert messages(text) == [
+        f"input shape must be [channels, height, width] with positive integers, got {shape}"
+    ]
+
+
 def test_the_valid_edges_of_every_domain_pass():
     stages = "conv(1, k=1, stride=1, groups=1, dilation=1, padding=-1) -> conv(1, padding=0)"
     assert messages(net(f"    output o = image -> {stages}")) == []
@@ -117,6 +125,11 @@ def test_the_valid_edges_of_every_domain_pass():
 def test_two_nets_with_one_name_are_an_error():
     text = net("    output o = image") + net("    output o = image -> relu")
     assert messages(text) == ["`net n` is defined twice in this file"]
+
+
+def test_a_net_with_the_name_of_a_space_says_both_kinds():
+    text = net("    output o = image", kind="space") + net("    output o = image -> relu")
+    assert messages(text) == ["`n` is defined twice in this file, as a space and as a net"]
 
 
 def test_none_labels_a_oneof_candidate():

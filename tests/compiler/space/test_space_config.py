@@ -192,6 +192,34 @@ def test_bad_config_files(tmp_path: Path, text: str, expected: str):
     assert load_error(tmp_path, text) == expected
 
 
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"format": "x" * 100_000},
+            'PATH: not an archc config: `format` is "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..." '
+            '(100,000 characters), expected "archc-config"',
+        ),
+        (
+            {"version": 10**4000},
+            "PATH: not an archc config: version 100000...0000 (4001 digits) is not supported "
+            "(this archc reads version 1)",
+        ),
+        (
+            {"k" * 100_000: 1},
+            "PATH: not an archc config: unknown key `kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...` "
+            "(100,000 characters)",
+        ),
+        (
+            {"format": [[[[1] * 1000]]]},
+            'PATH: not an archc config: `format` is a list, expected "archc-config"',
+        ),
+    ],
+)
+def test_huge_values_and_names_are_not_echoed_in_full(tmp_path: Path, changes, expected):
+    assert load_error(tmp_path, doc(**changes)) == expected
+
+
 def test_missing_file(tmp_path: Path):
     with pytest.raises(ConfigError) as err:
         Config.load(tmp_path / "nope.json")

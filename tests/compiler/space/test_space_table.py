@@ -224,6 +224,25 @@ def test_validate_messages(kinds_table, changes, message):
     assert problem(kinds_table, cfg) == f"{HEAD}: {message}"
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"k" * 100_000: 3},
+            "unknown choice `kkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...` (100,000 characters)",
+        ),
+        (
+            {"act": "y" * 100_000},
+            '`act` = "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyy..." (100,000 characters) is not a '
+            'candidate; candidates: "relu", "hswish"',
+        ),
+        ({"k": 10**4000}, "`k` = 100000...0000 (4001 digits) is not a candidate; candidates: 3, 5"),
+    ],
+)
+def test_validate_does_not_echo_huge_values_or_names(kinds_table, changes, message):
+    assert problem(kinds_table, {**DEFAULT, **changes}) == f"{HEAD}: {message}"
+
+
 def test_validate_lists_every_problem(kinds_table):
     cfg = {**DEFAULT, "kk": 3, "k": 4, "on": "yes", "w": 16, "e": 2, "g": 3}
     del cfg["act"]
