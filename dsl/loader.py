@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,12 +60,13 @@ def read_source(path: Path, key: str, span: Span | None = None) -> str:
         loop = f"cannot read `{_short(key)}`: a loop of symbolic links"
         raise fail("E015", loop, where) from None
     try:
-        return data.decode("utf-8").removeprefix(BOM)
+        return LONE_CR.sub("\n", data.decode("utf-8").removeprefix(BOM))
     except UnicodeDecodeError as err:
         raise fail("E014", f"`{key}` is not UTF-8 text (byte {err.start})", where) from None
 
 
 BOM = "\ufeff"  # a UTF-8 byte-order mark, written by some Windows editors
+LONE_CR = re.compile(r"\r(?!\n)")  # a line end of classic Mac OS (CR alone)
 
 
 def _check_file(path: Path, real: Path, key: str, where: Span, imported: bool) -> None:
@@ -128,6 +130,7 @@ class Loader:
             return self.files[key]
         try:
             text = text.removeprefix(BOM) if text is not None else read_source(path, key, span)
+            text = LONE_CR.sub("\n", text)  # old Mac line ends: else one line, all comment
             std = key.startswith("std/") and path.parent == STD_DIR
             module = parse_std(text, key) if std else parse(text, key)
         except ArchError as err:

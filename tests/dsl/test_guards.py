@@ -267,3 +267,13 @@ def test_thousands_of_typos_show_fifty_errors_and_a_count(monkeypatch):
     assert out.count(": error: unknown name") == 50
     assert out.endswith("note: 1950 more errors not shown (the first 50 are above)")
     assert len(calls) <= 100  # each did-you-mean scans every name: not one per typo
+
+
+def test_a_file_with_old_mac_line_ends_is_read_line_by_line(tmp_path):
+    """CR alone ended no line: a whole file read as its first line, a comment, and
+    `check` said "ok, no space or net"."""
+    source = "# header\n" + net("    output o = image -> conv(8)")
+    path = tmp_path / "mac.arch"
+    path.write_bytes(source.replace("\n", "\r").encode())
+    result = check_file(path)
+    assert result.ok and [space.name for space in result.spaces] == ["n"]
