@@ -17,6 +17,7 @@ from archc.cli.main import main
 from archc.cli.os_errors import describe
 from archc.compiler.files import write_atomic
 
+ROOT = Path(__file__).resolve().parents[2]
 UGLY = "net n {\n  input image: [3,8,8]\n  output o = image->conv(4,k=3)\n}\n"
 
 
@@ -83,20 +84,19 @@ def test_a_full_disk_on_standard_output_is_named(tmp_path, monkeypatch, capsys):
     assert (status, err) == (1, "archc: cannot write the standard output: the disk is full\n")
 
 
-def test_a_file_where_a_folder_is_needed_is_one_sentence(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["export", "n.arch", "-o", "afile/m.onnx"], "cannot write afile/m.onnx"),
+        (["viz", "n.arch", "-o", "afile/x.dot"], "cannot use afile/x.dot"),
+    ],
+)
+def test_a_file_where_a_folder_is_needed_is_one_sentence(tmp_path, monkeypatch, capsys, args, line):
     monkeypatch.chdir(tmp_path)
     Path("n.arch").write_text(UGLY)
     Path("afile").write_text("")
-    status, _, err = run(["export", "n.arch", "-o", "afile/m.onnx"], capsys)
-    assert (status, err) == (1, "archc: cannot write afile/m.onnx: afile is a file, not a folder\n")
-
-
-def test_viz_into_a_file_as_folder_is_one_sentence_naming_the_output(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    Path("n.arch").write_text(UGLY)
-    Path("afile").write_text("")
-    status, _, err = run(["viz", "n.arch", "-o", "afile/x.dot"], capsys)
-    assert (status, err) == (1, "archc: cannot use afile/x.dot: afile is a file, not a folder\n")
+    status, _, err = run(args, capsys)
+    assert (status, err) == (1, f"archc: {line}: afile is a file, not a folder\n")
 
 
 def test_data_synth_into_a_file_as_folder_is_one_sentence(tmp_path, monkeypatch, capsys):
@@ -153,9 +153,6 @@ def test_other_json_files_with_a_byte_order_mark_are_read(tmp_path):
     save_ir(compile_file(str(tmp_path / "n.arch")).graphs[0], tmp_path / "ir.json")
     (tmp_path / "ir.json").write_bytes(BOM + (tmp_path / "ir.json").read_bytes())
     assert load_ir(tmp_path / "ir.json").number_of_nodes() > 0
-
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("command", ["info", "export", "viz", "latency", "train"])

@@ -43,28 +43,27 @@ def test_a_missing_package_is_named_before_the_command_starts(
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-def test_a_package_found_missing_later_gets_the_same_line(monkeypatch, capsys):
-    def run(args):
-        raise ModuleNotFoundError("No module named 'pymoo'", name="pymoo")
-
+def _info_raising(monkeypatch, err: ModuleNotFoundError) -> None:
+    """`archc info` made to meet `err` while it runs (past the up-front check)."""
     from archc.cli import main as main_module
+
+    def run(args):
+        raise err
 
     parser = main_module.build_parser()
     parser._subparsers._group_actions[0].choices["info"].set_defaults(run=run)
     monkeypatch.setattr(main_module, "build_parser", lambda: parser)
+
+
+def test_a_package_found_missing_later_gets_the_same_line(monkeypatch, capsys):
+    _info_raising(monkeypatch, ModuleNotFoundError("No module named 'pymoo'", name="pymoo"))
     assert main(["info", "x.arch"]) == 1
     assert capsys.readouterr().err == "archc: archc info needs pymoo: pip install 'archc[search]'\n"
 
 
 def test_an_unknown_missing_module_is_still_a_bug(monkeypatch, capsys):
-    def run(args):
-        raise ModuleNotFoundError("No module named 'archc.nope'", name="archc.nope")
-
-    from archc.cli import main as main_module
-
-    parser = main_module.build_parser()
-    parser._subparsers._group_actions[0].choices["info"].set_defaults(run=run)
-    monkeypatch.setattr(main_module, "build_parser", lambda: parser)
+    nope = ModuleNotFoundError("No module named 'archc.nope'", name="archc.nope")
+    _info_raising(monkeypatch, nope)
     assert main(["info", "x.arch"]) == 3
     assert "internal error" in capsys.readouterr().err
 
