@@ -10,14 +10,18 @@ before anything is loaded; one line per trial on stdout, a summary at the end.
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
 
 from archc.cli import search_gradient, values
 from archc.cli.common import (
     CliFailure,
+    UsageError,
     add_realise_option,
     realise_overrides,
 )
+from archc.cli.keynet import add_key_net_options, key_net_files, load_key_net, saved_key_net
 
 OPTION_FIELDS = (
     "strategy",
@@ -130,6 +134,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=values.POSITIVE, metavar="T")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     add_realise_option(p)
+    temporal = p.add_argument_group(
+        "temporal spaces",
+        "A temporal space (vipnas_temporal.arch) is searched one-shot on videos, each "
+        "config scored online: the key frame by the fixed key net, every later frame "
+        "from the previous frame's heatmaps, AP over all frames (docs/temporal.md)",
+    )
+    add_key_net_options(temporal, required=False)
     search_gradient.add_options(p)
     p.set_defaults(run=run)
 
@@ -146,6 +157,9 @@ ONE_SHOT_ONLY = (
     "tournament",
     "mutation_prob",
     "crossover_prob",
+    "key_net",
+    "key_weights",
+    "key_config",
 )
 
 
@@ -186,6 +200,7 @@ def _run_one_shot(args: argparse.Namespace) -> int:
     space = Space(compiled.graphs[0])
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: there is nothing to search")
+    key_net = _key_net(args, space)
     try:
         given = {f: getattr(args, f) for f in OPTION_FIELDS}
         options = SearchOptions(**{f: v for f, v in given.items() if v is not None})
@@ -201,6 +216,7 @@ def _run_one_shot(args: argparse.Namespace) -> int:
             lut=args.lut,
             realise=realise_overrides(args),
             resume=args.resume,
+            key_net=key_net,
             on_trial=report.trial,
             on_phase=report.phase,
         )
@@ -213,6 +229,41 @@ def _run_one_shot(args: argparse.Namespace) -> int:
         ) from None
     report.done(result)
     return 0
+
+
+def _key_net(args: argparse.Namespace, space) -> Any:
+    """The fixed key net of a temporal space's search: --key-net, else the supernet
+    run's own; None for a single-frame space (which refuses the key-net options)."""
+    from archc.runtime.temporal.contract import is_temporal, temporal_contract
+    from archc.runtime.train import TrainError
+
+    files = key_net_files(args)
+    if not is_temporal(space):
+        if files is not None:
+            raise UsageError(f"--key-net: `{space.name}` is not a temporal space")
+        return None
+    if files is None:
+        run = Path(args.supernet)
+        record = _temporal_record(run) if run.is_dir() else None
+        if record is None:
+            raise UsageError(
+                f"`{space.name}` is a temporal space: name its key net with --key-net, or "
+                "give --supernet the run folder of `archc supernet train` (it records its own)"
+            )
+        files = saved_key_net(record, str(run))
+    key_net = load_key_net(files, args.defines)
+    try:
+        key_net.check_fits(temporal_contract(space).geometry)
+    except TrainError as err:
+        raise CliFailure(str(err)) from None
+    return key_net
+
+
+def _temporal_record(run: Path) -> dict | None:
+    try:
+        return json.loads((run / "config.json").read_text(encoding="utf-8"))["net"]["temporal"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 class _Report:

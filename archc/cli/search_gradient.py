@@ -16,12 +16,12 @@ from typing import Any
 from archc.cli import values
 from archc.cli.common import CliFailure, UsageError, load_space, realise_overrides
 from archc.cli.os_errors import describe
-from archc.cli.supernet import _saved_defines
 from archc.cli.train import (
     _config,
     _progress,
     add_training_options,
     interrupted_note,
+    saved_defines,
     skipped_text,
 )
 
@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         refuse(args, CONTROLLER, "reinforce")
     out = Path(args.out)
     if args.resume and not args.defines:
-        args.defines = _saved_defines(out)  # the run's own constants
+        args.defines = saved_defines(out)  # the run's own constants
     space = load_space(args.file, args.defines)
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: there is nothing to search")

@@ -17,17 +17,20 @@ from typing import Any
 from archc.cli import values
 from archc.cli.common import (
     CliFailure,
+    UsageError,
     add_define_option,
     add_realise_option,
     load_space,
     realise_overrides,
 )
+from archc.cli.keynet import add_key_net_options, key_net_files, load_key_net, saved_key_net
 from archc.cli.os_errors import describe
 from archc.cli.train import (
     _config,
     _progress,
     add_training_options,
     interrupted_note,
+    saved_defines,
     skipped_text,
 )
 
@@ -71,6 +74,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="training crops for the BN recalibration before each validation "
         f"(default {DEFAULTS['calibration']})",
     )
+    temporal = t.add_argument_group(
+        "temporal spaces",
+        "A space with a key-heatmap input and T frame inputs (vipnas_temporal.arch) trains "
+        "by multi-frame propagation on videos (`archc data synth --video`), from a fixed "
+        "key net; see docs/temporal.md",
+    )
+    add_key_net_options(temporal)
+    temporal.add_argument(
+        "--temporal-choices",
+        type=values.names,
+        metavar="NAME,...",
+        help="the choices drawn at random in the largest and smallest subnets (default "
+        "fuse_at,fuse_op); a name matches a choice's full name or its last part",
+    )
     t.set_defaults(run=run)
 
 
@@ -102,13 +119,14 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.search.drivers.sandwich import SandwichStep
     from archc.runtime.search.session import geometry_of_space
     from archc.runtime.search.strategies import SearchError
+    from archc.runtime.temporal.contract import is_temporal
     from archc.runtime.train import TrainError, fit
     from archc.runtime.weights import WeightsError
     from archc.torch import build_supernet
 
     out = Path(args.out) if args.out else None
     if args.resume and out is not None and not args.defines:
-        args.defines = _saved_defines(out)  # the run's own constants
+        args.defines = saved_defines(out)  # the run's own constants
     space = load_space(args.file, args.defines)
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: train it with `archc train`")
@@ -122,24 +140,27 @@ def run(args: argparse.Namespace) -> int:
                 f"{out}: a resumed run keeps its constants; -D {args.defines} (the run has "
                 f"{saved.get('defines', [])})"
             )
-        geometry = geometry_of_space(space)
         torch.manual_seed(config.seed)
         supernet = build_supernet(space, options["realise"])
-        step = SandwichStep(
-            supernet,
-            space,
-            random=options["random"],
-            distill=options["distill"],
-            lr=config.lr,
-            weight_decay=config.weight_decay,
-            calibration=options["calibration"],
-        )
+        sandwich = {
+            "random": options["random"],
+            "distill": options["distill"],
+            "lr": config.lr,
+            "weight_decay": config.weight_decay,
+            "calibration": options["calibration"],
+        }
         net = {
             "file": str(Path(args.file).resolve()),
             "choices": None,
             "defines": list(args.defines or []),
             "sandwich": options,
         }
+        if is_temporal(space):
+            step, geometry, net["temporal"] = _temporal_step(args, space, supernet, saved, sandwich)
+        else:
+            _refuse_key_net_options(args, space)
+            geometry = geometry_of_space(space)
+            step = SandwichStep(supernet, space, **sandwich)
         report = _Report(space, supernet, out, config.epochs, options)
         fit(
             step,
@@ -164,13 +185,44 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _saved_defines(out: Path) -> list[str]:
-    import json
+def _refuse_key_net_options(args: argparse.Namespace, space) -> None:
+    given = [
+        o for o in ("key_net", "key_weights", "key_config", "temporal_choices") if getattr(args, o)
+    ]
+    if given:
+        flags = ", ".join("--" + o.replace("_", "-") for o in given)
+        raise UsageError(
+            f"{flags}: `{space.name}` is not a temporal space (it has one input); the "
+            "key-net options train a space with key heatmaps and frame inputs"
+        )
 
-    try:
-        return list(json.loads((out / "config.json").read_text())["net"].get("defines", []))
-    except (OSError, ValueError, KeyError, TypeError):
-        return []  # the resume itself reports what is wrong with the folder
+
+def _temporal_step(args: argparse.Namespace, space, supernet, saved, sandwich: dict):
+    """(step, geometry, record) of a temporal supernet run: a new run names its key net,
+    a resume rebuilds the run's own (and refuses one whose weights changed)."""
+    from archc.runtime.temporal.contract import temporal_contract
+    from archc.runtime.temporal.step import TemporalSandwichStep, temporal_choices
+
+    contract = temporal_contract(space)
+    if saved is None:
+        files = key_net_files(args)
+        if files is None:
+            raise UsageError(
+                f"`{space.name}` is a temporal space: name the fixed key-frame net with "
+                "--key-net (an `archc train` run folder, or a net file with --key-weights)"
+            )
+        chosen = temporal_choices(space, args.temporal_choices)
+    else:
+        record = saved.get("temporal") or {}
+        if key_net_files(args) is not None or args.temporal_choices is not None:
+            raise UsageError(f"{args.out}: a resumed run keeps its key net and temporal choices")
+        files = saved_key_net(record, args.out)
+        chosen = tuple(record.get("temporal_choices", ()))
+    key_net = load_key_net(files, args.defines)
+    key_net.check_fits(contract.geometry)
+    step = TemporalSandwichStep(supernet, space, contract, key_net, temporal=chosen, **sandwich)
+    record = {"key_net": key_net.record, "temporal_choices": list(chosen)}
+    return step, contract.geometry, record
 
 
 class _Report:

@@ -238,6 +238,7 @@ def build_net(space, args: argparse.Namespace, seed: int, saved_choices: Any = N
     record = {
         "file": str(Path(args.file).resolve()),
         "choices": config.to_dict() if space.choices else None,
+        "defines": list(getattr(args, "defines", None) or []),
     }
     if init_weights is not None and saved_choices is None:  # a resume has its own weights
         try:
@@ -279,6 +280,8 @@ def run(args: argparse.Namespace) -> int:
     from archc.runtime.train import TrainError, fit
     from archc.runtime.weights import WeightsError
 
+    if args.resume and args.out and not args.defines:
+        args.defines = saved_defines(Path(args.out))  # the run's own constants
     space = load_space(args.file, args.defines)
     out = Path(args.out) if args.out else Path("runs") / space.name
     try:
@@ -308,6 +311,14 @@ def run(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt(interrupted_note(out, f"archc train {args.file}")) from None
     report.done()
     return 0
+
+
+def saved_defines(out: Path) -> list[str]:
+    """The `-D` constants a run was started with (none if the folder says nothing)."""
+    try:
+        return list(json.loads((out / "config.json").read_text())["net"].get("defines", []))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []  # the resume itself reports what is wrong with the folder
 
 
 def interrupted_note(out: Path, command: str) -> str:

@@ -93,6 +93,14 @@ def shown(text: str, limit: int = 40, quote: bool = True) -> str:
     return repr(text) if quote else text
 
 
+def names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of one or more names (`fuse_at,fuse_op`)."""
+    items = tuple(t.strip() for t in text.split(","))
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"expected NAME,... with no empty name, got {shown(text)}")
+    return items
+
+
 POSITIVE = count(1)
 NATURAL = count(0)
 RATE = real(above=0)  # learning rates, temperatures, sigmas, seconds

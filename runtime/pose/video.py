@@ -9,9 +9,14 @@ Accepted input: a PoseTrack-style COCO keypoints JSON.
   counted as `no_track`).
 
 "Consecutive" means adjacent in the video's image list sorted by the ordering
-key (PoseTrack frame ids need not step by 1). A clip starts at every frame
-where the track has a usable annotation in that frame and the next T frames
-(crowd, keypoint-less and empty-box persons are skipped as in `dataset.py`).
+key (PoseTrack frame ids need not step by 1). With `starts="every"` (training)
+a clip starts at every frame where the track has a usable annotation in that
+frame and the next T frames (crowd, keypoint-less and empty-box persons are
+skipped as in `dataset.py`). With `starts="key"` (evaluation) clips start only
+at key frames, positions 0, T+1, 2(T+1), ... of the video: the online schedule
+of ViPNAS 3.1, where each frame is predicted once, the key frame by the key
+net and the T after it by propagation; a track absent from a key frame, or
+the tail of a video shorter than T+1 frames, is not predicted.
 
 All T + 1 crops of a clip share ONE augmentation draw (scale, rotation,
 flip), as ViPNAS 4.2 prescribes. The crop region is the key (first) frame's
@@ -68,10 +73,14 @@ def frame_positions(images: dict[int, dict[str, Any]], path: Path) -> dict[int, 
 
 
 def build_clips(
-    records: list[PersonRecord], positions: dict[int, tuple[Any, int]], length: int
+    records: list[PersonRecord],
+    positions: dict[int, tuple[Any, int]],
+    length: int,
+    starts: Literal["every", "key"] = "every",
 ) -> tuple[list[Clip], int]:
-    """All runs of `length` consecutive frames of one track; also returns the
-    number of records without a track id."""
+    """The runs of `length` consecutive frames of one track (starting anywhere, or at
+    key frames only: see the module docstring); also returns the number of records
+    without a track id."""
     tracks: dict[tuple[Any, int], dict[int, PersonRecord]] = defaultdict(dict)
     no_track = 0
     for rec in records:
@@ -84,6 +93,8 @@ def build_clips(
     for key in sorted(tracks, key=str):
         frames = tracks[key]
         for start in sorted(frames):
+            if starts == "key" and start % length:
+                continue
             if all(start + t in frames for t in range(length)):
                 clips.append(tuple(frames[start + t] for t in range(length)))
     return clips, no_track
@@ -103,17 +114,21 @@ class VideoPoseDataset(Dataset):
         train: bool = False,
         augment: AugmentConfig | None = None,
         box: Literal["key", "per_frame"] = "key",
+        starts: Literal["every", "key"] = "every",
         seed: int = 0,
     ) -> None:
-        if num_propagated < 0 or box not in ("key", "per_frame"):
-            raise ValueError(f"bad clip settings: num_propagated={num_propagated}, box={box!r}")
+        if num_propagated < 0 or box not in ("key", "per_frame") or starts not in ("every", "key"):
+            raise ValueError(
+                f"bad clip settings: num_propagated={num_propagated}, box={box!r}, "
+                f"starts={starts!r}"
+            )
         self.ann_file, self.spec, self.box = Path(ann_file), spec, box
         self.crop = crop or CropConfig()
         self.augment = (augment or AugmentConfig()) if train else NO_AUGMENT
         self.seed, self.epoch = seed, 0
         index = load_gt_persons(self.ann_file, image_root, spec.num_keypoints)
         positions = frame_positions(index.images, self.ann_file)
-        self.clips, no_track = build_clips(index.records, positions, num_propagated + 1)
+        self.clips, no_track = build_clips(index.records, positions, num_propagated + 1, starts)
         self.skipped: Counter[str] = Counter(index.skipped)
         self.skipped["no_track"] += no_track
         self._summary = index.summary()
@@ -122,6 +137,16 @@ class VideoPoseDataset(Dataset):
     def summary(self) -> str:
         """One line: persons kept/skipped, tracks without ids, clips built."""
         return f"{self._summary}; {self.skipped['no_track']} no_track; {len(self)} clips"
+
+    @property
+    def records(self) -> list[PersonRecord]:
+        """The key-frame person of every clip, in clip order (what the training data
+        code selects, limits and splits by, as with single crops)."""
+        return [clip[0] for clip in self.clips]
+
+    def frame_image_ids(self, indices: list[int]) -> set[int]:
+        """Every image some frame of the clips `indices` comes from."""
+        return {rec.image_id for i in indices for rec in self.clips[i]}
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

@@ -25,11 +25,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from archc.runtime.pose.decode import coco_results, decode_heatmaps, flip_back
 from archc.runtime.pose.evaluate import coco_keypoint_eval
 from archc.runtime.pose.losses import JointsMSELoss
 from archc.runtime.recalibrate import kept_bn_statistics, recalibrate_bn
 from archc.runtime.train.data import SplitData, eval_loader
+from archc.runtime.train.validate import batch_results, flip_average
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def cache_split(data: SplitData, batch: int, device: torch.device) -> CachedSpli
     batches = []
     for images, target, weight, meta in eval_loader(data, batch, 0, pin=False):
         batches.append((images.to(device), target.to(device), weight.to(device), meta))
-    images = len({int(i) for b in batches for i in b[3]["image_id"]})
+    images = len({int(i) for b in batches for i in b[3]["image_id"].reshape(-1).tolist()})
     spec = data.dataset.spec
     return CachedSplit(
         tuple(batches), data.ground_truth, tuple(spec.flip_index), spec.sigmas, images
@@ -67,16 +67,16 @@ def validate(model: nn.Module, split: CachedSplit, flip: bool = True) -> dict[st
     results, loss, persons = [], 0.0, 0
     for images, target, weight, meta in split.batches:
         out = model(images).float()
-        loss += float(criterion(out, target, weight)) * len(images)
-        persons += len(images)
+        if out.ndim == 5:  # clips: every frame's maps count as one person's
+            out, target, weight = (t.flatten(0, 1) for t in (out, target, weight))
+        loss += float(criterion(out, target, weight)) * len(out)
+        persons += len(out)
+        out = out.reshape(*images.shape[: images.ndim - 3], *out.shape[1:])
         maps = out.cpu().numpy()
         if flip:
-            mirrored = model(torch.flip(images, dims=[3])).float().cpu().numpy()
-            maps = 0.5 * (maps + flip_back(mirrored, list(split.flip_index)))
-        keypoints, scores = decode_heatmaps(maps, meta["center"], meta["scale"], meta["rotation"])
-        results += coco_results(
-            keypoints, scores, meta["image_id"].tolist(), meta["score"].tolist()
-        )
+            mirrored = model(torch.flip(images, dims=[-1])).float().cpu().numpy()
+            maps = flip_average(maps, mirrored, split.flip_index)
+        results += batch_results(maps, meta)
     stats = coco_keypoint_eval(split.ground_truth, results, sigmas=split.sigmas)
     return {"AP": stats["AP"], "AP50": stats["AP50"], "loss": loss / max(persons, 1)}
 
@@ -84,15 +84,22 @@ def validate(model: nn.Module, split: CachedSplit, flip: bool = True) -> dict[st
 class SharedWeightEvaluator:
     """`evaluator(configs)` yields, per config in order, {score, AP, AP50, loss, R, V,
     seconds}: validation of the subnet with the supernet's weights after BN
-    recalibration. `objective` is "AP" (score = AP) or "loss" (score = -loss)."""
+    recalibration. `objective` is "AP" (score = AP) or "loss" (score = -loss).
+
+    `scored` is what validation runs and `recalibrated` what the calibration batches
+    run through, both the supernet by default; a temporal search scores its clip
+    model and recalibrates its propagation (`session.temporal_modules`)."""
 
     def __init__(
         self,
         supernet: nn.Module,
-        calibration: Sequence[torch.Tensor],
+        calibration: Sequence[torch.Tensor | tuple],
         val: CachedSplit,
         flip: bool = True,
         objective: str = "AP",
+        *,
+        scored: nn.Module | None = None,
+        recalibrated: nn.Module | None = None,
     ):
         if objective not in ("AP", "loss"):
             raise ValueError(f"objective is AP or loss, got {objective!r}")
@@ -100,7 +107,9 @@ class SharedWeightEvaluator:
             raise ValueError("BN recalibration needs at least one batch of training crops")
         self.supernet, self.calibration, self.val = supernet, list(calibration), val
         self.flip, self.objective = flip, objective
-        self.crops = sum(len(b) for b in calibration)
+        self.scored = supernet if scored is None else scored
+        self.recalibrated = supernet if recalibrated is None else recalibrated
+        self.crops = sum(len(b[0] if isinstance(b, tuple) else b) for b in calibration)
 
     def __call__(self, configs: Sequence[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
         for config in configs:
@@ -110,8 +119,8 @@ class SharedWeightEvaluator:
         begin = time.perf_counter()
         self.supernet.set_active(config)
         with kept_bn_statistics(self.supernet):
-            recalibrate_bn(self.supernet, self.calibration)
-            stats = validate(self.supernet, self.val, self.flip)
+            recalibrate_bn(self.recalibrated, self.calibration)
+            stats = validate(self.scored, self.val, self.flip)
         score = stats["AP"] if self.objective == "AP" else -stats["loss"]
         return {
             **stats,
@@ -122,9 +131,11 @@ class SharedWeightEvaluator:
         }
 
 
-def subnet_after_recalibration(supernet, config, calibration) -> nn.Module:
+def subnet_after_recalibration(supernet, config, calibration, wrap=None) -> nn.Module:
     """The derived module of `config` with the supernet's weights and BN statistics
-    recalibrated on `calibration` (what `best/` holds)."""
+    recalibrated on `calibration` (what `best/` holds). `wrap(module)` is what the
+    calibration batches run through, where that is not the module itself (a temporal
+    net's `Propagation`)."""
     module = supernet.derive(config)
-    recalibrate_bn(module, calibration)
+    recalibrate_bn(module if wrap is None else wrap(module), calibration)
     return module.eval()

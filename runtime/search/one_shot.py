@@ -115,11 +115,14 @@ def run_search(
     realise: Mapping[str, str] | None = None,
     defines: list[str] | None = None,
     resume: bool = False,
+    key_net: Any = None,
     on_trial: Callable[[dict[str, Any], bool], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> SearchResult:
     """Search `space` with the weights of `supernet` (a safetensors file, or a run folder
-    of `archc supernet train`) on `data`; see the module docstring for the order."""
+    of `archc supernet train`) on `data`; see the module docstring for the order. A
+    temporal space is searched with its fixed `key_net` (`temporal.keynet.KeyNet`) on
+    video data, every config scored online over the validation clips, all frames."""
     phase = on_phase or (lambda _text: None)
     limits = search_limits(space, options.max_macs, options.max_params, options.max_latency, lut)
     if options.cost == "latency_ms" and lut is None:
@@ -130,6 +133,8 @@ def run_search(
     )
     weights = supernet_weights(supernet)
     inputs = {"supernet": weights, **({"latency table": lut} if lut is not None else {})}
+    if key_net is not None:
+        inputs["key net"] = key_net.record["weights"]
     doc = manifest.make_manifest(
         "one-shot",
         {**options.to_dict(), "realise": dict(realise or {}), "defines": list(defines or [])},
@@ -144,7 +149,7 @@ def run_search(
         from archc.runtime.search.session import EvaluationSession
 
         try:
-            session = EvaluationSession.open(space, weights, data, options, realise)
+            session = EvaluationSession.open(space, weights, data, options, realise, key_net)
         except BaseException:
             if not resume:  # a search that never started leaves nothing behind
                 lock.release()
@@ -171,7 +176,7 @@ def run_search(
         written = {}
         if best is not None and options.export:
             written = outputs.write_best(
-                folder, space, session.supernet, best["config"], session.calibration
+                folder, space, session.supernet, best["config"], session.calibration, session.wrap
             )
         return SearchResult(folder, records, best, written)
     finally:

@@ -49,7 +49,9 @@ def write_summaries(
     return best
 
 
-def write_best(folder: Path, space: Any, supernet: Any, config: Any, calibration) -> dict:
+def write_best(
+    folder: Path, space: Any, supernet: Any, config: Any, calibration, wrap=None
+) -> dict:
     """best/: the config, the derived subnet's weights (BN recalibrated), its ONNX file."""
     from archc.compiler.backends.onnx.export import ExportError, export_module
     from archc.runtime.search.evaluate import subnet_after_recalibration
@@ -59,7 +61,7 @@ def write_best(folder: Path, space: Any, supernet: Any, config: Any, calibration
     target.mkdir(exist_ok=True)
     config = space.validate(config)
     config.save(target / CONFIG)
-    module = subnet_after_recalibration(supernet, config, calibration).cpu()
+    module = subnet_after_recalibration(supernet, config, calibration, wrap).cpu()
     save_weights(module, target / WEIGHTS, {"format": "archc-subnet", "space": space.name})
     report: dict[str, Any] = {"config": str(target / CONFIG), "weights": str(target / WEIGHTS)}
     try:

@@ -21,14 +21,29 @@ from archc.runtime.search.strategies import SearchError
 
 def geometry_of_space(space: Any):
     """The data geometry of a pose space: the input and heatmap sizes of its largest
-    subnet (every subnet of a pose space shares them)."""
+    subnet (every subnet of a pose space shares them); of a temporal space, one
+    frame's, with T (`temporal.contract`)."""
+    from archc.runtime.temporal.contract import is_temporal, temporal_contract
     from archc.runtime.train import TrainError, geometry_of
 
-    fixed = space.derive(space.largest()) if space.choices else space
     try:
-        return geometry_of(fixed)
+        if is_temporal(space):
+            return temporal_contract(space).geometry
+        return geometry_of(space.derive(space.largest()) if space.choices else space)
     except TrainError as err:
         raise SearchError(str(err)) from None
+
+
+def temporal_modules(space: Any, supernet: torch.nn.Module, key_net: Any, calibration: list):
+    """(scored, recalibrated, calibration batches) of a temporal search: the clip model
+    (key net + propagation) is scored online, the propagation's BatchNorms are
+    recalibrated on the key maps and frames of the training clips."""
+    from archc.runtime.temporal.clip_model import ClipModel, Propagation, recalibration_batches
+    from archc.runtime.temporal.contract import temporal_contract
+
+    propagation = Propagation(supernet, temporal_contract(space))
+    batches = recalibration_batches(key_net, calibration)
+    return ClipModel(key_net, propagation), propagation, batches
 
 
 @dataclass
@@ -38,6 +53,15 @@ class EvaluationSession:
     calibration: list[torch.Tensor]
     val: CachedSplit
     evaluator: SharedWeightEvaluator
+    propagation: torch.nn.Module | None = None  # of a temporal search
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        """What the calibration batches run through for a derived `module` (`best/`)."""
+        if self.propagation is None:
+            return module
+        from archc.runtime.temporal.clip_model import Propagation
+
+        return Propagation(module, self.propagation.contract)
 
     @classmethod
     def open(
@@ -47,7 +71,10 @@ class EvaluationSession:
         data: str | os.PathLike,
         options: Any,
         realise: Mapping[str, str] | None = None,
+        key_net: Any = None,
     ) -> EvaluationSession:
+        """The session of `space`; a temporal space needs its fixed `key_net`
+        (`temporal.keynet.KeyNet`) and video data."""
         from archc.runtime.train import TrainConfig, TrainError
         from archc.runtime.train.data import calibration_batches, find_split, load_split
         from archc.runtime.train.device import select_device
@@ -79,10 +106,22 @@ class EvaluationSession:
         calibration = calibration_batches(
             train, options.calibration, options.eval_batch, options.seed, device
         )
+        scored = recalibrated = None
+        if key_net is not None:
+            key_net.to(device)
+            scored, recalibrated, calibration = temporal_modules(
+                space, supernet, key_net, calibration
+            )
         evaluator = SharedWeightEvaluator(
-            supernet, calibration, cached, options.flip, options.objective
+            supernet,
+            calibration,
+            cached,
+            options.flip,
+            options.objective,
+            scored=scored,
+            recalibrated=recalibrated,
         )
-        return cls(space, supernet, calibration, cached, evaluator)
+        return cls(space, supernet, calibration, cached, evaluator, recalibrated)
 
     def costs(self, lut: str | os.PathLike | None = None):
         """configs -> {params, macs, latency_ms} lists, exact (`Space.cost_many`)."""

@@ -126,20 +126,24 @@ class TrainConfig:
 @dataclass(frozen=True)
 class NetGeometry:
     """What a network fixes about its data: (H, W) of the input crop and of the
-    heatmaps, and the number of keypoints (heatmap channels)."""
+    heatmaps, the number of keypoints (heatmap channels), and for a temporal net the
+    number of propagated frames T (its data are clips of a key frame and T frames;
+    0: single crops)."""
 
     name: str
     input_size: tuple[int, int]
     heatmap_size: tuple[int, int]
     num_keypoints: int
+    frames: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc = {
             "name": self.name,
             "input_size": list(self.input_size),
             "heatmap_size": list(self.heatmap_size),
             "num_keypoints": self.num_keypoints,
         }
+        return {**doc, "frames": self.frames} if self.frames else doc
 
 
 def geometry_of(space: Any) -> NetGeometry:

@@ -26,6 +26,7 @@ from archc.runtime.pose.coco_json import PoseDataError, read_json
 from archc.runtime.pose.dataset import CocoPoseDataset, CropConfig
 from archc.runtime.pose.keypoints import SPECS, KeypointSpec
 from archc.runtime.pose.validate import check_split, split_files
+from archc.runtime.pose.video import VideoPoseDataset
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
 from archc.runtime.train.device import derived_seed, shuffle_order
 
@@ -123,10 +124,10 @@ def restrict(doc: dict[str, Any], image_ids: set[int] | None) -> dict[str, Any]:
 
 @dataclass
 class SplitData:
-    """A dataset, the indices of its persons in use, and the ground truth they
-    are scored against (restricted to the same images)."""
+    """A dataset, the indices of its persons (or clips) in use, and the ground truth
+    they are scored against (restricted to the same images)."""
 
-    dataset: CocoPoseDataset
+    dataset: CocoPoseDataset | VideoPoseDataset
     indices: list[int]
     ground_truth: dict[str, Any]
 
@@ -134,7 +135,10 @@ class SplitData:
 def load_split(
     split: Split, geometry: NetGeometry, config: TrainConfig, *, train: bool, limit: int | None
 ) -> SplitData:
-    """The persons of `split` cropped and targeted for a network of `geometry`."""
+    """The persons of `split` cropped and targeted for a network of `geometry`; for a
+    temporal net (`geometry.frames` = T) its clips of a key frame and T frames,
+    starting anywhere for training and at key frames for evaluation (`pose.video`).
+    `limit` keeps the first images (of clips: their key frames)."""
     doc = read_json(split.ann_file)
     if not isinstance(doc, dict):
         raise TrainError(f"{split.ann_file}: not a COCO keypoints file")
@@ -142,19 +146,40 @@ def load_split(
     crop = CropConfig(
         input_size=geometry.input_size, heatmap_size=geometry.heatmap_size, sigma=config.sigma
     )
-    dataset = CocoPoseDataset(
-        split.ann_file,
-        split.image_root,
-        keypoint_spec(geometry.num_keypoints, geometry.name),
-        crop=crop,
-        train=train and config.augment,
-        seed=config.seed,
-    )
+    spec = keypoint_spec(geometry.num_keypoints, geometry.name)
+    augment = train and config.augment
+    if geometry.frames:
+        dataset = _video_dataset(split, spec, crop, geometry.frames, train, augment, config.seed)
+    else:
+        dataset = CocoPoseDataset(
+            split.ann_file, split.image_root, spec, crop=crop, train=augment, seed=config.seed
+        )
     keep = first_images(doc, limit)
     indices = [i for i, rec in enumerate(dataset.records) if keep is None or rec.image_id in keep]
     if not indices:
-        raise TrainError(f"{split.ann_file}: no usable persons ({dataset.summary})")
+        what = "clips" if geometry.frames else "persons"
+        raise TrainError(f"{split.ann_file}: no usable {what} ({dataset.summary})")
+    if geometry.frames:  # scored on the frames the clips cover
+        keep = dataset.frame_image_ids(indices)
     return SplitData(dataset, indices, restrict(doc, keep))
+
+
+def _video_dataset(split, spec, crop, frames, train, augment, seed) -> VideoPoseDataset:
+    try:
+        return VideoPoseDataset(
+            split.ann_file,
+            split.image_root,
+            spec,
+            num_propagated=frames,
+            crop=crop,
+            train=augment,
+            starts="every" if train else "key",
+            seed=seed,
+        )
+    except PoseDataError as err:
+        raise TrainError(
+            f"{err} (a temporal net trains on videos: `archc data synth --video N` writes them)"
+        ) from None
 
 
 def train_loader(data: SplitData, config: TrainConfig, epoch: int, pin: bool) -> DataLoader:

@@ -69,18 +69,33 @@ class SandwichStep:
         rng = ctx.rng()
         return [self.largest, self.smallest, *(self.space.sample(rng) for _ in range(self.random))]
 
-    def step(self, batch: Batch, ctx: StepContext) -> dict[str, Any]:
+    def prepare(self, batch: Batch, ctx: StepContext) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        """(inputs, target, weight) of a batch on the device: what every subnet of the
+        step sees and is scored against (a temporal step computes its key maps here)."""
         images, target, weight, _ = ctx.to_device(batch)
+        return images, target, weight
+
+    def forward(self, inputs: Any) -> torch.Tensor:
+        """The active subnet's heatmaps for `inputs` (from `prepare`)."""
+        return self.supernet(inputs)
+
+    def loss(self, output, target, weight, teacher) -> torch.Tensor:
+        """Ground-truth MSE, plus the MSE to the largest's maps when distilling."""
+        loss = self.criterion(output, target, weight)
+        if teacher is not None and self.distill:
+            loss = loss + self.criterion(output, teacher)
+        return loss
+
+    def step(self, batch: Batch, ctx: StepContext) -> dict[str, Any]:
+        inputs, target, weight = self.prepare(batch, ctx)
         self.optimizer.zero_grad(set_to_none=True)
         teacher, losses = None, []
         for config in self.subnets(ctx):
             self.supernet.set_active(config)
             with ctx.autocast():
-                output = self.supernet(images)
+                output = self.forward(inputs)
             output = output.float()
-            loss = self.criterion(output, target, weight)
-            if teacher is not None and self.distill:
-                loss = loss + self.criterion(output, teacher)
+            loss = self.loss(output, target, weight, teacher)
             ctx.backward(loss)
             losses.append(loss.detach())
             if teacher is None:
@@ -91,14 +106,23 @@ class SandwichStep:
             out["loss_random"] = torch.stack(losses[2:]).mean()
         return out
 
+    def evaluated(self) -> tuple[nn.Module, nn.Module]:
+        """(what validation scores, what BN recalibration runs): the supernet twice."""
+        return self.supernet, self.supernet
+
+    def recalibration(self, crops: list[torch.Tensor]) -> list[Any]:
+        """The batches BN recalibration runs through `evaluated()[1]`."""
+        return crops
+
     def validate(self, validation: Validation, results: str | None) -> dict[str, Any]:
-        calibration = validation.calibration(self.calibration)
+        batches = self.recalibration(validation.calibration(self.calibration))
+        scored, recalibrated = self.evaluated()
         scores = {}
         for name, config in (("largest", self.largest), ("smallest", self.smallest)):
             self.supernet.set_active(config)
             with kept_bn_statistics(self.supernet):
-                recalibrate_bn(self.supernet, calibration)
-                scores[name] = validation(self.supernet, results if name == "largest" else None)
+                recalibrate_bn(recalibrated, batches)
+                scores[name] = validation(scored, results if name == "largest" else None)
         small = scores["smallest"]
         return {**scores["largest"], "AP_smallest": small["AP"], "AP50_smallest": small["AP50"]}
 
