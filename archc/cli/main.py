@@ -31,6 +31,7 @@ from archc.cli import (
     search,
     supernet,
     train,
+    video,
     viz,
 )
 from archc.cli.common import CliFailure, UsageError, add_define_option
@@ -51,6 +52,7 @@ COMMANDS = (
     eval,
     supernet,
     search,
+    video,
     lsp,
 )
 DEFINE_COMMANDS = ("check", "compile", "info", "sample", "viz", "export", "latency", "lut")

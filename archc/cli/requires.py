@@ -32,6 +32,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "train": _TRAINING,
     "eval": _TRAINING,
     "supernet": _TRAINING,
+    "video": _TRAINING,
     "search": (*_TRAINING, "pymoo", "matplotlib"),
     "export": ("torch", "safetensors", "onnx", "onnxruntime"),
     "latency": ("torch", "onnx", "onnxruntime"),

@@ -78,6 +78,7 @@ class KeyNet:
     module: nn.Module
     geometry: NetGeometry
     record: dict[str, Any] = field(default_factory=dict)  # what config.json records
+    fixed: Any = None  # the compiled net (what ONNX export needs)
 
     @classmethod
     def build(cls, fixed: Any, weights: str | os.PathLike, record: dict | None = None) -> KeyNet:
@@ -93,7 +94,7 @@ class KeyNet:
         except WeightsError as err:
             raise TrainError(f"the key net's weights do not fit `{geometry.name}`: {err}") from None
         module.eval().requires_grad_(False)
-        return cls(module, geometry, dict(record or {}))
+        return cls(module, geometry, dict(record or {}), fixed)
 
     def check_fits(self, frame: NetGeometry) -> None:
         """The key net must produce the heatmaps the temporal space reads as H^0."""

@@ -9,6 +9,7 @@ import torch
 import archc
 from archc.runtime.temporal.contract import is_temporal, propagate, temporal_contract
 from archc.runtime.train import TrainError
+from archc.runtime.weights import load_weights, save_weights
 from archc.torch import build_supernet
 from tests.runtime.temporal.temporal_fixtures import SPACE, temporal_space
 
@@ -57,3 +58,20 @@ def test_a_space_without_key_heatmaps_is_not_temporal(tmp_path) -> None:
 
 def test_a_single_image_space_is_not_temporal() -> None:
     assert not is_temporal(archc.load(SPACE.parents[1] / "nets" / "tiny_key.arch"))
+
+
+def _weights_load_across_t(space_at, tmp_path) -> None:
+    path = tmp_path / "t3.safetensors"
+    save_weights(build_supernet(space_at(3)), path, {"format": "test"})
+    for t in (2, 4):
+        load_weights(build_supernet(space_at(t)), path)  # strict: same names and shapes
+
+
+def test_supernets_for_t2_and_t4_load_the_t3_weights(tmp_path) -> None:
+    _weights_load_across_t(temporal_space, tmp_path)
+
+
+@pytest.mark.slow
+def test_vipnas_temporal_supernets_for_t2_and_t4_load_the_t3_weights(tmp_path) -> None:
+    vipnas = SPACE.parent / "vipnas_temporal.arch"
+    _weights_load_across_t(lambda t: archc.load(vipnas, defines={"T": t}), tmp_path)

@@ -63,9 +63,14 @@ def _search(work: Path, out: str, defines: list[str], *extra: str) -> int:
     return cli(["search", str(SPACE), *defines, *where, *how, *extra])
 
 
-def test_the_search_finds_per_frame_configs_within_the_budget(work, supernet) -> None:
+@pytest.fixture(scope="module")
+def searched(work, supernet) -> Path:
     assert _search(work, "search", T2) == 0
-    folder = work / "search"
+    return work / "search"
+
+
+def test_the_search_finds_per_frame_configs_within_the_budget(searched) -> None:
+    folder = searched
     trials = [json.loads(x) for x in (folder / "trials.jsonl").read_text().splitlines()]
     space = temporal_space(2)
     assert len(trials) == 6 and all(t["macs"] <= 9e6 for t in trials)
@@ -146,3 +151,30 @@ def test_changed_key_net_weights_stop_a_resume(work, supernet, capsys) -> None:
     capsys.readouterr()
     assert cli(["supernet", "train", str(SPACE), "--out", str(copy), "--resume"]) == 1
     assert "key-net weights" in (err := capsys.readouterr().err) and "changed since" in err
+
+
+def _video(work: Path, searched: Path, engine: str, capsys) -> dict:
+    args = ["video", str(SPACE), *T2, "--tnet", str(searched / "best"), "--key-net"]
+    args += [str(work / "key"), "--data", str(work / "videos"), "--engine", engine, "--json"]
+    assert cli([*args, "--results", str(work / f"video_{engine}.json")]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_online_inference_predicts_every_frame_with_either_engine(work, searched, capsys):
+    runs = {engine: _video(work, searched, engine, capsys) for engine in ("torch", "onnx")}
+    doc = runs["torch"]
+    assert doc["frames_per_clip"] == 3 and doc["frames"] == 3 * doc["clips"] > 0
+    assert doc["fps"] > 0 and doc["key_only_fps"] > 0 and doc["threads"] == 1
+    results = {e: json.loads((work / f"video_{e}.json").read_text()) for e in runs}
+    assert len(results["torch"]) == doc["frames"]
+    assert [r["image_id"] for r in results["torch"]] == [r["image_id"] for r in results["onnx"]]
+    torch_kp = torch.tensor([r["keypoints"] for r in results["torch"]])
+    onnx_kp = torch.tensor([r["keypoints"] for r in results["onnx"]])
+    close = (torch_kp - onnx_kp).abs() < 1e-2
+    assert close.float().mean() > 0.95  # an argmax may flip where two pixels tie
+
+
+def test_video_refuses_a_tnet_folder_without_its_files(work, tmp_path, capsys) -> None:
+    args = ["video", str(SPACE), *T2, "--tnet", str(tmp_path), "--key-net", str(work / "key")]
+    assert cli([*args, "--data", str(work / "videos")]) == 1
+    assert "no config.json, weights.safetensors there" in capsys.readouterr().err
