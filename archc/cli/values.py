@@ -101,6 +101,9 @@ def names(text: str) -> tuple[str, ...]:
     return items
 
 
+names.bad = ["", "a,,b", "fuse_at,"]  # type: ignore[attr-defined]  (tests/cli/test_exit_codes)
+
+
 POSITIVE = count(1)
 NATURAL = count(0)
 RATE = real(above=0)  # learning rates, temperatures, sigmas, seconds

@@ -18,7 +18,7 @@ weights it was given).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,9 +86,11 @@ class SharedWeightEvaluator:
     seconds}: validation of the subnet with the supernet's weights after BN
     recalibration. `objective` is "AP" (score = AP) or "loss" (score = -loss).
 
-    `scored` is what validation runs and `recalibrated` what the calibration batches
-    run through, both the supernet by default; a temporal search scores its clip
-    model and recalibrates its propagation (`session.temporal_modules`)."""
+    `modules(config)` gives (what validation runs, what the calibration batches run
+    through), both the supernet with `config` active by default; a temporal search
+    derives each config, so that frames sharing weights but choosing differently get
+    a BatchNorm each, as in the net it deploys, and scores the derived net's clip model
+    (`session.temporal_modules`)."""
 
     def __init__(
         self,
@@ -98,8 +100,7 @@ class SharedWeightEvaluator:
         flip: bool = True,
         objective: str = "AP",
         *,
-        scored: nn.Module | None = None,
-        recalibrated: nn.Module | None = None,
+        modules: Callable[[Any], tuple[nn.Module, nn.Module]] | None = None,
     ):
         if objective not in ("AP", "loss"):
             raise ValueError(f"objective is AP or loss, got {objective!r}")
@@ -107,8 +108,7 @@ class SharedWeightEvaluator:
             raise ValueError("BN recalibration needs at least one batch of training crops")
         self.supernet, self.calibration, self.val = supernet, list(calibration), val
         self.flip, self.objective = flip, objective
-        self.scored = supernet if scored is None else scored
-        self.recalibrated = supernet if recalibrated is None else recalibrated
+        self.modules = modules or (lambda _config: (supernet, supernet))
         self.crops = sum(len(b[0] if isinstance(b, tuple) else b) for b in calibration)
 
     def __call__(self, configs: Sequence[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -118,9 +118,10 @@ class SharedWeightEvaluator:
     def evaluate(self, config: Mapping[str, Any]) -> dict[str, Any]:
         begin = time.perf_counter()
         self.supernet.set_active(config)
+        scored, recalibrated = self.modules(config)
         with kept_bn_statistics(self.supernet):
-            recalibrate_bn(self.recalibrated, self.calibration)
-            stats = validate(self.scored, self.val, self.flip)
+            recalibrate_bn(recalibrated, self.calibration)
+            stats = validate(scored, self.val, self.flip)
         score = stats["AP"] if self.objective == "AP" else -stats["loss"]
         return {
             **stats,

@@ -35,15 +35,23 @@ def geometry_of_space(space: Any):
 
 
 def temporal_modules(space: Any, supernet: torch.nn.Module, key_net: Any, calibration: list):
-    """(scored, recalibrated, calibration batches) of a temporal search: the clip model
-    (key net + propagation) is scored online, the propagation's BatchNorms are
-    recalibrated on the key maps and frames of the training clips."""
+    """(modules, propagation, calibration batches) of a temporal search: `modules(config)`
+    derives the config's net (frames sharing weights but choosing differently get their
+    own BatchNorms, as deployed; the supernet has one for all) and gives its clip
+    model (key net + propagation, scored online) and its propagation (recalibrated on
+    the key maps and frames of the training clips)."""
     from archc.runtime.temporal.clip_model import ClipModel, Propagation, recalibration_batches
     from archc.runtime.temporal.contract import temporal_contract
 
-    propagation = Propagation(supernet, temporal_contract(space))
+    contract = temporal_contract(space)
     batches = recalibration_batches(key_net, calibration)
-    return ClipModel(key_net, propagation), propagation, batches
+
+    def modules(config: Any) -> tuple[torch.nn.Module, torch.nn.Module]:
+        device = next(supernet.parameters()).device
+        propagation = Propagation(supernet.derive(config).to(device), contract)
+        return ClipModel(key_net, propagation), propagation
+
+    return modules, Propagation(supernet, contract), batches
 
 
 @dataclass
@@ -106,22 +114,16 @@ class EvaluationSession:
         calibration = calibration_batches(
             train, options.calibration, options.eval_batch, options.seed, device
         )
-        scored = recalibrated = None
+        modules = propagation = None
         if key_net is not None:
             key_net.to(device)
-            scored, recalibrated, calibration = temporal_modules(
+            modules, propagation, calibration = temporal_modules(
                 space, supernet, key_net, calibration
             )
         evaluator = SharedWeightEvaluator(
-            supernet,
-            calibration,
-            cached,
-            options.flip,
-            options.objective,
-            scored=scored,
-            recalibrated=recalibrated,
+            supernet, calibration, cached, options.flip, options.objective, modules=modules
         )
-        return cls(space, supernet, calibration, cached, evaluator, recalibrated)
+        return cls(space, supernet, calibration, cached, evaluator, propagation)
 
     def costs(self, lut: str | os.PathLike | None = None):
         """configs -> {params, macs, latency_ms} lists, exact (`Space.cost_many`)."""
