@@ -16,6 +16,7 @@ ARGS = {
     "train": ["train", "n.arch", "--data", "d", "--out", "r"],
     "eval": ["eval", "n.arch", "--weights", "w.safetensors", "--data", "d"],
     "supernet": ["supernet", "train", "s.arch", "--data", "d", "--out", "r"],
+    "video": ["video", "s.arch", "--tnet", "b", "--key-net", "k", "--data", "d"],
     "search": ["search", "s.arch", "--data", "d", "--out", "o", "--strategy", "darts"],
     "export": ["export", "n.arch", "-o", "m.onnx"],
     "latency": ["latency", "n.arch"],

@@ -42,7 +42,7 @@ def _bn_stats(module) -> dict[str, torch.Tensor]:
 )
 @pytest.mark.parametrize("pick", ["largest", "smallest", "sampled"])
 def test_supernet_recalibration_equals_the_derived_subnets(path, pick):
-    if path.stem == "vipnas_temporal" and pick == "sampled":
+    if path.stem in ("vipnas_temporal", "tiny_temporal") and pick == "sampled":
         pytest.xfail(
             "frames sharing weights but choosing different widths: the derived net gives "
             "each frame its own BatchNorm, the supernet's one BatchNorm mixes the frames "
