@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
             _refuse_key_net_options(args, space)
             geometry = geometry_of_space(space)
             step = SandwichStep(supernet, space, **sandwich)
-        report = _Report(space, supernet, out, config.epochs, options)
+        report = _Report(space, supernet, out, config.epochs, options, net.get("temporal"))
         fit(
             step,
             geometry,
@@ -226,22 +226,34 @@ def _temporal_step(args: argparse.Namespace, space, supernet, saved, sandwich: d
 
 
 class _Report:
-    def __init__(self, space, supernet, out: Path, epochs: int, options: dict) -> None:
+    def __init__(self, space, supernet, out, epochs: int, options: dict, temporal=None) -> None:
         self.space, self.supernet, self.out = space, supernet, out
-        self.epochs, self.options = epochs, options
+        self.epochs, self.options, self.temporal = epochs, options, temporal
         self.last: dict[str, Any] | None = None
+
+    def _rule(self) -> str:
+        if self.temporal is None:
+            return "with the sandwich rule"
+        key = Path(self.temporal["key_net"]["file"]).name
+        free = len(self.temporal["temporal_choices"])
+        return (
+            f"by multi-frame propagation from the key net {key} (sandwich over frames, "
+            f"{free} temporal choices drawn in the ends)"
+        )
 
     def start(self, info: dict[str, Any]) -> None:
         params = sum(p.numel() for p in self.supernet.parameters())
         at = f", resuming after epoch {info['start_epoch']}" if info["start_epoch"] else ""
         print(
             f"training the supernet of {self.space.name} ({len(self.space.choices)} choices, "
-            f"{params:,} shared params) with the sandwich rule (largest, smallest, "
+            f"{params:,} shared params) {self._rule()} (largest, smallest, "
             f"{self.options['random']} random per batch"
             f"{', in-place distillation' if self.options['distill'] else ''}) on "
-            f"{info['train_persons']} train / {info['val_persons']} val persons"
+            f"{info['train_persons']} train / {info['val_persons']} val "
+            f"{'persons' if self.temporal is None else 'clips'}"
             f"{skipped_text(info.get('skipped', {}))} for "
-            f"{self.epochs} epochs ({info['device']}, {info['threads']} threads) in "
+            f"{self.epochs} epochs ({info['device']}, {info['threads']} "
+            f"thread{'s' * (info['threads'] != 1)}) in "
             f"{self.out}{at}",
             flush=True,
         )
