@@ -175,6 +175,18 @@ def refuse(args: argparse.Namespace, names: tuple[str, ...], kind: str) -> None:
         raise UsageError(f"{flags}: only for a {kind} search, not --strategy {args.strategy}")
 
 
+def refuse_temporal(space, strategy: str) -> None:
+    """A temporal space is searched one-shot; the other drivers train single crops."""
+    from archc.runtime.temporal.contract import is_temporal
+
+    if is_temporal(space):
+        raise CliFailure(
+            f"`{space.name}` is a temporal space: --strategy {strategy} trains single "
+            "crops; train its supernet with `archc supernet train --key-net` and search it "
+            "with --strategy evolution|random|nsga2 (docs/temporal.md)"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from archc.runtime.pose.coco_json import PoseDataError
     from archc.runtime.search.gradient import GradientOptions, run_gradient_search
@@ -190,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
     space = load_space(args.file, args.defines)
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: there is nothing to search")
+    refuse_temporal(space, args.strategy)
     args.flip_test = None if args.flip else False
     try:
         config, net = _config(args, out)
@@ -241,6 +254,7 @@ def run_budget(args: argparse.Namespace) -> int:
     space = load_space(args.file, args.defines)
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: there is nothing to search")
+    refuse_temporal(space, args.strategy)
     out = Path(args.out)
     args.flip_test = None if args.flip else False
     try:

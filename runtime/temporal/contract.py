@@ -64,8 +64,7 @@ def propagate(model: Any, contract: TemporalContract, key_maps, frames) -> torch
 
 def temporal_contract(space: Any) -> TemporalContract:
     """The contract of a temporal space (a `Space`, with or without choices)."""
-    fixed = space.derive(space.largest()) if getattr(space, "choices", None) else space
-    graph = getattr(fixed, "graph", fixed)
+    graph = _graph_with_shapes(space)
     name = graph.graph["name"]
     inputs = {n: tuple(graph.nodes[i]["ir"].shape) for n, i in graph.graph["inputs"].items()}
     outputs = {n: tuple(graph.nodes[i]["ir"].shape) for n, i in graph.graph["outputs"].items()}
@@ -93,11 +92,20 @@ def temporal_contract(space: Any) -> TemporalContract:
     return TemporalContract(keys[0], _ordered(images), _ordered(list(outputs)), geometry)
 
 
+def _graph_with_shapes(space: Any) -> Any:
+    """The space's graph when its inputs and outputs have fixed shapes (the usual case:
+    choices change what is inside, not the ends), else its largest subnet's."""
+    graph = getattr(space, "graph", space)
+    ends = [*graph.graph["inputs"].values(), *graph.graph["outputs"].values()]
+    shapes = [graph.nodes[i]["ir"].shape for i in ends]
+    if all(isinstance(d, int) for shape in shapes for d in shape):
+        return graph
+    return space.derive(space.largest()).graph
+
+
 def is_temporal(space: Any) -> bool:
     """Whether `space` has more than one input (the runtime then reads it as temporal)."""
-    fixed = space.derive(space.largest()) if getattr(space, "choices", None) else space
-    graph = getattr(fixed, "graph", fixed)
-    return len(graph.graph["inputs"]) > 1
+    return len(getattr(space, "graph", space).graph["inputs"]) > 1
 
 
 def _listed(shapes: Mapping[str, tuple]) -> str:

@@ -156,9 +156,15 @@ def geometry_of(space: Any) -> NetGeometry:
     name = graph.graph["name"]
     inputs, outputs = dict(graph.graph["inputs"]), dict(graph.graph["outputs"])
     if len(inputs) != 1 or len(outputs) != 1:
+        temporal = (
+            "; a temporal space (key heatmaps and frames) trains with `archc supernet train "
+            "--key-net` and runs with `archc video` (docs/temporal.md)"
+            if len(inputs) > 1
+            else ""
+        )
         raise TrainError(
             f"`{name}` has inputs {sorted(inputs)} and outputs {sorted(outputs)}; "
-            "pose training needs one image input and one heatmap output"
+            f"pose training needs one image input and one heatmap output{temporal}"
         )
     (in_name, in_id), (out_name, out_id) = next(iter(inputs.items())), next(iter(outputs.items()))
     in_shape = tuple(graph.nodes[in_id]["ir"].shape)

@@ -178,3 +178,25 @@ def test_video_refuses_a_tnet_folder_without_its_files(work, tmp_path, capsys) -
     args = ["video", str(SPACE), *T2, "--tnet", str(tmp_path), "--key-net", str(work / "key")]
     assert cli([*args, "--data", str(work / "videos")]) == 1
     assert "no config.json, weights.safetensors there" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["search", "--strategy", "darts", "--epochs", "1"],
+            "--strategy darts trains single crops",
+        ),
+        (["search", "--strategy", "random", "--budget-seconds", "5"], "is a temporal space"),
+        (["train", "--largest", "--epochs", "1"], "trains with `archc supernet train --key-net`"),
+    ],
+    ids=["darts", "budget-random", "train"],
+)
+def test_single_crop_commands_send_a_temporal_space_to_the_temporal_ones(
+    work, args, says, capsys
+) -> None:
+    command, *rest = args
+    argv = [command, str(SPACE), *T2, "--data", str(work / "videos")]
+    assert cli([*argv, "--out", str(work / f"single_{args[-3]}"), *rest]) == 1
+    assert says in capsys.readouterr().err
+    assert not (work / f"single_{args[-3]}").exists()
