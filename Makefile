@@ -10,7 +10,7 @@
 #
 # `make setup` creates .venv, installs torch $(TORCH_VERSION) (CPU) first so that
 # nothing can pull a CUDA build, then the package in editable mode with its
-# torch, onnx, pose, search and dev extras, then tries to install graphviz's `dot` binary. A stamp file records a
+# torch, onnx, pose, search, lsp, ray and dev extras, then tries to install graphviz's `dot` binary. A stamp file records a
 # finished set-up; it is redone only when pyproject.toml changes.
 
 PYTHON ?= python3
@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml
 	@echo "installing torch $(TORCH_VERSION) (CPU)"
 	@$(PIP) install -q torch==$(TORCH_VERSION) 2>&1 | $(PIP_FILTER)
 	@echo "installing archc (editable) with its dev tools"
-	@$(PIP) install -q torch==$(TORCH_VERSION) -e '.[torch,onnx,pose,search,lsp,dev]' 2>&1 | $(PIP_FILTER)
+	@$(PIP) install -q torch==$(TORCH_VERSION) -e '.[torch,onnx,pose,search,lsp,ray,dev]' 2>&1 | $(PIP_FILTER)
 	@scripts/install-graphviz.sh
 	@touch $@
 

@@ -26,6 +26,7 @@ EXTRAS = {
     "pymoo": "search",
     "matplotlib": "search",
     "pygls": "lsp",
+    "ray": "ray",
 }
 _TRAINING = ("torch", "safetensors", "PIL", "pycocotools")
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -49,6 +50,14 @@ def check(command: str, args: object = None) -> None:
     """`CliFailure` naming every package `command` (with the options in `args`) needs
     that is not installed."""
     missing = [name for name in needs(command, args) if not _installed(name)]
+    if missing:
+        raise CliFailure(_needs(command, missing))
+
+
+def require(command: str, *names: str) -> None:
+    """`CliFailure` naming the packages of `names` that are not installed (an option
+    whose need depends on its value: `search --workers 2` needs Ray, 1 does not)."""
+    missing = [name for name in names if not _installed(name)]
     if missing:
         raise CliFailure(_needs(command, missing))
 

@@ -43,6 +43,8 @@ OPTION_FIELDS = (
     "crossover_prob",
     "export",
     "threads",
+    "workers",
+    "ray_address",
     "device",
 )
 
@@ -134,6 +136,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=values.POSITIVE, metavar="T")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     add_realise_option(p)
+    scale = p.add_argument_group(
+        "scale-out",
+        "One-shot evaluations on Ray actors, each loading the supernet and the cached "
+        "batches once; trials.jsonl is the same for any N (docs/scale.md)",
+    )
+    scale.add_argument(
+        "--workers",
+        type=values.NATURAL,
+        metavar="N",
+        help="one-shot: evaluate on N Ray workers (default 1: in this process, no Ray), "
+        "each with --threads torch threads (default 1); differentiable: data loading "
+        "processes (default 0)",
+    )
+    scale.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="a running Ray cluster (`ray start --head` prints it; default: a local Ray "
+        "runtime started and stopped by the search)",
+    )
     temporal = p.add_argument_group(
         "temporal spaces",
         "A temporal space (vipnas_temporal.arch) is searched one-shot on videos, each "
@@ -160,6 +181,7 @@ ONE_SHOT_ONLY = (
     "key_net",
     "key_weights",
     "key_config",
+    "ray_address",
 )
 
 
@@ -200,6 +222,7 @@ def _run_one_shot(args: argparse.Namespace) -> int:
     space = Space(compiled.graphs[0])
     if not space.choices:
         raise CliFailure(f"{args.file} has no choices: there is nothing to search")
+    _check_ray(args)
     key_net = _key_net(args, space)
     try:
         given = {f: getattr(args, f) for f in OPTION_FIELDS}
@@ -229,6 +252,16 @@ def _run_one_shot(args: argparse.Namespace) -> int:
         ) from None
     report.done(result)
     return 0
+
+
+def _check_ray(args: argparse.Namespace) -> None:
+    """Ray is needed only for more than one worker or a cluster: say so up front."""
+    from archc.cli import requires
+
+    if args.workers == 0:
+        raise UsageError("--workers 0: a one-shot search evaluates on at least 1 worker")
+    if (args.workers or 1) > 1 or args.ray_address:
+        requires.require("search --workers", "ray")
 
 
 def _key_net(args: argparse.Namespace, space) -> Any:

@@ -27,7 +27,9 @@ from archc.cli.train import (
 
 STRATEGIES = ("darts", "sync", "gumbel", "reinforce")
 # defined by `archc search` itself, with the meaning a differentiable search gives them too
-SHARED = frozenset({"data", "out", "resume", "seed", "batch", "threads", "device", "flip_test"})
+SHARED = frozenset(
+    {"data", "out", "resume", "seed", "batch", "threads", "device", "flip_test", "workers"}
+)
 # the GradientOptions fields that are options of this module
 FIELDS = (
     "held_out",

@@ -52,13 +52,15 @@ class SearchOptions:
     export: bool = True
     threads: int | None = None
     device: str = "auto"
+    workers: int = 1  # Ray actors evaluating (1: in this process, no Ray)
+    ray_address: str | None = None  # a running Ray cluster (None: a local runtime)
 
     def __post_init__(self) -> None:
         for problem in self._problems():
             raise SearchError(problem)
 
     def _problems(self):
-        for name in ("evaluations", "batch", "calibration", "eval_batch"):
+        for name in ("evaluations", "batch", "calibration", "eval_batch", "workers"):
             if getattr(self, name) < 1:
                 yield f"{name} must be >= 1, got {getattr(self, name)}"
         for name in ("val_images", "threads"):
@@ -159,17 +161,22 @@ def run_search(
             raise
         if not resume:
             manifest.write(folder, doc)
+        pool = _ray_pool(options, space, weights, data, realise, key_net, phase)
         phase(f"searching: {options.evaluations} evaluations, strategy {options.strategy}")
         log = TrialLog(folder)
-        records = run_trials(
-            strategy,
-            log,
-            options.evaluations,
-            session.evaluator,
-            session.costs(lut),
-            options.batch,
-            on_trial,
-        )
+        try:
+            records = run_trials(
+                strategy,
+                log,
+                options.evaluations,
+                pool or session.evaluator,
+                session.costs(lut),
+                options.batch,
+                on_trial,
+            )
+        finally:
+            if pool is not None:
+                pool.close()
         phase("writing the front, the best config and best/")
         budget = options.max_macs if options.cost == "macs" else None
         best = outputs.write_summaries(folder, records, space.name, options.cost, budget)
@@ -181,6 +188,27 @@ def run_search(
         return SearchResult(folder, records, best, written)
     finally:
         lock.release()
+
+
+def _ray_pool(options, space, weights, data, realise, key_net, phase):
+    """Ray actors for the evaluations (`--workers N > 1` or `--ray-address`), else None.
+    The driver's own session has checked the supernet and the data already."""
+    if options.workers == 1 and options.ray_address is None:
+        return None
+    from archc.runtime.search.ray_pool import RayEvaluator
+
+    where = options.ray_address or "a local Ray runtime"
+    phase(f"starting {options.workers} evaluation workers on {where}")
+    args = {
+        "space": space,
+        "weights": Path(weights).resolve(),
+        "data": Path(data).resolve(),
+        "options": options,
+        "realise": realise,
+        "key_net": key_net,
+    }
+    threads = options.threads or 1
+    return RayEvaluator(options.workers, args, threads=threads, address=options.ray_address)
 
 
 def supernet_weights(path: str | os.PathLike) -> Path:
