@@ -75,7 +75,7 @@ def main() -> None:
         work = Path(tmp)
         (work / "small.arch").write_text(SMALL)
         space = archc.load(work / "small.arch")
-        synthesize(work / "data", 40, 24, size=(96, 128), seed=0, workers=1)
+        synthesize(work / "data", 40, 120, size=(96, 128), seed=0, workers=1)
         torch.manual_seed(0)
         save_weights(build_supernet(space), work / "sn.safetensors", {"format": "bench"})
         n = args.evaluations

@@ -38,11 +38,17 @@ class _Worker:
         torch.set_num_threads(threads)
         self.session_args, self.session = session_args, None
 
-    def evaluate(self, config: Mapping[str, Any]) -> dict[str, Any]:
+    def open(self) -> bool:
+        """Load the supernet and the batches (before the first config, so that start-up
+        is not counted as evaluation time and its errors surface at once)."""
         if self.session is None:
             from archc.runtime.search.session import EvaluationSession
 
             self.session = EvaluationSession.open(**self.session_args)
+        return True
+
+    def evaluate(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        self.open()
         return self.session.evaluator.evaluate(config)
 
     def pid(self) -> int:
@@ -84,6 +90,11 @@ class RayEvaluator:
         self.args, self.threads = ray.put(session_args), threads
         self.actors = [self._actor() for _ in range(workers)]
         self.restarts = 0
+        try:
+            ray.get([a.open.remote() for a in self.actors])
+        except ray.exceptions.RayTaskError as err:
+            self.close()
+            raise _task_error(err) from None
 
     def _actor(self) -> Any:
         return self.remote.remote(self.args, self.threads)

@@ -27,6 +27,9 @@ class SlowSquare:
     def __init__(self, args: dict, threads: int):
         self.log, self.delay = Path(args["log"]), args["delay"]
 
+    def open(self) -> bool:
+        return True
+
     def evaluate(self, config: dict) -> dict:
         with self.log.open("a") as f:
             f.write(f"{os.getpid()} {config['x']}\n")
