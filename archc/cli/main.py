@@ -80,6 +80,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _other_rank() -> bool:
+    """A data-parallel process other than rank 0 (`torchrun` sets RANK and WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and os.environ.get("RANK", "0") != "0"
+
+
+DATA_PARALLEL = ("train", "supernet")  # the commands that run under torchrun (docs/scale.md)
+
+
+def _check_torchrun(command: str) -> None:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and command not in DATA_PARALLEL:
+        raise CliFailure(
+            f"`archc {command}` runs in one process; under torchrun only `archc train` and "
+            "`archc supernet train` train data-parallel (a search scales out with "
+            "--workers N on Ray: docs/scale.md)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -87,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
+    if _other_rank():  # under torchrun, rank 0 reports; the others say only what fails
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the process's life)
     try:
+        _check_torchrun(args.command)
         requires.check(args.command, args)
         status = args.run(args)
         if not sys.stdout.closed:  # (`archc lsp` closes it at the end of a session)

@@ -351,8 +351,8 @@ def _check_same_net(
 
 
 def _progress(iterable, total: int, desc: str):
-    """A tqdm bar on stderr when it is a terminal (tqdm is optional)."""
-    if not sys.stderr.isatty():
+    """A tqdm bar on stderr when it is a terminal (tqdm is optional), from rank 0 only."""
+    if not sys.stderr.isatty() or os.environ.get("RANK", "0") != "0":
         return iterable
     try:
         from tqdm import tqdm

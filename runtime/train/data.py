@@ -29,6 +29,7 @@ from archc.runtime.pose.validate import check_split, split_files
 from archc.runtime.pose.video import VideoPoseDataset
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
 from archc.runtime.train.device import derived_seed, shuffle_order
+from archc.runtime.train.distributed import Ranks
 
 
 @dataclass(frozen=True)
@@ -182,11 +183,25 @@ def _video_dataset(split, spec, crop, frames, train, augment, seed) -> VideoPose
         ) from None
 
 
-def train_loader(data: SplitData, config: TrainConfig, epoch: int, pin: bool) -> DataLoader:
+def train_loader(
+    data: SplitData, config: TrainConfig, epoch: int, pin: bool, ranks: Ranks | None = None
+) -> DataLoader:
     """Epoch `epoch`'s shuffled batches. The last partial batch is dropped when
-    there is more than one batch (a batch of one breaks batch norm)."""
+    there is more than one batch (a batch of one breaks batch norm). With several
+    data-parallel ranks, `config.batch` is the global batch and each rank loads its
+    share of every global batch (`distributed.Ranks.share`)."""
     data.dataset.set_epoch(epoch)
     order = [data.indices[i] for i in shuffle_order(len(data.indices), config.seed, epoch)]
+    if ranks is not None and ranks.world > 1:
+        b = config.batch
+        full = len(order) // b * b if len(order) > b else len(order)
+        batches = [ranks.share(order[i : i + b]) for i in range(0, full, b)]
+        return DataLoader(
+            data.dataset,
+            batch_sampler=batches,
+            num_workers=config.workers,
+            pin_memory=pin,
+        )
     return DataLoader(
         data.dataset,
         batch_size=config.batch,

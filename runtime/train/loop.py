@@ -47,6 +47,7 @@ from archc.runtime.train.data import (
     train_loader,
 )
 from archc.runtime.train.device import amp_enabled, configure, seed_epoch, select_device
+from archc.runtime.train.distributed import Ranks
 from archc.runtime.train.schedule import lr_at
 from archc.runtime.train.step import PlainStep, StepContext, TrainStep
 from archc.runtime.train.validate import Progress, _no_progress, evaluate
@@ -71,6 +72,7 @@ class Run:
     on_step: Callback | None = None
     held_out: SplitData | None = None
     validation: Any = None
+    ranks: Ranks = dataclasses.field(default_factory=Ranks)
     best: dict[str, Any] = dataclasses.field(default_factory=lambda: {"AP": None, "epoch": None})
     steps: int = 0
 
@@ -105,13 +107,16 @@ def fit(
     if isinstance(step, torch.nn.Module):
         step = PlainStep(step, lr=config.lr, weight_decay=config.weight_decay)
     run_dir = Path(run_dir)
-    created = _make_run_dir(run_dir, resume)
-    lock = _lock(run_dir, created)
+    ranks = Ranks.from_env(select_device(config.device).type)
+    ranks.check_batch(config.batch)
+    created = _make_run_dir(run_dir, resume) if ranks.main else []
+    lock = _lock(run_dir, created) if ranks.main else None  # rank 0 owns the folder
     try:
         try:
-            run, start = _start(step, geometry, config, run_dir, net_info, resume, progress)
+            run, start = _start(step, geometry, config, run_dir, net_info, resume, progress, ranks)
         except BaseException:
-            _unlock_and_remove(lock, created, new=not resume)
+            if lock is not None:
+                _unlock_and_remove(lock, created, new=not resume)
             raise
         run.on_step = on_step
         if on_start is not None:
@@ -135,7 +140,8 @@ def fit(
                 on_epoch(record)
         return records
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _make_run_dir(run_dir: Path, resume: bool) -> list[Path]:
@@ -176,22 +182,26 @@ def _unlock_and_remove(lock: RunLock, created: list[Path], new: bool) -> None:
         checkpoint.remove_created(created)
 
 
-def _start(step, geometry, config, run_dir, net_info, resume, progress) -> tuple[Run, int]:
+def _start(step, geometry, config, run_dir, net_info, resume, progress, ranks) -> tuple[Run, int]:
     """The run, set up and restored; returns it with the epoch to start from."""
     if resume:
         _check_resumable(run_dir, config)
     device = select_device(config.device)
+    if device.type == "cuda" and ranks.world > 1:
+        device = torch.device("cuda", ranks.local_rank)
+        torch.cuda.set_device(device)
     if config.deterministic and config.threads is None:
         config = dataclasses.replace(config, threads=torch.get_num_threads())
-    created = checkpoint.prepare_run_dir(run_dir, resume)
+    created = checkpoint.prepare_run_dir(run_dir, resume) if ranks.main else []
     try:
-        if not resume:  # from now on the run can be resumed, even before an epoch ends
+        if not resume and ranks.main:  # from now on the run can be resumed
             net = {**geometry.to_dict(), **(net_info or {})}
             checkpoint.write_run_config(run_dir, config, net)
+        ranks.barrier()
         configure(config, device)
-        run = _setup(step, geometry, config, run_dir, device, progress)
+        run = _setup(step, geometry, config, run_dir, device, progress, ranks)
     except BaseException:
-        if not resume:  # a run that never started leaves nothing behind
+        if not resume and ranks.main:  # a run that never started leaves nothing behind
             (run_dir / checkpoint.CONFIG_FILE).unlink(missing_ok=True)
             checkpoint.remove_created(created)
         raise
@@ -212,7 +222,7 @@ def _check_resumable(run_dir: Path, config: TrainConfig) -> None:
         )
 
 
-def _setup(step, geometry, config, run_dir, device, progress) -> Run:
+def _setup(step, geometry, config, run_dir, device, progress, ranks: Ranks) -> Run:
     train = load_split(
         find_split(config.data, "train"), geometry, config, train=True, limit=config.limit_train
     )
@@ -230,9 +240,10 @@ def _setup(step, geometry, config, run_dir, device, progress) -> Run:
     for module in step.modules().values():
         module.to(device)
     amp = amp_enabled(config, device)
-    ctx = StepContext(device, amp, torch.amp.GradScaler(device.type, enabled=amp), config.seed)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp)
+    ctx = StepContext(device, amp, scaler, config.seed, ranks=ranks)
     run = Run(step, config, run_dir, geometry.name, ctx, train, val, progress, geometry)
-    run.held_out = held_out
+    run.held_out, run.ranks = held_out, ranks
     return run
 
 
@@ -240,17 +251,20 @@ def _restore(run: Run) -> int:
     """Load the last committed epoch; returns the number of finished epochs (a
     committed epoch whose validation was due and did not finish is validated now)."""
     ckpt = checkpoint.load_checkpoint(run.run_dir, run.step)
+    main = run.ranks.main
     if ckpt is None:  # killed during the first epoch: start again
-        metrics.sync(run.run_dir, 0, None)
+        if main:
+            metrics.sync(run.run_dir, 0, None)
         return 0
     if run.ctx.amp and ckpt.scaler:
         run.ctx.scaler.load_state_dict(ckpt.scaler)
     run.best = ckpt.best
-    if ckpt.validated:
+    if ckpt.validated and main:
         metrics.sync(run.run_dir, ckpt.epoch, ckpt.record)
-    else:
+    elif main:
         metrics.sync(run.run_dir, ckpt.epoch - 1, None)
         _validate_and_commit(run, ckpt)
+    run.ranks.barrier()
     return ckpt.epoch
 
 
@@ -264,7 +278,7 @@ def train_one_epoch(run: Run, epoch: int) -> tuple[dict[str, float], int]:
     if run.validation is None:
         run.validation = _Validation(run)
     ctx.validation = run.validation
-    loader = train_loader(run.train, run.config, epoch, pin=pin)
+    loader = train_loader(run.train, run.config, epoch, pin=pin, ranks=run.ranks)
     if run.held_out is not None:
         ctx.held_out = HeldOutBatches(run.held_out, run.config, epoch, pin)
     totals: dict[str, torch.Tensor] = {}
@@ -283,6 +297,8 @@ def train_one_epoch(run: Run, epoch: int) -> tuple[dict[str, float], int]:
         run.steps += 1
         if run.on_step is not None:
             run.on_step({"epoch": epoch, "batch": index, "step": run.steps, "metrics": values})
+    totals = run.ranks.total({**totals, "": torch.tensor(float(seen))})
+    seen = int(totals.pop(""))
     means = {key: float(total) / max(seen, 1) for key, total in totals.items()}
     return means, seen
 
@@ -331,10 +347,15 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
         run.step.state_dict(),
         validated=not due,
     )
+    if not run.ranks.main:  # rank 0 commits and validates; the others wait for it
+        run.ranks.barrier()
+        return record
     checkpoint.save_checkpoint(run.run_dir, run.step, ckpt, run.net)
     if due:
-        return _validate_and_commit(run, ckpt)
-    metrics.append(run.run_dir, record)
+        record = _validate_and_commit(run, ckpt)
+    else:
+        metrics.append(run.run_dir, record)
+    run.ranks.barrier()
     return record
 
 

@@ -22,6 +22,7 @@ talking (as Once-for-All seeds its subnets).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import torch
 from torch import nn
 
 from archc.runtime.pose.losses import JointsMSELoss
+from archc.runtime.train.distributed import Ranks
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]
 
@@ -62,6 +64,7 @@ class StepContext:
     batch: int = 0  # index of the batch within the epoch
     held_out: Callable[[], Batch] | None = None  # set by the loop for a step with `held_out`
     validation: Validation | None = None  # the loop's validation, for rewards inside a step
+    ranks: Ranks = dataclasses.field(default_factory=Ranks)  # data-parallel processes
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """float16 autocast on CUDA when AMP is on; a no-op otherwise."""
@@ -71,7 +74,10 @@ class StepContext:
         self.scaler.scale(loss).backward()
 
     def optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """`optimizer.step()` through the gradient scaler (the loop calls `update`)."""
+        """`optimizer.step()` through the gradient scaler (the loop calls `update`), after
+        averaging the gradients over the data-parallel ranks (`distributed.py`)."""
+        params = (p for group in optimizer.param_groups for p in group["params"])
+        self.ranks.average_gradients(params)
         self.scaler.step(optimizer)
 
     def held_out_batch(self) -> Batch:

@@ -15,13 +15,17 @@ import sys
 import archc.runtime.train as train
 from archc.cli.main import main
 
+# under torchrun only this rank dies (the others are stopped by torchrun, as when a
+# node fails)
+DYING_RANK = os.environ.get("ARCHC_KILL_RANK", "0")
+
 
 def _with_kill(fit, after: int, sig: signal.Signals):
     def fit_then_die(*args, on_step=None, **kwargs):
         def on_step_and_die(info):
             if on_step is not None:
                 on_step(info)
-            if info["step"] >= after:
+            if info["step"] >= after and os.environ.get("RANK", "0") == DYING_RANK:
                 os.kill(os.getpid(), sig)
 
         return fit(*args, on_step=on_step_and_die, **kwargs)
