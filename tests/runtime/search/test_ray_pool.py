@@ -112,3 +112,10 @@ def test_a_search_on_two_ray_workers_logs_what_one_process_logs(supernet) -> Non
     assert len(one) == 8 and one == two
     manifest = json.loads((supernet / "two" / "manifest.json").read_text())
     assert manifest["options"]["workers"] == 2
+
+
+def test_a_search_resumed_on_ray_workers_continues_the_one_process_log(supernet) -> None:
+    full = _search(supernet, "full", "--evaluations", "12")
+    _search(supernet, "grown", "--evaluations", "4")  # one process, then Ray takes over
+    grown = _search(supernet, "grown", "--evaluations", "12", "--workers", "2", "--resume")
+    assert grown == full
