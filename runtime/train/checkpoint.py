@@ -37,7 +37,7 @@ from typing import Any
 import torch
 
 from archc.compiler.files import write_atomic
-from archc.runtime.lock import LOCK_FILE
+from archc.runtime.lock import LOCK_FILE, RunInUse, RunLock
 from archc.runtime.train.config import TrainConfig, TrainError
 from archc.runtime.weights import WeightsError, load_weights, read_weights, tensors_bytes
 
@@ -282,3 +282,41 @@ def _load_state(step, tensors: dict[str, torch.Tensor], optimizers: dict[str, An
         module.load_state_dict(
             {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         )
+
+
+def make_run_dir(run_dir: Path, resume: bool) -> list[Path]:
+    """Create RUN for a new run (the lock file lives inside); returns the folders made."""
+    if resume:
+        if not run_dir.is_dir():
+            raise TrainError(f"{run_dir}: no such run directory to resume")
+        return []
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainError(f"{run_dir} is a file, not a run directory; give another --out")
+    created = [p for p in (run_dir, *run_dir.parents) if not p.exists()]
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise TrainError(
+            f"cannot write the run directory {run_dir}: {err.strerror or err}"
+        ) from None
+    return created
+
+
+def lock_run(run_dir: Path, created: list[Path]) -> RunLock:
+    lock = RunLock(run_dir)
+    try:
+        lock.acquire()
+    except (RunInUse, OSError) as err:
+        remove_created(created)
+        if isinstance(err, RunInUse):
+            raise TrainError(str(err)) from None
+        raise TrainError(f"cannot lock {run_dir}: {err.strerror or err}") from None
+    return lock
+
+
+def unlock_and_remove(lock: RunLock, created: list[Path], new: bool) -> None:
+    """A new run that never started leaves nothing behind, its lock file included."""
+    lock.release()
+    if new:
+        lock.path.unlink(missing_ok=True)
+        remove_created(created)

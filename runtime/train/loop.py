@@ -33,7 +33,6 @@ from typing import Any
 
 import torch
 
-from archc.runtime.lock import RunInUse, RunLock
 from archc.runtime.pose.evaluate import KEYPOINT_METRICS
 from archc.runtime.train import checkpoint, metrics
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
@@ -109,14 +108,14 @@ def fit(
     run_dir = Path(run_dir)
     ranks = Ranks.from_env(select_device(config.device).type)
     ranks.check_batch(config.batch)
-    created = _make_run_dir(run_dir, resume) if ranks.main else []
-    lock = _lock(run_dir, created) if ranks.main else None  # rank 0 owns the folder
+    created = checkpoint.make_run_dir(run_dir, resume) if ranks.main else []
+    lock = checkpoint.lock_run(run_dir, created) if ranks.main else None  # rank 0 owns the folder
     try:
         try:
             run, start = _start(step, geometry, config, run_dir, net_info, resume, progress, ranks)
         except BaseException:
             if lock is not None:
-                _unlock_and_remove(lock, created, new=not resume)
+                checkpoint.unlock_and_remove(lock, created, new=not resume)
             raise
         run.on_step = on_step
         if on_start is not None:
@@ -142,44 +141,6 @@ def fit(
     finally:
         if lock is not None:
             lock.release()
-
-
-def _make_run_dir(run_dir: Path, resume: bool) -> list[Path]:
-    """Create RUN for a new run (the lock file lives inside); returns the folders made."""
-    if resume:
-        if not run_dir.is_dir():
-            raise TrainError(f"{run_dir}: no such run directory to resume")
-        return []
-    if run_dir.exists() and not run_dir.is_dir():
-        raise TrainError(f"{run_dir} is a file, not a run directory; give another --out")
-    created = [p for p in (run_dir, *run_dir.parents) if not p.exists()]
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise TrainError(
-            f"cannot write the run directory {run_dir}: {err.strerror or err}"
-        ) from None
-    return created
-
-
-def _lock(run_dir: Path, created: list[Path]) -> RunLock:
-    lock = RunLock(run_dir)
-    try:
-        lock.acquire()
-    except (RunInUse, OSError) as err:
-        checkpoint.remove_created(created)
-        if isinstance(err, RunInUse):
-            raise TrainError(str(err)) from None
-        raise TrainError(f"cannot lock {run_dir}: {err.strerror or err}") from None
-    return lock
-
-
-def _unlock_and_remove(lock: RunLock, created: list[Path], new: bool) -> None:
-    """A new run that never started leaves nothing behind, its lock file included."""
-    lock.release()
-    if new:
-        lock.path.unlink(missing_ok=True)
-        checkpoint.remove_created(created)
 
 
 def _start(step, geometry, config, run_dir, net_info, resume, progress, ranks) -> tuple[Run, int]:
