@@ -117,12 +117,13 @@ def _onnx_engine(onnx_file: Path, key_net, contract, threads: int):
     from archc.compiler.backends.onnx.export import ExportError, export_module
     from archc.runtime.temporal.infer import onnx_functions
 
-    folder = Path(tempfile.mkdtemp(prefix="archc-video-"))
-    try:
-        key_onnx = export_module(key_net.fixed, key_net.module, folder / "key.onnx").path
-    except ExportError as err:
-        raise CliFailure(f"the key net does not export to ONNX: {err}") from None
-    return onnx_functions(str(key_onnx), str(onnx_file), contract, threads)
+    with tempfile.TemporaryDirectory(prefix="archc-video-") as folder:
+        try:
+            key_onnx = export_module(key_net.fixed, key_net.module, Path(folder) / "key.onnx")
+        except ExportError as err:
+            raise CliFailure(f"the key net does not export to ONNX: {err}") from None
+        # the sessions hold the models in memory: the exported file may go
+        return onnx_functions(str(key_onnx.path), str(onnx_file), contract, threads)
 
 
 def _write_results(path: str, results: list) -> None:

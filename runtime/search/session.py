@@ -35,7 +35,7 @@ def geometry_of_space(space: Any):
 
 
 def temporal_modules(space: Any, supernet: torch.nn.Module, key_net: Any, calibration: list):
-    """(modules, propagation, calibration batches) of a temporal search: `modules(config)`
+    """(modules, contract, calibration batches) of a temporal search: `modules(config)`
     derives the config's net (frames sharing weights but choosing differently get their
     own BatchNorms, as deployed; the supernet has one for all) and gives its clip
     model (key net + propagation, scored online) and its propagation (recalibrated on
@@ -51,7 +51,7 @@ def temporal_modules(space: Any, supernet: torch.nn.Module, key_net: Any, calibr
         propagation = Propagation(supernet.derive(config).to(device), contract)
         return ClipModel(key_net, propagation), propagation
 
-    return modules, Propagation(supernet, contract), batches
+    return modules, contract, batches
 
 
 @dataclass
@@ -61,15 +61,15 @@ class EvaluationSession:
     calibration: list[torch.Tensor]
     val: CachedSplit
     evaluator: SharedWeightEvaluator
-    propagation: torch.nn.Module | None = None  # of a temporal search
+    contract: Any = None  # of a temporal search (`temporal.contract.TemporalContract`)
 
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
         """What the calibration batches run through for a derived `module` (`best/`)."""
-        if self.propagation is None:
+        if self.contract is None:
             return module
         from archc.runtime.temporal.clip_model import Propagation
 
-        return Propagation(module, self.propagation.contract)
+        return Propagation(module, self.contract)
 
     @classmethod
     def open(
@@ -114,16 +114,14 @@ class EvaluationSession:
         calibration = calibration_batches(
             train, options.calibration, options.eval_batch, options.seed, device
         )
-        modules = propagation = None
+        modules = contract = None
         if key_net is not None:
             key_net.to(device)
-            modules, propagation, calibration = temporal_modules(
-                space, supernet, key_net, calibration
-            )
+            modules, contract, calibration = temporal_modules(space, supernet, key_net, calibration)
         evaluator = SharedWeightEvaluator(
             supernet, calibration, cached, options.flip, options.objective, modules=modules
         )
-        return cls(space, supernet, calibration, cached, evaluator, propagation)
+        return cls(space, supernet, calibration, cached, evaluator, contract)
 
     def costs(self, lut: str | os.PathLike | None = None):
         """configs -> {params, macs, latency_ms} lists, exact (`Space.cost_many`)."""
