@@ -29,6 +29,7 @@ STRATEGIES = ("darts", "sync", "gumbel", "reinforce")
 # defined by `archc search` itself, with the meaning a differentiable search gives them too
 SHARED = frozenset(
     {"data", "out", "resume", "seed", "batch", "threads", "device", "flip_test", "workers"}
+    | {"budget_seconds"}
 )
 # the GradientOptions fields that are options of this module
 FIELDS = (
@@ -159,7 +160,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
         type=values.RATE,
         metavar="S",
         help="with --strategy random and no --supernet: train random subnets from scratch "
-        "(--epochs each) until S seconds of training are spent; keep the best",
+        "(--epochs each) until S seconds of training are spent; keep the best. With a "
+        "differentiable or policy strategy: search for about S seconds (the epochs that "
+        "fit, fixed after the first, at most --epochs)",
     )
     add_training_options(g, skip=SHARED)
     # every option of the groups: refused with a one-shot strategy (`refuse`)
@@ -307,6 +310,7 @@ def _budget_config(args: argparse.Namespace, out: Path):
     from archc.runtime.train import TrainConfig
 
     options = given_options(args)
+    options.pop("budget_seconds", None)  # the search's budget; each trial trains --epochs
     if args.data is None:
         raise UsageError("--data DIR is required (a folder with annotations/ and images/)")
     options["data"] = str(Path(options["data"]).resolve())

@@ -51,6 +51,7 @@ FIELDS = (
     "flip_test",
     "augment",
     "sigma",
+    "budget_seconds",
 )
 
 
@@ -87,6 +88,13 @@ def add_training_options(p: argparse.ArgumentParser, skip: frozenset[str] = froz
     opt("--out", metavar="RUN_DIR", help="run directory (default runs/NET)")
     opt("--resume", action="store_true", help="continue the run in RUN_DIR")
     opt("--epochs", type=values.POSITIVE, metavar="N", help="epochs (default 140)")
+    opt(
+        "--budget-seconds",
+        type=values.RATE,
+        metavar="S",
+        help="train for about S seconds: the run fixes its length after the first epoch "
+        "to the epochs that fit in S (at most --epochs), so every schedule ends on time",
+    )
     opt("--batch", type=values.POSITIVE, metavar="B", help="batch size (default 32)")
     opt("--lr", type=values.RATE, help="initial learning rate (default 1e-3)")
     opt(
@@ -381,7 +389,7 @@ class _Report:
             f"training {g.name} ({params:,} params, input {h}x{w}, heatmaps "
             f"{g.num_keypoints}x{hh}x{hw}) on {info['train_persons']} train / "
             f"{info['val_persons']} val persons{skipped_text(info.get('skipped', {}))} for "
-            f"{_epochs_text(config.epochs)} ({where}) in {self.out}{at}",
+            f"{_length_text(config)} ({where}) in {self.out}{at}",
             flush=True,
         )
 
@@ -417,6 +425,13 @@ def skipped_text(skipped: dict[str, Any]) -> str:
         if any(counts.values())
     ]
     return f" (skipped by design: {'; '.join(parts)})" if parts else ""
+
+
+def _length_text(config) -> str:
+    """`20 epochs`, or with a time budget not yet spent on a first epoch, what it will do."""
+    if config.budget_seconds is None:
+        return _epochs_text(config.epochs)
+    return f"about {config.budget_seconds:g} s (at most {_epochs_text(config.epochs)})"
 
 
 def _epochs_text(n: int) -> str:

@@ -41,6 +41,9 @@ class TrainConfig:
     `limit_val` keep the persons of the first N images of a split (quick runs,
     tests); validation then scores against those images' ground truth only.
     `threads` None leaves torch's default (deterministic runs pin it).
+    `budget_seconds` trains for about that long instead of a fixed length: `epochs` is
+    then the most there may be, and the run fixes its length after the first epoch
+    (`with_budget_epochs`).
     """
 
     data: str
@@ -64,6 +67,7 @@ class TrainConfig:
     flip_test: bool = True
     augment: bool = True
     sigma: float | None = None
+    budget_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.lr_steps is not None:
@@ -89,6 +93,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 yield f"{name} must be >= 1, got {value}"
+        if self.budget_seconds is not None and not self.budget_seconds > 0:
+            yield f"budget_seconds must be > 0, got {self.budget_seconds}"
         if self.sigma is not None and not self.sigma > 0:
             yield f"sigma must be > 0, got {self.sigma}"
         if self.lr_steps is not None and any(s < 1 for s in self.lr_steps):
@@ -116,11 +122,33 @@ class TrainConfig:
     def differences(self, other: TrainConfig) -> list[str]:
         """Options (other than `RESUME_MAY_CHANGE`) whose values differ, as text."""
         mine, theirs = self.to_dict(), other.to_dict()
+        free = set(RESUME_MAY_CHANGE)
+        if (
+            mine["budget_seconds"] is not None
+            and mine["budget_seconds"] == theirs["budget_seconds"]
+        ):
+            free.add("epochs")  # the budget fixed them after the first epoch (budget.py)
         return [
             f"{k}: {mine[k]!r} (the run has {theirs[k]!r})"
             for k in mine
-            if k not in RESUME_MAY_CHANGE and mine[k] != theirs[k]
+            if k not in free and mine[k] != theirs[k]
         ]
+
+    def with_budget_epochs(self, first_epoch_seconds: float) -> TrainConfig:
+        """The config with `epochs` fixed by the time budget: as many epochs as the first
+        one's measured time fits into `budget_seconds`, at least 1 and at most `epochs`.
+
+        Why after the first epoch: every schedule trains epoch 1 at `lr` whatever the
+        length, so the first epoch is the same run either way and measures the real speed
+        (data loading, validation, this machine). The rule is idempotent (applying it to
+        its own result changes nothing), so a resume re-derives the same number from the
+        first epoch's metrics line.
+        """
+        if self.budget_seconds is None:
+            return self
+        fits = int(self.budget_seconds // max(first_epoch_seconds, 1e-9))
+        epochs = min(self.epochs, max(1, fits))
+        return self if epochs == self.epochs else dataclasses.replace(self, epochs=epochs)
 
 
 @dataclass(frozen=True)

@@ -132,15 +132,35 @@ def fit(
                 }
             )
         records = []
-        for epoch in range(start, config.epochs):
+        epoch = start
+        while epoch < _fix_length(run, epoch):
             record = run_epoch(run, epoch)
             records.append(record)
             if on_epoch is not None:
                 on_epoch(record)
+            epoch += 1
         return records
     finally:
         if lock is not None:
             lock.release()
+
+
+def _fix_length(run: Run, epoch: int) -> int:
+    """The run's epochs; with a time budget, fixed from the first epoch's time once it
+    is done (and written to config.json by rank 0, so a resume reads the same length)."""
+    config = run.config
+    if config.budget_seconds is None or epoch == 0:
+        return config.epochs
+    first = next((r for r in metrics.read(run.run_dir) if r.get("epoch") == 1), None)
+    if first is None:  # metrics.sync restores the committed epochs' lines: cannot happen
+        raise TrainError(f"{run.run_dir}: the first epoch's metrics line is missing")
+    fixed = config.with_budget_epochs(first["seconds"])
+    if fixed is not config:
+        run.config = fixed
+        if run.ranks.main:
+            _, net = checkpoint.read_run_config(run.run_dir)
+            checkpoint.write_run_config(run.run_dir, fixed, net)
+    return fixed.epochs
 
 
 def _start(step, geometry, config, run_dir, net_info, resume, progress, ranks) -> tuple[Run, int]:
