@@ -26,6 +26,7 @@ from archc.cli import (
     latency,
     lsp,
     lut,
+    report,
     requires,
     sample,
     search,
@@ -53,6 +54,7 @@ COMMANDS = (
     supernet,
     search,
     video,
+    report,
     lsp,
 )
 DEFINE_COMMANDS = ("check", "compile", "info", "sample", "viz", "export", "latency", "lut")

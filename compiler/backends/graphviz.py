@@ -306,6 +306,11 @@ def render(
     return path
 
 
+def svg_text(dot_text: str, timeout: float = RENDER_TIMEOUT_S) -> str:
+    """DOT text rendered to SVG text in memory (for pages that inline their pictures)."""
+    return _run_dot(dot_text, "svg", timeout).decode("utf-8")
+
+
 def _run_dot(dot_text: str, fmt: str, timeout: float) -> bytes:
     exe = shutil.which("dot")
     if exe is None:
