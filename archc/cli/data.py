@@ -73,6 +73,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="rendering processes (default: the number of CPUs)",
     )
     s.add_argument(
+        "--profile",
+        choices=("quick", "standard"),
+        default="standard",
+        help="difficulty: standard (cluttered, occluded, crowded scenes) or quick (plain "
+        "backgrounds, one or two persons facing the camera: a small net learns it in "
+        "minutes on a CPU); see docs/data.md",
+    )
+    s.add_argument(
         "--force",
         action="store_true",
         help="write into a non-empty OUT, replacing the data set there",
@@ -146,6 +154,7 @@ def run_synth(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 force=args.force,
                 progress=progress.update,
+                profile=args.profile,
             )
         except SynthError as err:
             raise CliFailure(str(err)) from None

@@ -218,18 +218,23 @@ def face_hidden(skel: Skeleton) -> dict[str, bool]:
     return out
 
 
-def angle_mode(rng: np.random.Generator) -> str:
-    return str(
-        rng.choice(["stand", "walk", "reach", "crouch", "wild"], p=[0.25, 0.25, 0.2, 0.12, 0.18])
-    )
+MODES = ("stand", "walk", "reach", "crouch", "wild")
+MODE_P = (0.25, 0.25, 0.2, 0.12, 0.18)
 
 
-def sample_pose(rng: np.random.Generator, mode: str | None = None) -> dict[str, float]:
-    """Joint angles within ANGLE_LIMITS: a pose family, then noise, then clipping."""
-    mode = mode or angle_mode(rng)
+def angle_mode(rng: np.random.Generator, p=MODE_P) -> str:
+    return str(rng.choice(MODES, p=list(p)))
+
+
+def sample_pose(
+    rng: np.random.Generator, mode: str | None = None, yaw: float = 180.0, modes=MODE_P
+) -> dict[str, float]:
+    """Joint angles within ANGLE_LIMITS: a pose family (drawn from `modes`, the
+    probabilities of MODES), then noise, then clipping; the body turned within +-yaw."""
+    mode = mode or angle_mode(rng, modes)
     g = rng.normal
     pose = {
-        "yaw": float(rng.uniform(-180, 180)),
+        "yaw": float(rng.uniform(-yaw, yaw)),
         "roll": g(0, 8),
         "lean": g(3, 8),
         "side_bend": g(0, 6),

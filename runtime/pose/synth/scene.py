@@ -22,12 +22,10 @@ from PIL import Image, ImageFilter
 from archc.runtime.pose.synth.body import Placed, draw_figure, extent, hsv, sample_style
 from archc.runtime.pose.synth.figure import pose_skeleton, sample_pose, sample_proportions
 from archc.runtime.pose.synth.labels import Person, keypoints, silhouette
+from archc.runtime.pose.synth.profile import STANDARD, Profile
 from archc.runtime.pose.synth.render import CLUTTER, OCCLUDER, Canvas
 
-PERSONS = (1, 2, 3, 4)
-PERSON_P = (0.3, 0.3, 0.22, 0.18)
-MIN_INSIDE, MAX_IOU, CUT_P = 0.55, 0.3, 0.25
-OCCLUDER_P = 0.45
+MIN_INSIDE, MAX_IOU = 0.55, 0.3
 
 
 @dataclass(frozen=True)
@@ -66,12 +64,13 @@ def _smooth_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.nd
     return np.asarray(Image.fromarray(small).resize((w, h), Image.BICUBIC), np.float32)
 
 
-def background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+def background(rng: np.random.Generator, h: int, w: int, profile: Profile = STANDARD) -> np.ndarray:
     """Random texture: gradient, noise, stripes or checker, maybe blended, unevenly lit."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
 
     def layer(kind: str) -> np.ndarray:
-        c1, c2 = hsv(rng, sat=(0.0, 0.8)), hsv(rng, sat=(0.0, 0.8))
+        sat = (0.0, profile.background_sat)
+        c1, c2 = hsv(rng, sat=sat), hsv(rng, sat=sat)
         theta = rng.uniform(0, np.pi)
         along = xs * np.cos(theta) + ys * np.sin(theta)
         if kind == "noise":
@@ -88,8 +87,8 @@ def background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         return c1 + t[..., None] * (c2 - c1)
 
     kinds = ["gradient", "noise", "stripes", "checker"]
-    img = layer(str(rng.choice(kinds, p=[0.25, 0.35, 0.2, 0.2])))
-    if rng.random() < 0.5:
+    img = layer(str(rng.choice(kinds, p=list(profile.backgrounds))))
+    if rng.random() < profile.blend_p:
         a = rng.uniform(0.2, 0.6)
         img = (1 - a) * img + a * layer(str(rng.choice(kinds)))
     light = 0.65 + 0.7 * _smooth_noise(rng, h, w, 3)[..., :1] / 255
@@ -158,12 +157,19 @@ def inside_fraction(box, h: int, w: int) -> float:
 
 
 def place_figure(
-    rng, h: int, w: int, frac: tuple[float, float], cut: bool, others: list, attempts: int = 12
+    rng,
+    h: int,
+    w: int,
+    frac: tuple[float, float],
+    cut: bool,
+    others: list,
+    profile: Profile = STANDARD,
+    attempts: int = 12,
 ) -> Placed | None:
     """A random figure of height frac*H placed by the placement rule, or None."""
     props, style = sample_proportions(rng), sample_style(rng)
     for _ in range(attempts):
-        skel = pose_skeleton(sample_pose(rng), props)
+        skel = pose_skeleton(sample_pose(rng, yaw=profile.yaw, modes=profile.modes), props)
         scale = rng.uniform(*frac) * h
         x0, y0, x1, y1 = extent(Placed(skel, scale, (0.0, 0.0), style))
         bw, bh = x1 - x0, y1 - y0
@@ -182,31 +188,34 @@ def place_figure(
     return None
 
 
-def random_clutter(rng: np.random.Generator, h: int, w: int) -> list:
-    """Up to 13 random shapes anywhere in the image (drawn behind or among the figures)."""
+def random_clutter(rng: np.random.Generator, h: int, w: int, most: int = STANDARD.clutter) -> list:
+    """Up to `most` random shapes anywhere in the image (behind or among the figures)."""
     return [
         random_shape(
             rng, (rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(0.05, 0.45) * min(h, w)
         )
-        for _ in range(int(rng.integers(0, 14)))
+        for _ in range(int(rng.integers(0, most + 1)))
     ]
 
 
-def sample_scene(rng: np.random.Generator, h: int, w: int) -> SceneSpec:
+def sample_scene(
+    rng: np.random.Generator, h: int, w: int, profile: Profile = STANDARD
+) -> SceneSpec:
     """A random still image: the recipe, not yet drawn."""
-    bg = background(rng, h, w)
-    clutter = random_clutter(rng, h, w)
+    bg = background(rng, h, w, profile)
+    clutter = random_clutter(rng, h, w, profile.clutter)
     boxes: list = []
     figures = []
-    for k in range(int(rng.choice(PERSONS, p=PERSON_P))):
-        frac = (0.45, 0.95) if k == 0 else (0.2, 0.8)
-        placed = place_figure(rng, h, w, frac, cut=k > 0 and rng.random() < CUT_P, others=boxes)
+    for k in range(int(rng.choice(profile.persons, p=profile.person_p))):
+        frac = profile.first_frac if k == 0 else profile.other_frac
+        cut = k > 0 and rng.random() < profile.cut_p
+        placed = place_figure(rng, h, w, frac, cut, boxes, profile)
         if placed is not None:
             figures.append(placed)
     figures.sort(key=lambda f: f.scale)
-    count = int(rng.integers(1, 3)) if figures and rng.random() < OCCLUDER_P else 0
+    count = int(rng.integers(1, 3)) if figures and rng.random() < profile.occluder_p else 0
     occluders = [occluder(rng, figures[int(rng.integers(len(figures)))]) for _ in range(count)]
-    return SceneSpec(bg, figures, clutter, occluders, None, *camera(rng))
+    return SceneSpec(bg, figures, clutter, occluders, None, *camera(rng, profile))
 
 
 def occluder(rng: np.random.Generator, f: Placed) -> Shape:
@@ -216,11 +225,11 @@ def occluder(rng: np.random.Generator, f: Placed) -> Shape:
     return random_shape(rng, at, rng.uniform(0.15, 0.5) * f.scale)
 
 
-def camera(rng: np.random.Generator) -> tuple[float, float, float, float, int]:
+def camera(rng: np.random.Generator, profile: Profile = STANDARD) -> tuple:
     """(noise, gain, bias, blur, quality) of the simulated camera."""
-    blur = rng.uniform(0.5, 1.2) if rng.random() < 0.15 else 0.0
+    blur = rng.uniform(0.5, 1.2) if rng.random() < profile.blur_p else 0.0
     return (
-        float(rng.uniform(0, 7)),
+        float(rng.uniform(0, profile.noise)),
         float(rng.uniform(0.75, 1.15)),
         float(rng.uniform(-20, 20)),
         float(blur),

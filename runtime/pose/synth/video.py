@@ -21,10 +21,9 @@ import numpy as np
 
 from archc.runtime.pose.synth.body import Placed, extent
 from archc.runtime.pose.synth.figure import ANGLE_NAMES, limits, pose_skeleton
+from archc.runtime.pose.synth.profile import STANDARD, Profile
 from archc.runtime.pose.synth.scene import (
     MIN_INSIDE,
-    PERSON_P,
-    PERSONS,
     SceneSpec,
     background,
     camera,
@@ -38,6 +37,7 @@ from archc.runtime.pose.synth.scene import (
 AMPLITUDE = {"roll": 4.0, "lean": 8.0, "side_bend": 5.0, "head": 15.0, "limb": 25.0}
 FREQUENCY = (0.015, 0.05)  # cycles per frame
 YAW_RATE = 3.0  # degrees per frame, at most
+VIDEO_CUT, VIDEO_OCCLUDED = 0.6, 7 / 9  # of a still's cut and occluder probabilities
 DRIFT = 0.4  # the pelvis moves at most this many body heights over a sequence
 GROWTH = 0.15  # the figure's size changes by at most this fraction over a sequence
 
@@ -124,22 +124,32 @@ def make_track(rng: np.random.Generator, first: Placed, frames: int, size) -> Tr
     return track
 
 
-def sample_sequence(rng: np.random.Generator, h: int, w: int, frames: int):
-    """One SceneSpec per frame; `tracks` holds each drawn figure's track id."""
-    bg = background(rng, h, w)
-    clutter = random_clutter(rng, h, w)
+def sample_sequence(
+    rng: np.random.Generator, h: int, w: int, frames: int, profile: Profile = STANDARD
+):
+    """One SceneSpec per frame; `tracks` holds each drawn figure's track id. Figures that
+    move must stay in view, so a video's figures are a little smaller than a still's
+    (at most 0.9 and 0.75 of the height), and fewer are cut or occluded."""
+    bg = background(rng, h, w, profile)
+    clutter = random_clutter(rng, h, w, profile.clutter)
     boxes: list = []
     firsts = []
-    for k in range(int(rng.choice(PERSONS, p=PERSON_P))):
-        frac = (0.45, 0.9) if k == 0 else (0.2, 0.75)
-        placed = place_figure(rng, h, w, frac, cut=k > 0 and rng.random() < 0.15, others=boxes)
+    for k in range(int(rng.choice(profile.persons, p=profile.person_p))):
+        lo, hi = profile.first_frac if k == 0 else profile.other_frac
+        frac = (lo, min(hi, 0.9 if k == 0 else 0.75))
+        cut = k > 0 and rng.random() < profile.cut_p * VIDEO_CUT
+        placed = place_figure(rng, h, w, frac, cut, boxes, profile)
         if placed is not None:
             firsts.append(placed)
     order = sorted(range(len(firsts)), key=lambda i: firsts[i].scale)
     tracks = [make_track(rng, firsts[i], frames, (h, w)) for i in order]
-    count = int(rng.integers(1, 3)) if firsts and rng.random() < 0.35 else 0
+    count = (
+        int(rng.integers(1, 3))
+        if firsts and rng.random() < profile.occluder_p * VIDEO_OCCLUDED
+        else 0
+    )
     occluders = [occluder(rng, firsts[int(rng.integers(len(firsts)))]) for _ in range(count)]
-    noise, gain, bias, blur, quality = camera(rng)
+    noise, gain, bias, blur, quality = camera(rng, profile)
     return [
         SceneSpec(
             bg,

@@ -31,6 +31,7 @@ from PIL import Image
 
 from archc.runtime.pose.keypoints import COCO
 from archc.runtime.pose.synth.labels import Person
+from archc.runtime.pose.synth.profile import STANDARD, Profile, profile_named
 from archc.runtime.pose.synth.scene import render_scene, sample_scene
 from archc.runtime.pose.synth.video import sample_sequence
 
@@ -51,17 +52,19 @@ def frame_rng(seed: int, split: str, index: int, frame: int | None = None):
     return np.random.default_rng(np.random.SeedSequence(key))
 
 
-def render_still(seed: int, split: str, index: int, size=DEFAULT_SIZE):
+def render_still(seed: int, split: str, index: int, size=DEFAULT_SIZE, profile: Profile = STANDARD):
     """Image `index` of a split: (H x W x 3 uint8, list of Person, JPEG quality)."""
     rng = frame_rng(seed, split, index)
-    spec = sample_scene(rng, *size)
+    spec = sample_scene(rng, *size, profile)
     image, persons = render_scene(spec, rng)
     return image, persons, spec.quality
 
 
-def render_sequence(seed: int, split: str, index: int, frames: int, size=DEFAULT_SIZE):
+def render_sequence(
+    seed: int, split: str, index: int, frames: int, size=DEFAULT_SIZE, profile=STANDARD
+):
     """Sequence `index` of a split: a list of (image, persons, quality), one per frame."""
-    specs = sample_sequence(frame_rng(seed, split, index), *size, frames)
+    specs = sample_sequence(frame_rng(seed, split, index), *size, frames, profile)
     return [
         (*render_scene(spec, frame_rng(seed, split, index, t)), spec.quality)
         for t, spec in enumerate(specs)
@@ -76,15 +79,17 @@ class _Job:
     size: tuple[int, int]
     frames: int | None
     folder: str
+    profile: str
 
 
 def _run_job(job: _Job) -> list[dict]:
     """Render one image or sequence, write its JPEGs; return their records (no ids yet)."""
+    profile = profile_named(job.profile)
     if job.frames is None:
-        outputs = [render_still(job.seed, job.split, job.index, job.size)]
+        outputs = [render_still(job.seed, job.split, job.index, job.size, profile)]
         names = [f"{job.index:06d}.jpg"]
     else:
-        outputs = render_sequence(job.seed, job.split, job.index, job.frames, job.size)
+        outputs = render_sequence(job.seed, job.split, job.index, job.frames, job.size, profile)
         names = [f"{job.index:06d}_{t:03d}.jpg" for t in range(job.frames)]
     records = []
     for t, ((image, persons, quality), name) in enumerate(zip(outputs, names, strict=True)):
@@ -198,14 +203,20 @@ def synthesize(
     video: int | None = None,
     workers: int | None = None,
     force: bool = False,
+    profile: str = "standard",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SynthResult:
     """Render the data set into `out` (see the module docstring for the layout).
 
-    `train` and `val` count images, or sequences of `video` frames each. `progress` is
+    `train` and `val` count images, or sequences of `video` frames each; `profile` names
+    the difficulty (runtime/pose/synth/profile.py: `standard` or `quick`). `progress` is
     called as (split, images done, images in split) while rendering.
     """
     _validate(train, val, size, seed, video, workers)
+    try:
+        profile_named(profile)
+    except ValueError as err:
+        raise SynthError(str(err)) from None
     out = Path(out)
     check_output(out, force)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
@@ -218,7 +229,9 @@ def synthesize(
             folder.mkdir(parents=True, exist_ok=True)
             for stale in folder.glob("*.jpg"):
                 stale.unlink()
-            jobs = [_Job(seed, split, i, tuple(size), video, str(folder)) for i in range(n)]
+            jobs = [
+                _Job(seed, split, i, tuple(size), video, str(folder), profile) for i in range(n)
+            ]
             per_job = video or 1
             results = (
                 pool.map(_run_job, jobs, chunksize=max(1, min(16, n // (8 * workers))))
@@ -240,6 +253,8 @@ def synthesize(
                 "size": list(size),
                 "video_frames": video,
             }
+            if profile != STANDARD.name:  # standard files stay as they were before profiles
+                info["profile"] = profile
             doc = coco_document(records, info, video is not None)
             write_json_atomic(out / "annotations" / f"person_keypoints_{split}.json", doc)
             counts[split], persons[split] = len(doc["images"]), len(doc["annotations"])
