@@ -25,16 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Derive the subnet of a config of FILE (the only one for a net), freeze it "
         "into plain layers, write one self-contained ONNX file (batch size "
         "dynamic), check it with onnx.checker and compare onnxruntime with torch on "
-        "a random input. Weights come from a supernet checkpoint (--weights) or a "
-        "seeded initialisation. Nothing is written when any step fails.",
+        "a random input. Weights come from --weights (the subnet's own, or a "
+        "supernet's sliced into it) or a seeded initialisation. Nothing is written when any step fails.",
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
     add_config_options(p)
     p.add_argument(
         "--weights",
-        metavar="SUPERNET.safetensors",
-        help="supernet weights to copy into the subnet (archc train/search save them)",
+        metavar="W.safetensors",
+        help="the subnet's own weights (archc train --config, a search's best/) or a "
+        "supernet's, whose slices are copied into the subnet",
     )
     add_realise_option(p)
     p.add_argument(

@@ -55,20 +55,31 @@ def frozen_subnet(
     realise: Mapping[str, str] | None = None,
     seed: int = 0,
 ):
-    """(derived space, plain eval-mode torch module) of `config`'s subnet."""
+    """(derived space, plain eval-mode torch module) of `config`'s subnet.
+
+    `weights` are the subnet's own (what `archc train --config` or a search's `best/`
+    saves: they fit the derived module exactly) or a supernet's (sliced into the
+    subnet); the subnet's own are tried first, since a supernet's never fit a smaller
+    subnet and fit the largest only where slicing would copy them unchanged."""
     try:
         config = space.validate(config if config is not None else space.default())
     except ConfigError as err:
         raise ExportError(str(err)) from None
     derived = space.derive(config)
     torch.manual_seed(seed)
+    module = build_module(derived)
     if weights is None:
-        return derived, build_module(derived).eval()
+        return derived, module.eval()
+    try:
+        load_weights(module, weights)
+        return derived, module.eval()
+    except WeightsError:
+        pass  # not the subnet's own: a supernet's, or a mismatch the supernet will name
     supernet = build_supernet(space, realise)
     try:
         load_weights(supernet, weights)
     except WeightsError as err:
-        raise ExportError(str(err)) from None
+        raise ExportError(f"{err} (nor are they this subnet's own weights)") from None
     return derived, supernet.derive(config).eval()
 
 

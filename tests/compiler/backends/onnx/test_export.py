@@ -125,6 +125,29 @@ def test_supernet_weights_are_copied_into_the_exported_subnet(tmp_path):
     assert np.abs(got - expected).max() < 1e-4
 
 
+def test_a_subnets_own_weights_are_exported_as_they_are(tmp_path):
+    """What `archc train --config` or a fine-tune saves: the derived module's own weights."""
+    from archc.torch import build_module
+
+    space = load(next(p for p in SPACES if p.stem == "mobile_small"))
+    config = space.sample(3)
+    torch.manual_seed(2)
+    net = build_module(space.derive(config)).eval()
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+    save_weights(net, tmp_path / "own.safetensors")
+    export(space, tmp_path / "m.onnx", config, weights=tmp_path / "own.safetensors")
+    x = np.random.default_rng(1).standard_normal((1, 3, 256, 192)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    got = session((tmp_path / "m.onnx").read_bytes()).run(None, {"image": x})[0]
+    assert np.abs(got - expected).max() < 1e-4
+    other = space.sample(4)  # another subnet's shapes: neither its own nor a supernet's
+    with pytest.raises(ExportError, match="nor are they this subnet's own weights"):
+        export(space, tmp_path / "n.onnx", other, weights=tmp_path / "own.safetensors")
+
+
 def test_bad_requests_fail_clearly_and_write_nothing(tmp_path):
     space = load(next(p for p in SPACES if p.stem == "mobile_small"))
     out = tmp_path / "m.onnx"
