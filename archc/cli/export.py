@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "into plain layers, write one self-contained ONNX file (batch size "
         "dynamic), check it with onnx.checker and compare onnxruntime with torch on "
         "a random input. Weights come from --weights (the subnet's own, or a "
-        "supernet's sliced into it) or a seeded initialisation. Nothing is written when any step fails.",
+        "supernet's sliced into it) or a seeded initialisation. Nothing is written "
+        "when any step fails.",
     )
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", required=True, metavar="MODEL.onnx")
