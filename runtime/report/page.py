@@ -84,8 +84,10 @@ def _summary(run: RunFolder) -> str:
     if run.trials:
         rows.append(("trials evaluated", f"{len(run.trials):,}"))
     if isinstance(best, dict):
+        if run.objective == "loss":  # the score is minus the validation loss
+            rows.append(("best validation loss", _num(best.get("loss"), 6)))
         rows += [
-            ("best AP", _num(best.get("AP") or best.get("score"), 4)),
+            ("best AP" if run.objective == "AP" else "its AP", _num(best.get("AP"), 4)),
             ("its MACs", _count(best.get("macs"))),
             ("its params", _count(best.get("params"))),
         ]
@@ -124,18 +126,20 @@ def _best_table(run: RunFolder) -> str:
         return ""
     cost = run.cost
     rows = sorted(front, key=lambda r: -(r.get("score") or 0))[:TOP]
-    head = "<tr><th>trial</th><th>AP</th><th>MACs</th><th>params</th><th>latency</th>"
+    head = "<tr><th>trial</th><th>AP</th><th>loss</th><th>MACs</th><th>params</th><th>latency</th>"
     head += '<th class="text">config</th></tr>'
     lines = [
         f"<tr><td>{r.get('index')}</td><td>{_num(r.get('AP'), 4)}</td>"
+        f"<td>{_num(r.get('loss'), 6)}</td>"
         f"<td>{_count(r.get('macs'))}</td><td>{_count(r.get('params'))}</td>"
         f"<td>{_ms(r.get('latency_ms'))}</td>"
         f'<td class="text"><code>{_e(_choices(r))}</code></td></tr>'
         for r in rows
     ]
     return (
-        f"<h2>Best configs on the front</h2>\n<p>The non-dominated trials (higher AP, lower "
-        f"{_e(cost)}), best AP first; {len(front)} on the front.</p>\n"
+        f"<h2>Best configs on the front</h2>\n<p>The non-dominated trials (higher "
+        f"{_e(_score_name(run))}, lower {_e(cost)}), best first; {len(front)} on the front."
+        "</p>\n"
         f"<table>{head}{''.join(lines)}</table>"
     )
 
@@ -187,6 +191,10 @@ def _records(run: RunFolder) -> str:
         if doc is not None
     ]
     return "<h2>Records</h2>\n" + "\n".join(parts)
+
+
+def _score_name(run: RunFolder) -> str:
+    return "AP" if run.objective == "AP" else "score (minus the validation loss)"
 
 
 def _picture(made: bytes | figures.Missing, alt: str, caption: str = "") -> str:

@@ -71,6 +71,12 @@ class RunFolder:
         return str(options.get("cost") or "macs")
 
     @property
+    def objective(self) -> str:
+        """What the search's score is: `AP`, or `loss` (the score is minus the loss)."""
+        options = (self.manifest or {}).get("options", {})
+        return str(options.get("objective") or "AP")
+
+    @property
     def space_file(self) -> Path | None:
         """The `.arch` file of the run, where the folder records it."""
         net = (self.train_config or {}).get("net", {})

@@ -179,7 +179,9 @@ def run_search(
                 pool.close()
         phase("writing the front, the best config and best/")
         budget = options.max_macs if options.cost == "macs" else None
-        best = outputs.write_summaries(folder, records, space.name, options.cost, budget)
+        best = outputs.write_summaries(
+            folder, records, space.name, options.cost, budget, options.objective
+        )
         written = {}
         if best is not None and options.export:
             written = outputs.write_best(

@@ -36,6 +36,7 @@ def write_summaries(
     space_name: str,
     cost: str = "macs",
     budget: float | None = None,
+    objective: str = "AP",
 ) -> dict[str, Any] | None:
     """front.json, best.json and pareto.png; returns the best trial."""
     best = best_trial(records, cost)
@@ -44,7 +45,8 @@ def write_summaries(
     write_atomic(folder / FRONT, json.dumps(doc, indent=2) + "\n")
     write_atomic(folder / BEST, json.dumps({"space": space_name, "best": best}, indent=2) + "\n")
     buffer = io.BytesIO()
-    pareto.plot(records, buffer, cost, budget, title=f"{space_name}: {len(records)} trials")
+    title = f"{space_name}: {len(records)} trials"
+    pareto.plot(records, buffer, cost, budget, title=title, objective=objective)
     write_atomic(folder / PICTURE, buffer.getvalue())
     return best
 

@@ -6,6 +6,8 @@ normalised box -- score in [0, 1] (AP is), cost divided by a reference cost
 (the budget, or the largest cost seen) -- with the reference point (0 score,
 1.1 x reference cost), so numbers of one search are comparable across its
 evaluations, which is what the "hypervolume against evaluations" curve shows.
+A search by loss scores minus the loss (below 0): its scores are shifted so that
+the worst trial's is 0, which keeps the box and the curve meaningful.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ def hypervolume_curve(
         return []
     ref_cost = reference or max(float(r[cost] or 0) for r in scored) or 1.0
     indicator = HV(ref_point=np.array([0.0, 1.1]))
-    points = _objectives(scored, cost) / np.array([1.0, ref_cost])
+    # scores below 0 (minus a loss) are shifted so that the worst is 0: AP is unchanged
+    floor = min(0.0, min(float(r["score"]) for r in scored))
+    points = (_objectives(scored, cost) + np.array([floor, 0.0])) / np.array([1.0, ref_cost])
     curve, seen = [], []
     for point in points:
         seen.append(point)
@@ -64,6 +68,7 @@ def plot(
     cost: str = "macs",
     budget: float | None = None,
     title: str = "",
+    objective: str = "AP",
 ) -> None:
     """`pareto.png` into `path` (a file name or a binary file): every trial, the front,
     the budget line; the hypervolume against evaluations."""
@@ -93,7 +98,9 @@ def plot(
     if budget is not None:
         left.axvline(budget / scale, color="k", ls="--", lw=1, label="budget")
     left.set_xlabel(f"{cost} ({unit})" if unit else cost)
-    left.set_ylabel("score (validation AP)")
+    left.set_ylabel(
+        "score (validation AP)" if objective == "AP" else "score (minus validation loss)"
+    )
     left.legend(loc="lower right")
     left.set_title(title or "accuracy against cost")
     curve = hypervolume_curve(records, cost, budget)

@@ -166,3 +166,22 @@ def test_the_page_renders_in_a_headless_browser_with_every_picture_decoded(runs,
         check=True,
     )
     assert shot.stat().st_size > 20_000  # a blank page is a few kilobytes
+
+
+def test_a_search_by_loss_reports_the_loss_not_the_score_as_ap(tmp_path):
+    best = {"index": 3, "score": -0.0021, "AP": 0.0, "loss": 0.0021, "macs": 5, "params": 2}
+    run = RunFolder(
+        path=tmp_path,
+        manifest={
+            "format": "archc-search-run",
+            "kind": "one-shot",
+            "options": {"objective": "loss"},
+        },
+        train_config=None,
+        front={"space": "s", "cost": "macs", "front": [best]},
+        best={"space": "s", "best": best},
+    )
+    page = render_page(run)
+    assert "best validation loss</th><td>0.002100" in page
+    assert "its AP</th><td>0.0000" in page and "-0.0021" not in page
+    assert "higher score (minus the validation loss), lower macs" in page
