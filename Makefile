@@ -1,6 +1,7 @@
 # archc: set-up, demo, tests, lint and benchmarks.
 #
-#   make demo       set up, check and compile every example, export and time a subnet, synth data
+#   make demo       set up, then the whole NAS job on generated data (about 10 min on 2 cores)
+#   make examples   check and compile every example, export and time a subnet, synth data
 #   make test       set up, then run the test suite (tests marked `slow` excluded)
 #   make test-slow  only the tests marked `slow`
 #   make lint       ruff check and ruff format --check over the whole repository (run by make test)
@@ -29,7 +30,7 @@ SHELL := bash
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PIP_FILTER := { grep -v -E "^WARNING: Location '.*' is ignored" || true; }
 
-.PHONY: help setup demo test test-slow lint bench pictures clean
+.PHONY: help setup demo examples test test-slow lint bench pictures clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -47,7 +48,10 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 demo: setup
-	@ARCHC=$(BIN)/archc scripts/demo.sh
+	@$(BIN)/python scripts/demo.py --archc $(BIN)/archc
+
+examples: setup
+	@ARCHC=$(BIN)/archc scripts/examples.sh
 
 test: setup lint
 	$(BIN)/python -m pytest -q
