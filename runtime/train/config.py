@@ -127,7 +127,7 @@ class TrainConfig:
             mine["budget_seconds"] is not None
             and mine["budget_seconds"] == theirs["budget_seconds"]
         ):
-            free.add("epochs")  # the budget fixed them after the first epoch (budget.py)
+            free.add("epochs")  # the budget fixed them after the first epoch
         return [
             f"{k}: {mine[k]!r} (the run has {theirs[k]!r})"
             for k in mine

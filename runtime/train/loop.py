@@ -319,7 +319,9 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
         "best_AP": run.best["AP"],
         "best_epoch": run.best["epoch"],
     }
-    due = (epoch + 1) % config.val_every == 0 or epoch + 1 == config.epochs
+    # the last epoch is always validated; with a time budget the first may be the last
+    ends = epoch == 0 and config.with_budget_epochs(train_seconds).epochs == 1
+    due = (epoch + 1) % config.val_every == 0 or epoch + 1 == config.epochs or ends
     ckpt = checkpoint.Checkpoint(
         epoch + 1,
         run.best,

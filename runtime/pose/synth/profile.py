@@ -9,8 +9,9 @@ search find anything within a demo.
 `quick` keeps the figures (bodies, clothes, poses, labels) and removes what makes the
 task slow to generalise: plain gradient backgrounds, no clutter, no occluders, mostly one
 person, always inside the image, facing the camera (no back or side views that mirror
-or hide left and right), no crouching or "wild" poses, little camera noise. Calibrated so that examples/nets/tiny.arch at a
-128x96 crop passes AP 0.5 within 10 minutes on 2 CPU cores (docs/data.md has the table).
+or hide left and right), no crouching or "wild" poses, little camera noise. Calibrated
+so that examples/nets/tiny.arch at a 128x96 crop passes AP 0.5 within 10 minutes on 2
+CPU cores (docs/data.md has the table; bench/calibration/quick_profile.py measures it).
 
 A profile only changes the ranges random values are drawn from, never the order of the
 draws' kinds, so `standard` renders byte-identical files to the data sets before

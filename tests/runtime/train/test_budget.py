@@ -82,6 +82,13 @@ def test_a_budget_shorter_than_one_epoch_trains_one(work: Path) -> None:
     assert "nothing to do" in again.stdout and _epochs(work / "short") == (1, [1])
 
 
+def test_a_first_epoch_that_is_the_last_is_validated_whatever_val_every(work: Path) -> None:
+    proc = _train(work, "once", "--epochs", "4", "--budget-seconds", "1e-6", "--val-every", "9")
+    assert proc.returncode == 0, proc.stderr
+    line = json.loads((work / "once" / "metrics.jsonl").read_text())
+    assert line["epoch"] == 1 and line["AP"] is not None
+
+
 def test_a_budget_longer_than_the_epochs_trains_them_all(work: Path) -> None:
     proc = _train(work, "long", "--epochs", "2", "--budget-seconds", "1e6")
     assert proc.returncode == 0, proc.stderr
