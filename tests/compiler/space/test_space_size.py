@@ -32,6 +32,7 @@ EXPECTED_SIZES = {  # regression values; each is also checked against brute forc
     "autopose": 6**12 * 2**12,
     "vipnas_temporal": (19_174_731_402_240_000 * 4 * 3) ** 3,  # (mbv3 x fusion at x op)^T
     "tiny_temporal": (3 * 2 * (2 * 2 * 2) ** 3) ** 3,  # (fusion at x op x 3 stages)^T
+    "demo": (2 * 3 * 2) ** 3 * 2,  # (width x depth x kernel)^3 stages x head width
     "vipnas_hrnet_w32": 1_735_297_483_958_599_680,
     "efficientpose": 248_289_275_869_214_073_063_696,
     "posenfs_hrnet": 210_832_519_264_920_576,
