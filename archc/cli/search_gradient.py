@@ -161,8 +161,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="with --strategy random and no --supernet: train random subnets from scratch "
         "(--epochs each) until S seconds of training are spent; keep the best. With a "
-        "differentiable or policy strategy: search for about S seconds (the epochs that "
-        "fit, fixed after the first, at most --epochs)",
+        "differentiable or policy strategy: search for about S seconds (its length fixed "
+        "after the first epoch, at most --epochs)",
     )
     add_training_options(g, skip=SHARED)
     # every option of the groups: refused with a one-shot strategy (`refuse`)

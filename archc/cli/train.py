@@ -93,7 +93,8 @@ def add_training_options(p: argparse.ArgumentParser, skip: frozenset[str] = froz
         type=values.RATE,
         metavar="S",
         help="train for about S seconds: the run fixes its length after the first epoch "
-        "to the epochs that fit in S (at most --epochs), so every schedule ends on time",
+        "to the whole number of such epochs nearest to S (at most --epochs), so every "
+        "schedule ends on time",
     )
     opt("--batch", type=values.POSITIVE, metavar="B", help="batch size (default 32)")
     opt("--lr", type=values.RATE, help="initial learning rate (default 1e-3)")

@@ -135,8 +135,11 @@ class TrainConfig:
         ]
 
     def with_budget_epochs(self, first_epoch_seconds: float) -> TrainConfig:
-        """The config with `epochs` fixed by the time budget: as many epochs as the first
-        one's measured time fits into `budget_seconds`, at least 1 and at most `epochs`.
+        """The config with `epochs` fixed by the time budget: the whole number of epochs of
+        the first one's measured time nearest to `budget_seconds`, at least 1 and at most
+        `epochs`. Nearest, not floor: two runs with epochs of different lengths then miss
+        the budget by at most half an epoch each, in either direction, rather than the
+        one with long epochs always stopping up to a whole epoch short.
 
         Why after the first epoch: every schedule trains epoch 1 at `lr` whatever the
         length, so the first epoch is the same run either way and measures the real speed
@@ -146,7 +149,7 @@ class TrainConfig:
         """
         if self.budget_seconds is None:
             return self
-        fits = int(self.budget_seconds // max(first_epoch_seconds, 1e-9))
+        fits = round(self.budget_seconds / max(first_epoch_seconds, 1e-9))
         epochs = min(self.epochs, max(1, fits))
         return self if epochs == self.epochs else dataclasses.replace(self, epochs=epochs)
 

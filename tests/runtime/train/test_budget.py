@@ -21,6 +21,8 @@ from tests.runtime.train.train_fixtures import make_data, run_archc, write_net
 def test_the_epochs_that_fit_the_budget_after_the_first_epoch() -> None:
     config = TrainConfig(data="d", epochs=50, budget_seconds=100.0)
     assert config.with_budget_epochs(30.0).epochs == 3
+    assert config.with_budget_epochs(40.0).epochs == 2  # nearest: 2.5 -> 2 (even)
+    assert config.with_budget_epochs(45.0).epochs == 2 and config.with_budget_epochs(35).epochs == 3
     assert config.with_budget_epochs(1000.0).epochs == 1  # one epoch is already spent
     assert config.with_budget_epochs(0.5).epochs == 50  # --epochs is the most there may be
     fixed = config.with_budget_epochs(30.0)
