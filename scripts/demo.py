@@ -8,8 +8,8 @@ printed before it runs, its output in OUT/logs/), so the demo is also the tutori
 
 The two arms run side by side, one CPU thread each: the search arm (supernet, search,
 fine-tune) and the baseline. Both get the same training time (`Plan`: the supernet's
-and the fine-tune's budgets together), through `--budget-seconds`; the search's own time (evaluating
-subnets with shared weights, no training) is shown apart. Exit status 0 when every
+and the fine-tune's budgets together), through `--budget-seconds`; the search's own
+time (evaluating subnets with shared weights, no training) is shown apart. Exit status 0 when every
 step ran; the table says who won, which is not the test of a working demo.
 """
 
@@ -31,6 +31,8 @@ SPACE = "examples/spaces/demo.arch"
 BASELINE = "examples/nets/tiny.arch"
 CROP = "INPUT=[3,128,96]"  # tiny at the demo space's crop
 MAX_MACS = "40M"  # the search budget; tiny has 64M MACs at this crop
+TRAIN = ["--schedule", "cosine", "--sigma", "2", "--batch", "32", "--epochs", "200"]
+ONE_CORE = ["--workers", "0", "--threads", "1"]
 
 
 class Plan:
@@ -41,10 +43,6 @@ class Plan:
         self.supernet_s, self.finetune_s = (4, 2) if smoke else (240, 150)
         self.evaluations = 4 if smoke else 30
         self.latency_runs = 5 if smoke else 50
-
-
-TRAIN = ["--schedule", "cosine", "--sigma", "2", "--batch", "32", "--epochs", "200"]
-ONE_CORE = ["--workers", "0", "--threads", "1"]
 
 
 class Step:
@@ -126,16 +124,21 @@ def run_arms(step: Step, plan: Plan, out: Path, data: Path) -> dict:
     return seconds
 
 
-def deploy(step: Step, plan: Plan, out: Path) -> dict:
-    """ONNX files and single-thread latency of both nets; the pictures; the report."""
-    config = str(out / "search" / "best" / "config.json")
-    nets = {
-        "found": [SPACE, "--config", config],
+def nets(out: Path) -> dict[str, list[str]]:
+    """The two nets compared, as the archc arguments that name them; each one's training
+    run is OUT/NAME."""
+    return {
+        "found": [SPACE, "--config", str(out / "search" / "best" / "config.json")],
         "baseline": [BASELINE, "-D", CROP],
     }
-    weights = {name: out / name / "best.safetensors" for name in nets}  # each net's run
+
+
+def deploy(step: Step, plan: Plan, out: Path) -> dict:
+    """ONNX files and single-thread latency of both nets; the pictures; the report."""
+    specs = nets(out)
+    weights = {name: out / name / "best.safetensors" for name in specs}
     latency = {}
-    for name, spec in nets.items():
+    for name, spec in specs.items():
         export = [*spec, "-o", str(out / f"{name}.onnx"), "--weights", str(weights[name])]
         step(f"export-{name}", "export", *export)
         step(
@@ -153,7 +156,7 @@ def deploy(step: Step, plan: Plan, out: Path) -> dict:
     pictures = out / "pictures"
     pictures.mkdir()
     step("viz-space", "viz", SPACE, "--depth", "2", "-o", str(pictures / "space.svg"))
-    step("viz-found", "viz", SPACE, "--config", config, "-o", str(pictures / "found.svg"))
+    step("viz-found", "viz", *specs["found"], "-o", str(pictures / "found.svg"))
     shutil.copy(out / "search" / "pareto.png", pictures / "pareto.png")
     step("report", "report", str(out / "search"), "-o", str(out / "report.html"))
     for run in ("found", "baseline"):  # their training curves, next to their runs
@@ -163,7 +166,9 @@ def deploy(step: Step, plan: Plan, out: Path) -> dict:
 
 def cost(spec: list[str], archc: str) -> tuple[int, int]:
     """(params, MACs) of a net from `archc info --json`."""
-    done = subprocess.run([archc, "info", *spec, "--json"], cwd=ROOT, capture_output=True)
+    done = subprocess.run(
+        [archc, "info", *spec, "--json"], cwd=ROOT, capture_output=True, check=True
+    )
     doc = json.loads(done.stdout)
     return doc["params"], doc["macs"]
 
@@ -173,11 +178,11 @@ def table(out: Path, archc: str, seconds: dict, latency: dict) -> str:
         lines = (out / run / "metrics.jsonl").read_text().splitlines()
         return json.loads(lines[-1])["best_AP"]
 
-    config = str(out / "search" / "best" / "config.json")
+    specs = nets(out)
     rows = [
-        ("found (searched)", best_ap("found"), *cost([SPACE, "--config", config], archc),
+        ("found (searched)", best_ap("found"), *cost(specs["found"], archc),
          latency["found"], seconds["supernet"] + seconds["finetune"]),
-        ("tiny (hand-designed)", best_ap("baseline"), *cost([BASELINE, "-D", CROP], archc),
+        ("tiny (hand-designed)", best_ap("baseline"), *cost(specs["baseline"], archc),
          latency["baseline"], seconds["baseline"]),
     ]  # fmt: skip
     lines = [

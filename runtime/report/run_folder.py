@@ -149,7 +149,10 @@ def _json(path: Path) -> dict[str, Any] | None:
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
-    """The complete lines of a JSON-lines log; a line torn by a kill ends the list."""
+    """The complete lines of a JSON-lines log; a line torn by a kill ends the list.
+
+    The rule of `archc.runtime.train.metrics.read`, which cannot be imported here: its
+    package loads torch, and a report needs none."""
     if not path.is_file():
         return []
     records = []

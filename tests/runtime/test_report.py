@@ -119,7 +119,8 @@ def test_bad_paths_fail_with_one_line(runs, tmp_path, capsys):
     assert cli.main(["report", str(runs / "fixed"), "-o", str(tmp_path / "page.txt")]) == 1
     assert "name it *.html" in capsys.readouterr().err
     assert cli.main(["report", str(runs / "fixed"), "-o", str(tmp_path / "no" / "p.html")]) == 1
-    assert "no" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert str(tmp_path / "no" / "p.html") in err and err.count("\n") == 1
 
 
 def test_text_from_the_folder_is_escaped(tmp_path):

@@ -72,15 +72,19 @@ def frozen_subnet(
         return derived, module.eval()
     try:
         load_weights(module, weights)
-        return derived, module.eval()
-    except WeightsError:
-        pass  # not the subnet's own: a supernet's, or a mismatch the supernet will name
+    except WeightsError:  # a supernet's, or a mismatch the supernet will name
+        return derived, _sliced_from_supernet(space, config, weights, realise)
+    return derived, module.eval()
+
+
+def _sliced_from_supernet(space, config, weights, realise):
+    """The subnet's module with its slices of a supernet checkpoint's weights."""
     supernet = build_supernet(space, realise)
     try:
         load_weights(supernet, weights)
     except WeightsError as err:
         raise ExportError(f"{err} (nor are they this subnet's own weights)") from None
-    return derived, supernet.derive(config).eval()
+    return supernet.derive(config).eval()
 
 
 def module_weights(module) -> dict[str, np.ndarray]:
