@@ -24,8 +24,10 @@ from archc.dsl.symbolic import evaluate
 
 
 def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.MultiDiGraph:
-    """The fixed network `config` selects (the config must be valid for the space)."""
-    keep = active_nodes(graph, config)
+    """The fixed network `config` selects (the config must be valid for the space). Its
+    inputs are those of the space even where the subnet reads one of them nowhere (a
+    temporal net without fusion ignores the key heatmaps): inputs are the interface."""
+    keep = sorted(set(active_nodes(graph, config)) | set(graph.graph["inputs"].values()))
     own = diverging(graph, config, keep)
     forward: dict[int, int] = {}
     out = nx.MultiDiGraph()

@@ -12,7 +12,7 @@ import pytest
 import archc
 from archc.compiler.space.ends import find_end
 from tests.compiler.space.space_helpers import space_text
-from tests.example_spaces import SPACES
+from tests.example_spaces import ROOT, SPACES
 
 # the last candidate is not the costliest, a larger stride is cheaper, and `g`
 # depends on `w`: the per-choice rule gets all three wrong
@@ -92,3 +92,15 @@ def test_the_supernet_and_the_cli_take_the_same_ends(tmp_path, capsys):
         assert main(["info", str(path), flag, "--json"]) == 0
         shown = json.loads(capsys.readouterr().out)
         assert shown["macs"] == shown["macs_range"][end] == space.cost_range().macs[end]
+
+
+def test_a_subnet_keeps_an_input_it_never_reads():
+    """Without fusion no frame of tiny_temporal reads the key heatmaps; the derived net
+    still takes them (inputs are the interface: `archc video` feeds every one)."""
+    from archc.cli.common import load_space
+
+    space = load_space(str(ROOT / "examples/spaces/tiny_temporal.arch"), ["FUSION=false"])
+    derived = space.derive(space.smallest())
+    inputs = derived.graph.graph["inputs"]
+    assert set(inputs) == {"image[1]", "image[2]", "image[3]", "key_heatmaps"}
+    assert all(n in derived.graph for n in inputs.values())
