@@ -697,3 +697,9 @@ def test_make_divisible_accepts_values_that_depend_on_shapes_and_choices():
     assert value(s, output(s).attrs["out"], {"e": 3}) == 64
     assert value(s, output(s).attrs["out"], {"e": 5}) == 104
     assert value(s, output(s, "h1").attrs["out"]) == 24  # 21 -> 24
+
+
+def test_slim_head_without_spatial_information_correction():
+    s = elaborate("    output h = image -> conv(64) -> slim_head(joints=17, sic=false)")
+    assert ops(s, "slim_head") == ["deconv", "bn", "relu"] * 2 + ["conv"]
+    assert output(s).name == "slim_head.final"
