@@ -148,3 +148,23 @@ def test_archc_info_and_sample_under_a_budget(capsys):
     configs = [json.loads(line)["choices"] for line in capsys.readouterr().out.splitlines()]
     assert len(configs) == 2
     assert all(autopose().cost(c).macs <= 1.5e9 for c in configs)
+
+
+def test_the_single_branch_space_keeps_at_most_one_branch_per_stage():
+    """Table 4's variant (-D SINGLE=true): one switch per stage naming the branch kept
+    on (-1: none), the same cells; its subnets are those of the full space with at most
+    one branch on per stage, so its cost range lies inside the full space's."""
+    from archc.cli.common import load_space
+
+    small = ["INPUT=[3, 128, 96]", "WIDTH=8", "MODULES=1"]
+    single = load_space(str(AUTOPOSE), [*small, "SINGLE=true"])
+    multi = load_space(str(AUTOPOSE), small)
+    switches = {c.name: tuple(c.domain) for c in single.choices if "branch" in c.name}
+    assert switches == {f"stage[{s}].branch": (-1, 0, 1, 2, 3) for s in range(3)}
+    assert len(single.choices) == len(multi.choices) - 12 + 3
+    one = dict(single.default()) | {f"stage[{s}].branch": 2 for s in range(3)}
+    same = dict(multi.default()) | {
+        f"stage[{s}].branch[{b}]": b == 2 for s in range(3) for b in range(4)
+    }
+    assert single.cost(one).macs == multi.cost(same).macs
+    assert single.cost_range().macs[1] < multi.cost_range().macs[1]
