@@ -46,6 +46,7 @@ OPTION_FIELDS = (
     "workers",
     "ray_address",
     "device",
+    "tie_frames",
 )
 
 
@@ -162,6 +163,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "from the previous frame's heatmaps, AP over all frames (docs/temporal.md)",
     )
     add_key_net_options(temporal, required=False)
+    temporal.add_argument(
+        "--tie-frames",
+        action="store_true",
+        default=None,
+        help="one architecture for all frames: every frame takes frame 1's choices "
+        "(ViPNAS Figure 6's baseline for per-frame allocation)",
+    )
     search_gradient.add_options(p)
     p.set_defaults(run=run)
 
@@ -182,6 +190,7 @@ ONE_SHOT_ONLY = (
     "key_weights",
     "key_config",
     "ray_address",
+    "tie_frames",
 )
 
 

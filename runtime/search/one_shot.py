@@ -22,6 +22,7 @@ from archc.runtime.lock import RunInUse, RunLock
 from archc.runtime.search import manifest, outputs
 from archc.runtime.search.limits import feasibility, search_limits
 from archc.runtime.search.strategies import SearchError, make_strategy
+from archc.runtime.search.tied import TiedFeasibility, frame_copies
 from archc.runtime.search.trial_log import TRIALS, TrialLog
 from archc.runtime.search.trials import run_trials
 
@@ -54,6 +55,7 @@ class SearchOptions:
     device: str = "auto"
     workers: int = 1  # Ray actors evaluating (1: in this process, no Ray)
     ray_address: str | None = None  # a running Ray cluster (None: a local runtime)
+    tie_frames: bool = False  # every frame takes frame 1's choices (runtime/search/tied.py)
 
     def __post_init__(self) -> None:
         for problem in self._problems():
@@ -130,6 +132,8 @@ def run_search(
     if options.cost == "latency_ms" and lut is None:
         raise SearchError("--cost latency_ms needs --lut TABLE (a latency table: `archc lut`)")
     feasible = feasibility(space, limits, lut)
+    if options.tie_frames:
+        feasible = TiedFeasibility(feasible, frame_copies(space))
     strategy = make_strategy(
         options.strategy, space, feasible, options.seed, **options.strategy_options()
     )
