@@ -18,15 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from steps import ROOT, Step, parallel
+
 SPACE = "examples/spaces/demo.arch"
 BASELINE = "examples/nets/tiny.arch"
 CROP = "INPUT=[3,128,96]"  # tiny at the demo space's crop
@@ -43,35 +42,6 @@ class Plan:
         self.supernet_s, self.finetune_s = (4, 2) if smoke else (240, 150)
         self.evaluations = 4 if smoke else 30
         self.latency_runs = 5 if smoke else 50
-
-
-class Step:
-    """One archc command: printed, run with its output in a log file, timed."""
-
-    lock = threading.Lock()
-
-    def __init__(self, archc: str, out: Path) -> None:
-        self.archc, self.logs = archc, out / "logs"
-        self.logs.mkdir(parents=True, exist_ok=True)
-
-    def __call__(self, name: str, *args: str) -> float:
-        command = [self.archc, *args]
-        with self.lock:
-            print(f"[{time.strftime('%H:%M:%S')}] {name}: archc {shlex.join(args)}", flush=True)
-        log = self.logs / f"{name}.log"
-        begin = time.perf_counter()
-        with log.open("w") as handle:
-            done = subprocess.run(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
-        seconds = time.perf_counter() - begin
-        if done.returncode != 0:
-            tail = log.read_text(errors="replace").splitlines()[-15:]
-            raise SystemExit(
-                f"demo: step {name} failed (exit {done.returncode}); the end of {log}:\n"
-                + "\n".join("    " + line for line in tail)
-            )
-        with self.lock:
-            print(f"[{time.strftime('%H:%M:%S')}] {name}: done in {seconds:.0f} s", flush=True)
-        return seconds
 
 
 def search_arm(step: Step, plan: Plan, out: Path, data: Path, seconds: dict) -> None:
@@ -106,21 +76,8 @@ def baseline_arm(step: Step, plan: Plan, out: Path, data: Path, seconds: dict) -
 
 def run_arms(step: Step, plan: Plan, out: Path, data: Path) -> dict:
     seconds: dict = {}
-    errors: list[BaseException] = []
-
-    def guarded(arm):
-        try:
-            arm(step, plan, out, data, seconds)
-        except BaseException as err:  # reported after both arms stop
-            errors.append(err)
-
-    threads = [threading.Thread(target=guarded, args=(a,)) for a in (search_arm, baseline_arm)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    arms = (search_arm, baseline_arm)
+    parallel(*(lambda arm=arm: arm(step, plan, out, data, seconds) for arm in arms))
     return seconds
 
 
