@@ -103,6 +103,10 @@ def check_split(
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
         report.error("not a COCO file (no 'images' list)")
         return report
+    if not doc["images"]:
+        report.error("no images: a split needs at least one image to train on or score")
+    if "annotations" not in doc:
+        report.error("no 'annotations' list: a keypoint file has one annotation per person")
     names = _category_keypoints(doc, report, layout)
     sizes = _check_images(doc["images"], image_root, report)
     count = len(names) if names else _first_count(doc)

@@ -147,6 +147,8 @@ CASES = {
         lambda d: _first_person(d).update(iscrowd="no"),
         "annotation 1: 'iscrowd' must be 0 or 1, got 'no'",
     ),
+    "no annotations list": (lambda d: d.pop("annotations"), "no 'annotations' list"),
+    "no images": (lambda d: d.update(images=[], annotations=[]), "no images: a split needs"),
     "nan box of a crowd": (
         lambda d: d["annotations"][4]["bbox"].__setitem__(0, float("nan")),
         "annotation 10: 'bbox' must be four finite numbers",
