@@ -282,6 +282,7 @@ def run_budget(args: argparse.Namespace) -> int:
             resume=args.resume,
             on_trial=_budget_trial,
             progress=_progress,
+            net={"file": args.file, "defines": list(args.defines or [])},
         )
     except (SearchError, TrainError, PoseDataError, ValueError) as err:
         raise CliFailure(str(err)) from None

@@ -43,9 +43,12 @@ def run_budget_search(
     resume: bool = False,
     on_trial: Callable[[dict[str, Any], bool], None] | None = None,
     progress: Any = None,
+    net: Mapping[str, Any] | None = None,
 ) -> SearchResult:
     """Train random configs of `space` within the limits until `budget_seconds` of
-    trials are logged; best.json, front.json, pareto.png and best/ as a one-shot search."""
+    trials are logged; best.json, front.json, pareto.png and best/ as a one-shot search.
+    `net` ({"file", "defines"}) names the space's file in the manifest (`archc report`
+    draws the space and the find from it)."""
     from archc.runtime.train.data import check_data
 
     if not budget_seconds > 0:
@@ -56,6 +59,7 @@ def run_budget_search(
     )
     strategy = make_strategy("random", space, feasibility(space, bounds, lut), train_config.seed)
     options = {"strategy": "random-budget", "budget_seconds": budget_seconds, **limits}
+    options.update(net or {})
     options["train"] = {
         k: v for k, v in train_config.to_dict().items() if k not in ("data", "workers", "device")
     }

@@ -47,13 +47,13 @@ def sha256_text(text: str) -> str:
 
 def portable_sources(sources: Mapping[str, str], main: str | Path) -> dict[str, str]:
     """`sources` keyed by path relative to the main file's folder (the standard library
-    keeps its `std/...` names), so a search resumed from another working directory or
-    after moving the project finds the same sources."""
+    keeps its `std/...` names, and a `-D NAME` definition its own), so a search resumed
+    from another working directory or after moving the project finds the same sources."""
     base = Path(main).resolve().parent
     out = {}
     for name, text in sources.items():
         path = Path(name)
-        if name.startswith("std/") and not path.exists():
+        if name.startswith("-D ") or (name.startswith("std/") and not path.exists()):
             out[name] = text
             continue
         out[os.path.relpath(path.resolve(), base)] = text

@@ -220,6 +220,10 @@ def test_random_search_at_equal_budget_trains_subnets_until_the_budget_is_spent(
     best = json.loads((folder / "best.json").read_text())["best"]
     assert best["AP"] == max(t["AP"] for t in trials)
     assert {p.name for p in (folder / "best").iterdir()} >= {"config.json", "weights.safetensors"}
+    # the manifest names the space's file, which `archc report` draws
+    from archc.runtime.report import read_run
+
+    assert read_run(folder).space_file == Path("small.arch")
     # a resume with a larger budget replays the log and trains on
     more = run_archc(
         [*args, "--budget-seconds", str(spent[-1] + 1), "--max-macs", "8M", "--resume"], work
