@@ -10,6 +10,7 @@ only when they agree within the tolerance. Every user mistake is an
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -30,6 +31,9 @@ from archc.compiler.space import ConfigError
 from archc.runtime.weights import WeightsError, load_weights
 
 TOLERANCE = 1e-4
+
+
+MAX_INPUT_VALUES = 2**28  # 1 GiB of float32 per input: the comparison runs the net once
 
 
 class ExportError(ValueError):
@@ -180,6 +184,13 @@ def _input_shapes(derived, requested: tuple[int, ...] | None) -> dict[str, tuple
     """Shapes to compare with: every input at batch 1, or at the batch of `requested`
     (whose C x H x W must be the input's: a space has one resolution)."""
     shapes = input_shapes(derived.graph)
+    for name, shape in shapes.items():
+        if math.prod(shape) > MAX_INPUT_VALUES:
+            raise ExportError(
+                f"input `{name}` is {'x'.join(map(str, shape))} ({math.prod(shape):.3g} "
+                f"values): too large to run once for the check against torch (at most "
+                f"{MAX_INPUT_VALUES:,}); export at a smaller resolution"
+            )
     if requested is None:
         return shapes
     if len(shapes) != 1:

@@ -188,3 +188,13 @@ def test_cli_export_and_its_errors(tmp_path, capsys):
     missing = str(tmp_path / "none.safetensors")
     assert cli.main(["export", path, "--largest", "-o", str(out), "--weights", missing]) == 1
     assert "no such weights file" in capsys.readouterr().err
+
+
+def test_an_input_too_large_to_run_is_refused_before_anything_is_written(tmp_path):
+    from archc.cli.common import load_space
+
+    root = Path(__file__).resolve().parents[4]
+    huge = load_space(str(root / "examples/nets/tiny.arch"), ["INPUT=[3, 1000000000, 1000]"])
+    with pytest.raises(ExportError, match=r"input `image` is 1x3x1000000000x1000 .*too large"):
+        export(huge, tmp_path / "m.onnx")
+    assert list(tmp_path.iterdir()) == []
