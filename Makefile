@@ -6,6 +6,7 @@
 #   make test-slow  only the tests marked `slow`
 #   make lint       ruff check and ruff format --check over the whole repository (run by make test)
 #   make bench      every benchmark script in bench/
+#   make ablations  the seeds' claims measured on the quick data (docs/results.md; hours)
 #   make pictures   render every example space to docs/pictures/ (docs/examples.md shows them)
 #   make clean      remove build outputs and caches (keeps .venv)
 #
@@ -30,7 +31,7 @@ SHELL := bash
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PIP_FILTER := { grep -v -E "^WARNING: Location '.*' is ignored" || true; }
 
-.PHONY: help setup demo examples test test-slow lint bench pictures clean
+.PHONY: help setup demo examples test test-slow lint bench ablations pictures clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -68,6 +69,14 @@ bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks in bench/ yet"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python "$$script"; done
+
+# SEEDS="0 1 2" (default) and BUDGET (seconds per arm; default: each script's own)
+ablations: setup
+	@for script in searched_vs_handmade vipnas posenfs efficientpose autopose; do \
+	  echo "== bench/ablations/$$script.py"; \
+	  $(BIN)/python bench/ablations/$$script.py --archc $(BIN)/archc --seeds $${SEEDS:-0 1 2} \
+	    $${BUDGET:+--budget $$BUDGET}; \
+	done
 
 pictures: setup
 	$(BIN)/python scripts/pictures.py
