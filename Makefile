@@ -6,7 +6,7 @@
 #   make test-slow  only the tests marked `slow`
 #   make lint       ruff check and ruff format --check over the whole repository (run by make test)
 #   make bench      every benchmark script in bench/
-#   make ablations  the seeds' claims measured on the quick data (docs/results.md; hours)
+#   make ablations  the seeds' claims measured on the quick data (docs/results.md; 4-5 hours)
 #   make pictures   render every example space to docs/pictures/ (docs/examples.md shows them)
 #   make clean      remove build outputs and caches (keeps .venv)
 #
@@ -70,11 +70,11 @@ bench: setup
 	if [ $${#scripts[@]} -eq 0 ]; then echo "bench: no benchmarks in bench/ yet"; exit 0; fi; \
 	for script in "$${scripts[@]}"; do echo "== $$script"; $(BIN)/python "$$script"; done
 
-# SEEDS="0 1 2" (default) and BUDGET (seconds per arm; default: each script's own)
+# SEEDS="0 1 2" (default: 0 1, which fit an hour per script) and BUDGET (seconds per arm)
 ablations: setup
 	@for script in searched_vs_handmade vipnas posenfs efficientpose autopose; do \
 	  echo "== bench/ablations/$$script.py"; \
-	  $(BIN)/python bench/ablations/$$script.py --archc $(BIN)/archc --seeds $${SEEDS:-0 1 2} \
+	  $(BIN)/python bench/ablations/$$script.py --archc $(BIN)/archc $${SEEDS:+--seeds $$SEEDS} \
 	    $${BUDGET:+--budget $$BUDGET}; \
 	done
 

@@ -32,7 +32,7 @@ def rows(a: list[float], b: list[float], macs=(10e6, 20e6)) -> list[dict]:
         ([0.5, 0.6, 0.55], [0.3, 0.4, 0.35], "held (0.550 vs 0.350, spreads apart)"),
         ([0.5, 0.6, 0.55], [0.45, 0.52, 0.5], "not separated (0.550 vs 0.490"),
         ([0.3, 0.4], [0.5, 0.6], "did not hold (0.350 vs 0.550)"),
-        ([0.5], [0.5], "did not hold (0.500 vs 0.500)"),
+        ([0.5], [0.5], "tied (0.500 vs 0.500)"),
         ([0.6], [0.5], "held on one seed (0.600 vs 0.500)"),
         ([0.6], [], "not measured"),
     ],

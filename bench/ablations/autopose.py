@@ -10,7 +10,7 @@ minus the held-out heatmap loss (an AP of minutes-old shared weights is 0 here),
 4 updates of 2 structures per epoch. Each find is trained from scratch with the recipe
 for the budget; the claim holds when the multi-branch find reaches the higher AP.
 
-    .venv/bin/python bench/ablations/autopose.py [--seeds 0 1 2] [--budget 600]
+    .venv/bin/python bench/ablations/autopose.py [--seeds 0 1] [--budget S]
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ table per claim: mean and spread of AP over seeds, and whether the claim held.
 
 A claim *held* when the arm it favours has the higher mean AP and every one of its seeds
 beats every seed of the other (the spreads do not overlap); *not separated* when only the
-means agree with it; *did not hold* otherwise. With one seed there is no spread, so a
-single-seed result is never more than "held on one seed".
+means agree with it; *tied* when the means are equal; *did not hold* otherwise. With one
+seed there is no spread, so a single-seed result is never more than "held on one seed".
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ class Claim:
 def arguments(doc: str, budget: int) -> argparse.Namespace:
     """The options every ablation script takes; `budget` is its default per-arm seconds."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1], help="default: 2, which fit an hour"
+    )
     parser.add_argument("--budget", type=int, default=budget, help="training seconds per arm")
     parser.add_argument("--out", help="output folder (default out/ablations/SCRIPT)")
     parser.add_argument("--archc", default=os.environ.get("ARCHC", ".venv/bin/archc"))
@@ -74,8 +76,10 @@ class Bench:
         self.budget = SMOKE_SECONDS if args.smoke else args.budget
         default = f"out/ablations/{name}" + ("-smoke" if args.smoke else "")
         self.out = (ROOT / (args.out or default)).resolve()
-        if args.fresh:
-            shutil.rmtree(self.out, ignore_errors=True)
+        if args.fresh and self.out.is_dir():
+            if any(self.out.iterdir()) and not (self.out / "results.jsonl").is_file():
+                sys.exit(f"{name}: --fresh would delete {self.out}, which holds no ablation")
+            shutil.rmtree(self.out)
         self.out.mkdir(parents=True, exist_ok=True)
         archc = args.archc if os.path.isabs(args.archc) else str(ROOT / args.archc)
         if not os.access(archc, os.X_OK):
@@ -88,12 +92,15 @@ class Bench:
 
     def data(self, video: bool = False) -> Path:
         """The quick synthetic set (stills, or videos of 8 frames), made once and shared
-        by every ablation: OUT/../data[-video]."""
+        by every ablation: out/ablations/data[-video][-smoke]. A set cut short is
+        rendered again (`--force`), never a folder holding anything else."""
         name = ("data-video" if video else "data") + ("-smoke" if self.smoke else "")
-        folder = self.out.parent / name
+        folder = ROOT / "out" / "ablations" / name
         if (folder / "annotations" / "person_keypoints_val.json").is_file():
             return folder
-        shutil.rmtree(folder, ignore_errors=True)
+        force = folder.is_dir() and any(folder.iterdir())
+        if force and {p.name for p in folder.iterdir()} - {"annotations", "images"}:
+            sys.exit(f"{self.name}: {folder} holds something other than a data set; move it")
         train, val = (40, 10) if self.smoke else (1000, 100)
         shape = (
             ["--video", "8", "--train", str(train // 4), "--val", str(val // 4)]
@@ -101,7 +108,16 @@ class Bench:
             else ["--train", str(train), "--val", str(val)]
         )
         self.step(
-            name, "data", "synth", str(folder), "--profile", "quick", *shape, "--size", "192x256"
+            name,
+            "data",
+            "synth",
+            str(folder),
+            "--profile",
+            "quick",
+            *shape,
+            "--size",
+            "192x256",
+            *(["--force"] if force else []),
         )
         return folder
 
@@ -321,7 +337,9 @@ def verdict(claim: Claim, rows: list[dict]) -> str:
         least = min(r["macs"] for r in rows if r["arm"] == claim.worse)
         if most > least:
             return f"did not hold: more MACs ({most / 1e6:.1f}M vs {least / 1e6:.1f}M)"
-    if mean_good <= mean_bad:
+    if mean_good == mean_bad:
+        return f"tied ({numbers}): nothing separates the arms at this budget"
+    if mean_good < mean_bad:
         return f"did not hold ({numbers})"
     if len(good) == 1 or len(bad) == 1:
         return f"held on one seed ({numbers})"

@@ -12,7 +12,7 @@ find reaches the higher AP.
 Table 6: EfficientPose-A (examples/nets/efficientpose_a.arch) trained with its slim
 head's depthwise 3x3 correction and without it (`-D SIC=false`, 0.2M fewer MACs).
 
-    .venv/bin/python bench/ablations/efficientpose.py [--seeds 0 1 2] [--budget 300]
+    .venv/bin/python bench/ablations/efficientpose.py [--seeds 0 1] [--budget S]
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def net(sic: bool) -> list[str]:
 
 
 def main() -> int:
-    args = arguments(__doc__, budget=300)
+    args = arguments(__doc__, budget=450)
     bench = Bench("efficientpose", args)
     data = bench.data()
     for seed in bench.seeds:

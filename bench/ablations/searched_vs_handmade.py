@@ -10,7 +10,7 @@ arm gets the same recipe and the same training seconds on one thread (the search
 in `make demo`). The claim holds for a baseline when the find has fewer MACs and a
 higher AP, beyond the spread over seeds.
 
-    .venv/bin/python bench/ablations/searched_vs_handmade.py [--seeds 0 1 2] [--budget 300]
+    .venv/bin/python bench/ablations/searched_vs_handmade.py [--seeds 0 1] [--budget S]
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def found_arm(bench: Bench, seed: int, data) -> None:
 
 
 def main() -> int:
-    args = arguments(__doc__, budget=300)
+    args = arguments(__doc__, budget=600)
     bench = Bench("searched_vs_handmade", args)
     data = bench.data()
     for seed in bench.seeds:

@@ -17,7 +17,7 @@ same training seconds for every trained net:
 - `per_frame`: a spatial net of at least T-ViPNAS's MACs per frame (demo.arch's smallest
   subnet, 16.7M) trained on every frame; `key`: the key net on every frame (22.1M).
 
-    .venv/bin/python bench/ablations/vipnas.py [--seeds 0 1 2] [--budget 600]
+    .venv/bin/python bench/ablations/vipnas.py [--seeds 0 1] [--budget S]
 """
 
 from __future__ import annotations
