@@ -24,14 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-from steps import ROOT, Step, parallel
+from steps import ONE_CORE, RECIPE, ROOT, Step, parallel
 
 SPACE = "examples/spaces/demo.arch"
 BASELINE = "examples/nets/tiny.arch"
 CROP = "INPUT=[3,128,96]"  # tiny at the demo space's crop
 MAX_MACS = "40M"  # the search budget; tiny has 64M MACs at this crop
-TRAIN = ["--schedule", "cosine", "--sigma", "2", "--batch", "32", "--epochs", "200"]
-ONE_CORE = ["--workers", "0", "--threads", "1"]
 
 
 class Plan:
@@ -45,7 +43,7 @@ class Plan:
 
 
 def search_arm(step: Step, plan: Plan, out: Path, data: Path, seconds: dict) -> None:
-    common = ["--data", str(data), *TRAIN, *ONE_CORE]
+    common = ["--data", str(data), *RECIPE, *ONE_CORE]
     seconds["supernet"] = step(
         "supernet",
         "supernet", "train", SPACE, *common,
@@ -69,7 +67,7 @@ def search_arm(step: Step, plan: Plan, out: Path, data: Path, seconds: dict) -> 
 def baseline_arm(step: Step, plan: Plan, out: Path, data: Path, seconds: dict) -> None:
     seconds["baseline"] = step(
         "baseline",
-        "train", BASELINE, "-D", CROP, "--data", str(data), *TRAIN, *ONE_CORE,
+        "train", BASELINE, "-D", CROP, "--data", str(data), *RECIPE, *ONE_CORE,
         "--budget-seconds", str(plan.supernet_s + plan.finetune_s), "--out", str(out / "baseline"),
     )  # fmt: skip
 

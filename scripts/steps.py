@@ -16,6 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The training recipe of the demo and of every ablation arm (a budget ends it first),
+# and one CPU thread per arm: two arms side by side fill the 2 cores.
+RECIPE = ["--schedule", "cosine", "--sigma", "2", "--batch", "32", "--epochs", "200"]
+ONE_CORE = ["--workers", "0", "--threads", "1"]
 
 
 class StepFailed(SystemExit):

@@ -52,7 +52,7 @@ def main() -> int:
                 for name, space in SPACES.items()
             )
         )
-    bench.report(CLAIMS, "python bench/ablations/autopose.py " + " ".join(sys.argv[1:]))
+    bench.report(CLAIMS)
     return 0
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -28,11 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from steps import Step, parallel  # noqa: E402  (scripts/ is not a package)
+from steps import ONE_CORE, RECIPE, Step, parallel  # noqa: E402  (scripts/ is not a package)
 
 CROP = "INPUT=[3,128,96]"  # every arm's input: the quick profile's calibrated crop
-RECIPE = ["--schedule", "cosine", "--sigma", "2", "--batch", "32", "--epochs", "200"]
-ONE_CORE = ["--workers", "0", "--threads", "1"]
 SMOKE_SECONDS = 3  # every budget under --smoke: the plumbing, not the result
 
 __all__ = ["CROP", "Bench", "Claim", "arguments", "parallel", "recipe"]
@@ -286,8 +285,10 @@ class Bench:
 
     # -- the verdict --------------------------------------------------------------------
 
-    def report(self, claims: list[Claim], command: str) -> str:
-        """Print and write OUT/results.md: one row per arm, one verdict per claim."""
+    def report(self, claims: list[Claim]) -> str:
+        """Print and write OUT/results.md: the command that ran, one row per arm, one
+        verdict per claim."""
+        command = f"python bench/ablations/{self.name}.py {shlex.join(sys.argv[1:])}".strip()
         rows = self.rows()
         arms = list(dict.fromkeys(row["arm"] for row in rows))
         lines = [

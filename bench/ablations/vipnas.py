@@ -91,7 +91,7 @@ def main() -> int:
             partial(bench.trained, "per_frame", seed, PER_FRAME, data),
         )
         parallel(*(partial(temporal_arm, bench, seed, data, arm) for arm in SPACES))
-    bench.report(CLAIMS, "python bench/ablations/vipnas.py " + " ".join(sys.argv[1:]))
+    bench.report(CLAIMS)
     return 0
 
 
