@@ -36,6 +36,7 @@ class Decider:
         self._configs: dict[frozenset[str], tuple[dict, ...] | None] = {}
         self._values: dict[str, tuple] = {}
         self._answers: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._decided: dict[Any, Any] = {}
 
     # ---- tabulated once
     def configs(self, value: Any) -> tuple[dict, ...] | None:
@@ -72,7 +73,13 @@ class Decider:
         """`cond` as a bool when the choices decide it, else unchanged."""
         if not is_symbolic(cond):
             return bool(cond)
-        return self._remembered("decide", cond, self._decide)
+        try:  # by value: lowering rebuilds equal guards for every block instance
+            return self._decided[cond]
+        except KeyError:
+            answer = self._decided[cond] = self._decide(cond)
+            return answer
+        except TypeError:  # a value holding something unhashable
+            return self._remembered("decide", cond, self._decide)
 
     def _decide(self, cond: Any) -> Any:
         configs = self.configs(cond)

@@ -59,16 +59,21 @@ class IRGraph:
 
     def subgraph(self, nodes: Iterable) -> IRGraph:
         """A copy holding `nodes` and the edges between them (networkx gives a view;
-        callers here always copy it)."""
-        keep = set(nodes)
+        callers here always copy it). Built dict by dict: lowering's graphs of a few
+        thousand nodes are copied on every `archc check`."""
+        keep = nodes if isinstance(nodes, (set, frozenset)) else set(nodes)
         sub = IRGraph()
         sub.graph.update(self.graph)
-        for n, attrs in self.nodes.items():
-            if n in keep:
-                sub.add_node(n, **attrs)
-        for u, v, key in self._edges:
-            if u in keep and v in keep:
-                sub.add_edge(u, v, key, **self._pred[v][u][key])
+        sub.nodes = {n: dict(attrs) for n, attrs in self.nodes.items() if n in keep}
+        sub._pred = {
+            v: {
+                u: {k: dict(data) for k, data in keys.items()}
+                for u, keys in self._pred[v].items()
+                if u in keep
+            }
+            for v in sub.nodes
+        }
+        sub._edges = [e for e in self._edges if e[0] in keep and e[1] in keep]
         return sub
 
     def copy(self) -> IRGraph:

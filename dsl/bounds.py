@@ -42,8 +42,13 @@ def check_bounds(
 ) -> list[tuple[Any, str]]:
     """Raise for an argument outside its parameter's bound; return what cannot be
     decided here as (condition, message) requirements."""
+    t = param.type
+    if t.name != "list" and (t.name != "int" or t.minimum is None):
+        return []  # nothing bounded: most parameters
     pending = []
-    for item, minimum in bounded_items(value, param.type):
+    for item, minimum in bounded_items(value, t):
+        if type(item) is int and minimum <= item <= MAXIMUM:
+            continue  # the common case, first: every literal size of a network
         if isinstance(item, (Poison, bool)) or not _is_int(item):
             continue
         message = f"argument `{param.name}` of `{callee}` must be >= {minimum}"

@@ -282,6 +282,8 @@ class CallEvaluator(ExprEvaluator):
         for p in decl.params:
             if p.name in given:
                 value, node = given[p.name]
+            elif _is_literal(p.default):  # most defaults: `stride: int = 1`
+                value, node = p.default.value, site
             else:
                 module_env = self.globals_of(self.module_of(decl))
                 value, node = self.eval(p.default, module_env, f"{inst}.{p.name}"), site
@@ -360,6 +362,11 @@ class CallEvaluator(ExprEvaluator):
                 )
             parts.append(str(value))
         return f"{label.name}[{','.join(parts)}]" if parts else label.name
+
+
+def _is_literal(expr: ast.Node) -> bool:
+    """A default that is its own value: no need to evaluate it for every call."""
+    return expr.kind in ("string", "bool") or (expr.kind == "number" and expr.unit is None)
 
 
 def _tensor_nodes(values: Any):

@@ -25,6 +25,7 @@ from archc.dsl.span import Span
 from archc.dsl.symbolic import apply
 from archc.dsl.values import Tensor
 
+_AUTO = Span.point("<auto>", 0, 0)  # where an automatic label was taken: nowhere
 MAX_DEPTH = 48
 MAX_NODES = 100_000  # per space: far above real networks; stops runaway loops early
 MAX_CHOICES = 10_000
@@ -103,14 +104,18 @@ class Context:
     def auto_label(self, base: str) -> str:
         """`base`, then `base_1`, `base_2`, ... within the current scope."""
         key = tuple(self.scope)
-        counter = self._counters.setdefault(key, Counter())
-        taken = self._labels.setdefault(key, {})
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = Counter()
+        taken = self._labels.get(key)
+        if taken is None:
+            taken = self._labels[key] = {}
         while True:
             n = counter[base]
             counter[base] += 1
             label = base if n == 0 else f"{base}_{n}"
             if label not in taken:
-                taken[label] = Span.point("<auto>", 0, 0)
+                taken[label] = _AUTO
                 return label
 
     def claim_label(self, label: str, span: Span) -> str:

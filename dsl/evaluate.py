@@ -91,8 +91,12 @@ class ExprEvaluator:
     """Pure expression evaluation; subclasses add calls, choices and the graph."""
 
     def eval(self, expr: ast.Node, env: Env, hint: str | None = None) -> Any:
-        method = getattr(self, f"_eval_{expr.kind}")
-        return method(expr, env, hint) if expr.kind in _HINTED else method(expr, env)
+        try:
+            method, hinted = _METHODS[type(self), expr.kind]
+        except KeyError:  # first use of this kind by this class: look it up once
+            method = getattr(type(self), f"_eval_{expr.kind}")
+            method, hinted = _METHODS[type(self), expr.kind] = (method, expr.kind in _HINTED)
+        return method(self, expr, env, hint) if hinted else method(self, expr, env)
 
     # ---- literals and names
     def _eval_number(self, e: ast.Number, env: Env) -> Any:
@@ -435,6 +439,9 @@ class ExprEvaluator:
 
 
 _HINTED = {"if", "choice", "oneof", "pipe", "call", "repeat"}
+# (evaluator class, node kind) -> (the `_eval_<kind>` function, takes a hint?): the
+# interpreter's dispatch, looked up once instead of formatting a name per node.
+_METHODS: dict[tuple[type, str], tuple[Any, bool]] = {}
 
 
 def _member(family: Family, index: Any, e: ast.Index) -> Any:

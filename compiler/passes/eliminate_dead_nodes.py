@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archc.compiler.ir_graph import ancestors
+from archc.compiler.ir_graph import IRGraph, ancestors
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -24,6 +24,8 @@ def eliminate_dead_nodes(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
         if out in graph:
             live.add(out)
             live |= ancestors(graph, out)
-    result = graph.subgraph(n for n in graph.nodes if n in live).copy()
+    result = graph.subgraph([n for n in graph.nodes if n in live])
+    if not isinstance(result, IRGraph):  # networkx gives a view
+        result = result.copy()
     result.graph.update(graph.graph)
     return result
