@@ -31,6 +31,7 @@ FORMAT, VERSION = "archc-latency-table", 1
 ANCHORS = ("conv", "deconv", "linear")
 FUSED_ACTIVATIONS = ("relu", "relu6", "sigmoid", "hsigmoid")  # onnxruntime's FusedConv
 FREE = ("skip",)  # no kernel runs
+PRECISIONS = ("fp32", "int8")
 
 
 class LatencyTableError(ValueError):
@@ -121,6 +122,16 @@ class LatencyTable:
     overhead_ms: float = 0.0
     entries: dict[str, float] = field(default_factory=dict)
     spaces: dict[str, str] = field(default_factory=dict)  # space name -> IR fingerprint
+    # "int8": each entry is the unit as the mixed-precision export deploys it, the
+    # faster of its int8 and float32 kernels; `pairs` keeps both (key -> [fp32, int8])
+    precision: str = "fp32"
+    pairs: dict[str, list[float]] = field(default_factory=dict)
+
+    def keeps_fp32(self, key: str) -> bool:
+        """Whether the unit of `key` stays float32 in a mixed-precision export: its
+        int8 kernel was not faster on this machine (an fp32 table keeps every unit)."""
+        pair = self.pairs.get(key)
+        return pair is None or not pair[1] < pair[0]
 
     def predict(
         self, graph: nx.MultiDiGraph, config: Mapping[str, Any], scope: str | None = None
@@ -155,7 +166,9 @@ class LatencyTable:
                 "threads": self.threads,
                 "overhead_ms": self.overhead_ms,
                 "spaces": self.spaces,
+                "precision": self.precision,
                 "entries": self.entries,
+                **({"pairs": self.pairs} if self.pairs else {}),
             },
             indent=1,
         )
@@ -181,12 +194,19 @@ class LatencyTable:
                 f"{file}: latency table version {data.get('version')!r} "
                 f"is not supported (this archc reads {VERSION})"
             )
+        if data.get("precision", "fp32") not in PRECISIONS:
+            raise LatencyTableError(
+                f"{file}: unknown precision {data.get('precision')!r} "
+                f"(one of {', '.join(PRECISIONS)})"
+            )
         return cls(
             data["machine"],
             data["threads"],
             data.get("overhead_ms", 0.0),
             dict(data["entries"]),
             dict(data.get("spaces", {})),
+            data.get("precision", "fp32"),
+            dict(data.get("pairs", {})),
         )
 
 

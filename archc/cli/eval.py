@@ -15,7 +15,7 @@ import json
 import os
 
 from archc.cli import values
-from archc.cli.common import CliFailure, add_config_options, load_space
+from archc.cli.common import CliFailure, UsageError, add_config_options, load_space
 from archc.cli.os_errors import describe
 
 
@@ -28,9 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "keypoints of every person of DIR's split (ground-truth boxes) and print "
         "COCO's ten AP/AR numbers.",
     )
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the .arch file (not with --onnx)")
     add_config_options(p)
-    p.add_argument("--weights", required=True, metavar="W.safetensors")
+    p.add_argument("--weights", metavar="W.safetensors")
+    p.add_argument(
+        "--onnx",
+        metavar="MODEL.onnx",
+        help="evaluate an `archc export` file (float32 or int8) through onnxruntime instead: "
+        "what is deployed, with the same decoding and COCO evaluation",
+    )
     p.add_argument(
         "--data", required=True, metavar="DIR", help="data directory (annotations/ and images/)"
     )
@@ -64,6 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.onnx:
+        return _run_onnx(args)
+    if not args.file or not args.weights:
+        raise UsageError("give FILE and --weights W.safetensors, or --onnx MODEL.onnx")
     from archc.cli.train import build_net
     from archc.runtime.pose.coco_json import PoseDataError
     from archc.runtime.train import TrainConfig, TrainError, evaluate
@@ -103,13 +113,39 @@ def run(args: argparse.Namespace) -> int:
         raise CliFailure(str(err)) from None
     except OSError as err:
         raise CliFailure(describe(err, args.results)) from None
+    _print(
+        args, stats, f"{geometry.name} on {args.data} ({args.split}, {len(data.indices)} persons"
+    )
+    return 0
+
+
+def _run_onnx(args: argparse.Namespace) -> int:
+    """`--onnx`: the export evaluated as shipped (`runtime.deploy.onnx_pose`)."""
+    if args.file or args.weights:
+        raise UsageError("--onnx evaluates the model file alone: leave out FILE and --weights")
+    from archc.runtime.deploy.onnx_pose import OnnxModelError, evaluate_onnx, read_archc_onnx
+    from archc.runtime.pose.coco_json import PoseDataError
+    from archc.runtime.train import TrainError
+
+    try:
+        export = read_archc_onnx(args.onnx)
+        stats = evaluate_onnx(
+            args.onnx, args.data, args.split, threads=args.threads or 1, batch=args.batch,
+            flip=args.flip, limit=args.limit, results_path=args.results,
+        )  # fmt: skip
+    except (OnnxModelError, TrainError, PoseDataError) as err:
+        raise CliFailure(str(err)) from None
+    except OSError as err:
+        raise CliFailure(describe(err, args.results)) from None
+    name = f"{args.onnx} ({export.precision}, onnxruntime)"
+    _print(args, stats, f"{name} on {args.data} ({args.split}")
+    return 0
+
+
+def _print(args: argparse.Namespace, stats: dict[str, float], what: str) -> None:
     if args.json:
         print(json.dumps(stats))
-    else:
-        print(
-            f"{geometry.name} on {args.data} ({args.split}, {len(data.indices)} persons, "
-            f"flip test {'on' if args.flip else 'off'}):"
-        )
-        for name, value in stats.items():
-            print(f"  {name:<5} {value:.4f}")
-    return 0
+        return
+    print(f"{what}, flip test {'on' if args.flip else 'off'}):")
+    for name, value in stats.items():
+        print(f"  {name:<5} {value:.4f}")

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import io
 
-from archc.cli import values
+from archc.cli import export_int8, values
 from archc.cli.common import (
     CliFailure,
     UsageError,
@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1e-4,
         help="largest accepted |onnxruntime - torch| (default 1e-4)",
     )
+    export_int8.add_options(p)
     p.set_defaults(run=run)
 
 
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--opset {args.opset} is not supported (17 to 21)")
     if not args.tolerance >= 0:
         raise UsageError(f"--tolerance must be >= 0, got {args.tolerance}")
+    export_int8.check(args)
     space = load_space(args.file, args.defines)
     config = chosen_config(space, args)
     if config is None:
@@ -102,4 +104,6 @@ def run(args: argparse.Namespace) -> int:
         f"opset {report.opset}; onnxruntime vs torch max |diff| {report.max_abs_diff:.2e} "
         f"on input {'x'.join(map(str, report.input_shape))} ({report.seconds:.1f} s)"
     )
+    if args.quantize:
+        export_int8.run(args, space, config, report.path)
     return 0

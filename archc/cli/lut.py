@@ -43,6 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default 20): rank correlation and mean absolute percentage error",
     )
     p.add_argument("--seed", type=values.NATURAL, default=0, help="seed of the calibration configs")
+    p.add_argument(
+        "--quantize",
+        choices=("int8",),
+        help="measure every unit in float32 and quantized to int8 and keep the faster, as "
+        "`archc export --quantize int8` deploys it: a table for searching the latency "
+        "of the int8 model (docs/deployment.md)",
+    )
     p.set_defaults(run=run)
 
 
@@ -54,27 +61,39 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.is_dir() or not out.parent.is_dir():
         raise CliFailure(f"cannot write {out}: give a file path in an existing folder")
+    precision = args.quantize or "fp32"
     existing = None
     if out.exists():
         try:
             existing = LatencyTable.load(out)
         except LatencyTableError as err:
             raise CliFailure(f"{err}; remove it or choose another path") from None
-    if existing is not None and is_current(existing, space, args.threads):
+        if existing.precision != precision:
+            raise CliFailure(
+                f"{out} holds {existing.precision} latencies, not {precision}: write the "
+                f"{precision} table to another file"
+            )
+    if existing is not None and is_current(existing, space, args.threads, precision):
         print(
             f"{out} is up to date for {space.name} on this machine "
             f"({len(existing.entries):,} entries)"
         )
         table = existing
     else:
-        report = build_lut(space, args.threads, args.runs, existing, _progress("measuring"))
+        _check_int8(precision)
+        report = build_lut(
+            space, args.threads, args.runs, existing, _progress("measuring"), precision
+        )
         table = report.table
         _save(table, out)
         note = "" if report.complete else " (some units were sampled, not enumerated)"
         print(
-            f"wrote {out}: {report.measured:,} entries measured, {report.reused:,} reused, "
-            f"call overhead {table.overhead_ms:.3f} ms{note}"
+            f"wrote {out}: {report.measured:,} {precision} entries measured, "
+            f"{report.reused:,} reused, call overhead {table.overhead_ms:.3f} ms{note}"
         )
+        if table.pairs:
+            faster = sum(1 for key in table.pairs if not table.keeps_fp32(key))
+            print(f"int8 is faster than float32 for {faster:,} of {len(table.pairs):,} units")
     if args.calibrate:
         with contextlib.redirect_stdout(io.StringIO()):
             result = calibrate(
@@ -85,6 +104,16 @@ def run(args: argparse.Namespace) -> int:
             f"{result.spearman:.3f}, mean absolute percentage error {result.mape:.1f}%"
         )
     return 0
+
+
+def _check_int8(precision: str) -> None:
+    if precision == "int8":
+        from archc.compiler.backends.onnx.quantize import QuantizeError, check_int8_kernels
+
+        try:
+            check_int8_kernels()
+        except QuantizeError as err:
+            raise CliFailure(str(err)) from None
 
 
 def _save(table, out: Path) -> None:

@@ -20,6 +20,7 @@ import networkx as nx
 import onnxruntime as ort
 
 from archc.compiler.backends.onnx.builder import random_weights, to_onnx
+from archc.compiler.backends.onnx.quantize import fp32_node_names, quantize, random_batches
 from archc.compiler.backends.onnx.runner import ort_latency
 from archc.compiler.ir import IRNode, input_shapes
 from archc.compiler.latency_table import (
@@ -109,20 +110,41 @@ def build_lut(
     runs: int = 20,
     existing: LatencyTable | None = None,
     progress: Callable[[Iterable], Iterable] = lambda it: it,
+    precision: str = "fp32",
 ) -> BuildReport:
-    """Measure every unit of `space` missing from `existing` (if it fits this machine)."""
+    """Measure every unit of `space` missing from `existing` (if it fits this machine
+    and precision). An int8 table times each unit in float32 and quantized, and keeps
+    the faster, as the mixed-precision export deploys it."""
     machine = machine_description()
-    fits = existing is not None and existing.machine == machine and existing.threads == threads
-    table = existing if fits else LatencyTable(machine, threads)
+    fits = (
+        existing is not None
+        and existing.machine == machine
+        and existing.threads == threads
+        and existing.precision == precision
+    )
+    table = existing if fits else LatencyTable(machine, threads, precision=precision)
     if not fits or not table.overhead_ms:
         table.overhead_ms = _overhead(threads, runs)
     specs, complete = space_specs(space)
     missing = [key for key in specs if key not in table.entries]
     for key in progress(missing):
-        timing = ort_latency(unit_model(specs[key]), _shapes(specs[key]), threads, runs, 3)
-        table.entries[key] = max(timing.median_ms - table.overhead_ms, 0.0)
+        fp32 = unit_latency(specs[key], threads, runs) - table.overhead_ms
+        if precision == "int8":
+            int8 = unit_latency(specs[key], threads, runs, int8=True) - table.overhead_ms
+            table.pairs[key] = [max(fp32, 0.0), max(int8, 0.0)]
+            fp32 = min(fp32, int8)
+        table.entries[key] = max(fp32, 0.0)
     table.spaces[space.name] = ir_fingerprint(space.graph)
     return BuildReport(table, len(missing), len(specs) - len(missing), complete)
+
+
+def unit_latency(spec: list, threads: int, runs: int, int8: bool = False) -> float:
+    """Median milliseconds of one call of the unit's model (quantized with seeded
+    calibration batches when `int8`: its speed, not its accuracy, is measured)."""
+    model = unit_model(spec)
+    if int8:
+        model = quantize(model, random_batches(_shapes(spec)))
+    return ort_latency(model, _shapes(spec), threads, runs, 3).median_ms
 
 
 def _shapes(spec: list) -> dict[str, tuple[int, ...]]:
@@ -134,11 +156,13 @@ def _overhead(threads: int, runs: int) -> float:
     return ort_latency(unit_model(spec), _shapes(spec), threads, runs * 5, 10).median_ms
 
 
-def is_current(table: LatencyTable, space, threads: int) -> bool:
-    """True when `table` was measured here, with `threads`, for this version of the space."""
+def is_current(table: LatencyTable, space, threads: int, precision: str = "fp32") -> bool:
+    """True when `table` was measured here, with `threads` and `precision`, for this
+    version of the space."""
     return (
         table.machine == machine_description()
         and table.threads == threads
+        and table.precision == precision
         and table.spaces.get(space.name) == ir_fingerprint(space.graph)
     )
 
@@ -167,12 +191,25 @@ def calibrate(
         derived = space.derive(config)
         data = to_onnx(derived.graph, random_weights(seed)).SerializeToString()
         shapes = input_shapes(derived.graph)
+        if table.precision == "int8":  # as the mixed-precision export deploys it
+            keep = fp32_node_names(data, kept_fp32(derived.graph, table))
+            data = quantize(data, random_batches(shapes), keep_fp32=keep)
         measured.append(ort_latency(data, shapes, table.threads, runs, 3).median_ms)
         predicted.append(table.predict(space.graph, config))
     mape = 100 * sum(abs(p - m) / m for p, m in zip(predicted, measured, strict=True))
     return Calibration(
         tuple(predicted), tuple(measured), spearman(predicted, measured), mape / len(measured)
     )
+
+
+def kept_fp32(graph: nx.MultiDiGraph, table: LatencyTable) -> list[str]:
+    """IR names of the nodes of a fixed graph's units that stay float32 under `table`
+    (an int8 table's unit whose int8 kernel was not faster; a unit missing from it)."""
+    names = []
+    for unit in graph_units(graph):
+        if table.keeps_fp32(spec_key(unit_spec(graph, unit, {}))):
+            names += [graph.nodes[n]["ir"].name for n in unit.nodes]
+    return names
 
 
 def spearman(a: list[float], b: list[float]) -> float:
