@@ -296,3 +296,13 @@ def test_the_python_api(work, tmp_path):
     assert set(stats) >= {"AP", "AP50", "AR"}
     with pytest.raises(QuantizeError, match="at least 8 crops"):
         archc.onnx.quantize_int8(work["net"], out, work["data"], images=2)
+
+
+def test_a_temporal_export_is_refused_in_one_line(work, tmp_path, capsys):
+    net = ROOT / "examples/spaces/tiny_temporal.arch"
+    out = tmp_path / "t.onnx"
+    args = ["export", str(net), "-o", str(out), "--smallest", "--quantize", "int8"]
+    assert cli.main([*args, "--calibrate", str(work["data"])]) == 1
+    err = capsys.readouterr().err
+    assert "inputs" in err and "archc video" in err and len(err.strip().splitlines()) == 1
+    assert out.exists() and not out.with_name("t.int8.onnx").exists()
