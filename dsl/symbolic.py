@@ -280,9 +280,18 @@ def is_symbolic(value: Any) -> bool:
     return isinstance(value, tuple) and any(is_symbolic(v) for v in value)
 
 
+def _any_symbolic(args: tuple) -> bool:
+    """`any(is_symbolic(a) for a in args)` without a generator: `apply` runs it for
+    every arithmetic operation of an elaboration."""
+    for a in args:  # noqa: SIM110 (a generator costs more here)
+        if isinstance(a, Sym) or (type(a) is tuple and is_symbolic(a)):
+            return True
+    return False
+
+
 def apply(fn: str, *args: Any) -> Any:
     """`FUNCTIONS[fn](*args)`, or an `Apply` when an argument is symbolic."""
-    if not any(is_symbolic(a) for a in args):
+    if not _any_symbolic(args):
         return FUNCTIONS[fn](*args)
     simple = _identity(fn, args)
     if simple is not _NOT_SIMPLE:
@@ -293,7 +302,7 @@ def apply(fn: str, *args: Any) -> Any:
         return args[1]
     if fn in ("eq", "ne") and _same(args[0], args[1]):
         return fn == "eq"
-    deps = frozenset().union(*(deps_of(a) for a in args))
+    deps = frozenset().union(*[deps_of(a) for a in args])
     return Apply(fn=fn, args=tuple(args), type=_result_type(fn, args), _deps=deps)
 
 

@@ -98,5 +98,13 @@ def all_ops() -> dict[str, OpRule]:
 
 
 def _load_families() -> None:
-    """Import the op families once; each registers its rules on import."""
+    """Import the op families once; each registers its rules on import. (Called by
+    every `get`: lowering asks once per node, so the import statement is skipped.)"""
+    if _LOADED:
+        return
     from archc.compiler.ops import activation, combine, conv, norm, pool  # noqa: F401
+
+    _LOADED.append(True)
+
+
+_LOADED: list[bool] = []
