@@ -10,7 +10,7 @@ must agree with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +33,14 @@ def active_nodes(
     graph: nx.MultiDiGraph,
     config: Mapping[str, Any],
     mixing: frozenset[str] | set[str] = frozenset(),
+    inputs: Mapping[int, Sequence[int]] | None = None,
 ) -> list[int]:
     """Ids of the nodes the subnet of `config` computes, in topological order.
 
     A `choose` of a choice in `mixing` (weighted/gumbel in a supernet) keeps all
-    its candidates; every other choose and select keeps the one it takes.
+    its candidates; every other choose and select keeps the one it takes. `inputs`
+    (node -> its producers in port order) spares a caller that asks for many
+    configs of one graph the walk over networkx's edge views.
     """
     seen: set[int] = set()
     stack = list(graph.graph["outputs"].values())
@@ -46,14 +49,15 @@ def active_nodes(
         if n in seen:
             continue
         seen.add(n)
-        stack.extend(_taken_inputs(graph, graph.nodes[n]["ir"], config, mixing))
+        node = graph.nodes[n]["ir"]
+        producers = inputs[n] if inputs is not None else input_ids(graph, n)
+        stack.extend(_taken_inputs(node, producers, config, mixing))
     return sorted(seen)
 
 
 def _taken_inputs(
-    graph: nx.MultiDiGraph, node: IRNode, config: Mapping[str, Any], mixing=frozenset()
-) -> list[int]:
-    inputs = input_ids(graph, node.id)
+    node: IRNode, inputs: Sequence[int], config: Mapping[str, Any], mixing=frozenset()
+) -> Sequence[int]:
     if node.kind == "select":
         return [inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]]
     if node.kind == "choose" and node.attrs["choice"] not in mixing:

@@ -10,6 +10,7 @@ a derived sharer whose module differs has its own (see `weight_sharing`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,6 +99,7 @@ def module_at(root: nn.ModuleDict, path: tuple[str, ...]) -> nn.Module:
     return holder
 
 
+@functools.lru_cache(maxsize=65536)
 def name_segments(name: str) -> tuple[str, ...]:
     """`s2.blocks[0].conv` -> ("s2", "blocks[0]", "conv"); dots inside [] do not split."""
     parts, depth, current = [], 0, ""

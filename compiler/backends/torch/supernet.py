@@ -89,6 +89,10 @@ class Supernet(nn.Module):
         self._plans: OrderedDict[Any, list[Step]] = OrderedDict()
         self.plan_cache_size = PLANS
         self._plan: list[Step] | None = None
+        # what every plan reads, computed once: the producers of each node, and the
+        # parameter-free layers (one module per op, attributes and input shapes)
+        self._inputs = {n: tuple(input_ids(graph, n)) for n in graph.nodes}
+        self._free: dict[Any, nn.Module] = {}
         choices = {c.name: c for c in graph.graph["choices"]}
         for n in sorted(graph.nodes):
             node: IRNode = graph.nodes[n]["ir"]
@@ -157,9 +161,9 @@ class Supernet(nn.Module):
         steps = []
         mixing = {c for c, how in self.realisation.items() if how in MIXING} - set(gated)
         config = dict(config) | {c: self.labels[c][i] for c, i in gated.items()}
-        for n in active_nodes(self.graph, config, mixing):
+        for n in active_nodes(self.graph, config, mixing, self._inputs):
             node: IRNode = self.graph.nodes[n]["ir"]
-            inputs = tuple(input_ids(self.graph, n))
+            inputs = self._inputs[n]
             if node.kind == "choose" and node.attrs["choice"] in gated:
                 taken = inputs[gated[node.attrs["choice"]]]
                 steps.append(
@@ -229,7 +233,20 @@ class Supernet(nn.Module):
         if node.op in WEIGHTED_OPS:
             return Step(node.id, "op", name_segments(node.weight_name), attrs, inputs)
         shapes = [evaluate(self.graph.nodes[i]["ir"].shape, config) for i in inputs]
-        return Step(node.id, "op", None, BUILDERS[node.op](attrs, shapes), inputs)
+        return Step(node.id, "op", None, self._free_layer(node.op, attrs, shapes), inputs)
+
+    def _free_layer(self, op: str, attrs: dict, shapes: list) -> nn.Module:
+        """The parameter-free module of `op`, shared by every plan that needs the same
+        one (building one per node and plan was a third of a cold `set_active`)."""
+        try:
+            key = (op, tuple(sorted(attrs.items())), tuple(map(tuple, shapes)))
+            hash(key)
+        except TypeError:  # an attribute that is not hashable: build it for this plan
+            return BUILDERS[op](attrs, shapes)
+        layer = self._free.get(key)
+        if layer is None:
+            layer = self._free[key] = BUILDERS[op](attrs, shapes)
+        return layer
 
     # ---- running
     def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
