@@ -34,6 +34,10 @@ def _with_kill(fit, after: int, sig: signal.Signals):
 
 
 if __name__ == "__main__":
+    # A shell without job control starts background jobs with SIGINT ignored, and a
+    # child inherits that (`make test &` would then never see its Ctrl-C): the runner
+    # simulates a terminal's Ctrl-C, so Python's own handler is put back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     after, _, name = sys.argv[1].partition(":")
     train.fit = _with_kill(train.fit, int(after), signal.Signals[f"SIG{name or 'KILL'}"])
     sys.exit(main(sys.argv[2:]))
