@@ -125,11 +125,17 @@ def _print(report, crops: int, args) -> None:
 
 
 def _evaluate(args, fp32_path, report) -> None:
-    from archc.runtime.deploy.onnx_pose import evaluate_onnx
+    from archc.runtime.deploy.onnx_pose import OnnxModelError, evaluate_onnx
+    from archc.runtime.pose.coco_json import PoseDataError
+    from archc.runtime.train import TrainError
 
     paths = {"float32": fp32_path} | ({"int8": report.path} if report.path else {})
     for name, path in paths.items():
-        stats = evaluate_onnx(path, args.data, threads=args.threads)
+        try:
+            stats = evaluate_onnx(path, args.data, threads=args.threads)
+        except (TrainError, PoseDataError, OnnxModelError) as err:
+            written = ", ".join(str(p) for p in paths.values())
+            raise CliFailure(f"{written} written; evaluation on --data failed: {err}") from None
         print(f"AP {name}: {stats['AP']:.4f} (AP50 {stats['AP50']:.4f}) on {args.data} val")
 
 

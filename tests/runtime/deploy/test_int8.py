@@ -220,6 +220,10 @@ def test_bad_calibration_data_is_one_line_and_keeps_fp32(work, tmp_path, capsys)
     assert out.exists() and not out.with_name("m.int8.onnx").exists()
     assert cli.main([*base, "--calibrate", str(tmp_path / "nowhere")]) == 1
     assert "calibration data" in capsys.readouterr().err
+    calibrated = [*base, "--calibrate", str(work["data"]), "--calibration-images", "8"]
+    assert cli.main([*calibrated, "--runs", "3", "--data", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err
+    assert "evaluation on --data failed" in err and len(err.strip().splitlines()) == 1
     mpii = write_net(tmp_path / "nets", MPII_NET, "mpii16.arch")  # 16 joints, COCO data
     assert cli.main(["export", str(mpii), "-o", str(tmp_path / "p.onnx"), "--quantize", "int8",
                      "--calibrate", str(work["data"])]) == 1  # fmt: skip
