@@ -78,10 +78,11 @@ def quantize_int8(
     threads: int = 1,
     runs: int = 30,
     seed: int = 0,
+    progress=lambda it: it,
 ):
     """`archc export --quantize int8` after `export(...)` wrote `fp32_path`: returns an
     `Int8Report` (`.path` is the int8 file, None when int8 was not faster); raises
-    `QuantizeError` (docs/deployment.md)."""
+    `QuantizeError` or, for `lut`, `LatencyTableError` (docs/deployment.md)."""
     from archc.compiler.backends.onnx.quantize import QuantizeOptions
     from archc.compiler.latency_table import LatencyTable
     from archc.runtime.deploy.int8 import quantize_export
@@ -97,6 +98,7 @@ def quantize_int8(
         threads=threads,
         runs=runs,
         seed=seed,
+        progress=progress,
     )
 
 

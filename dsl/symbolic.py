@@ -284,7 +284,7 @@ def _any_symbolic(args: tuple) -> bool:
     """`any(is_symbolic(a) for a in args)` without a generator: `apply` runs it for
     every arithmetic operation of an elaboration."""
     for a in args:  # noqa: SIM110 (a generator costs more here)
-        if isinstance(a, Sym) or (type(a) is tuple and is_symbolic(a)):
+        if isinstance(a, Sym) or (isinstance(a, tuple) and is_symbolic(a)):
             return True
     return False
 

@@ -77,8 +77,8 @@ def check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace, space, config, fp32_path) -> None:
     """Quantize the float32 export at `fp32_path`; print what was kept and measured."""
     from archc.compiler.backends.onnx import quantize
-    from archc.compiler.latency_table import LatencyTable, LatencyTableError
-    from archc.runtime.deploy.int8 import quantize_export
+    from archc.compiler.latency_table import LatencyTableError
+    from archc.onnx import quantize_int8
     from archc.runtime.deploy.onnx_pose import OnnxModelError
 
     try:
@@ -87,13 +87,11 @@ def run(args: argparse.Namespace, space, config, fp32_path) -> None:
         print(f"warning: {err}; only the float32 model was written", file=sys.stderr)
         return
     try:
-        report = quantize_export(
+        report = quantize_int8(
             space, fp32_path, args.calibrate, config,
-            images=args.calibration_images,
-            options=quantize.QuantizeOptions(args.calibration_method, args.per_channel),
-            table=LatencyTable.load(args.lut) if args.lut else None,
-            threads=args.threads, runs=args.runs, seed=args.seed,
-            progress=_progress("timing units and classes"),
+            images=args.calibration_images, method=args.calibration_method,
+            per_channel=args.per_channel, lut=args.lut, threads=args.threads,
+            runs=args.runs, seed=args.seed, progress=_progress("timing units and classes"),
         )  # fmt: skip
     except (quantize.QuantizeError, LatencyTableError, OnnxModelError) as err:
         raise CliFailure(f"{err}; the float32 model {fp32_path} is kept") from None

@@ -6,10 +6,8 @@ the float32 one it comes from.
 2. Mixed precision by measurement: every unit of the subnet (a conv with its fused
    BatchNorm and activation, or a single op) is timed in float32 and quantized on
    this CPU, with these threads, or read from an int8 latency table
-   (`archc lut --quantize int8`); a unit whose int8 kernel is not faster stays in
-   float32. A unit timed alone pays its own quantize and dequantize, so the
-   measurement leans towards float32: a unit is kept in int8 only when it wins
-   even so.
+   (`archc lut --quantize int8`); from those timings, whole-model trials per class
+   of units choose what stays in float32 (`mixed.refine`).
 3. The whole model is quantized (onnxruntime, QDQ), then timed against float32;
    when it is still not faster, no int8 file is written and the report says why.
 """
@@ -136,18 +134,14 @@ def unit_timings(
     table: LatencyTable | None = None,
     progress: Progress = lambda it: it,
 ) -> list[UnitTiming]:
-    """Float32 and int8 milliseconds of every unit of a fixed graph: from `table`
-    when it is an int8 table measured here with `threads` (its missing units are
-    measured), else measured now (each distinct unit once)."""
-    usable = (
-        table is not None
-        and table.precision == "int8"
-        and table.machine == machine_description()
-        and table.threads == threads
-    )
+    """Float32 and int8 milliseconds of every unit of a fixed graph: from `table`,
+    which must be an int8 table measured here with `threads` (`check_table`; its
+    missing units are measured), else measured now (each distinct unit once)."""
+    if table is not None:
+        check_table(table, threads)
     units = graph_units(graph)
     specs = [unit_spec(graph, unit, {}) for unit in units]
-    pairs = dict(table.pairs) if usable else {}
+    pairs = dict(table.pairs) if table is not None else {}
     for spec in progress([s for s in {spec_key(s): s for s in specs}.values()]):
         key = spec_key(spec)
         if key not in pairs:
@@ -185,10 +179,10 @@ def deploy_int8(
     `feeds`, time both models, and write the int8 one to `int8_path(output)` only
     when it is faster; its report beside it as JSON either way."""
     shapes = {name: (1, *array.shape[1:]) for name, array in feeds[0].items()}
-    decisions, _ = refine(fp32, units, shapes, threads, runs, progress)
+    decisions = refine(fp32, units, shapes, threads, runs, progress)
     names = [n for u in units if not decisions[u.name].int8 for n in u.nodes]
     keep = fp32_node_names(fp32, names)
-    int8 = quantize(fp32, feeds, options or QuantizeOptions(), keep_fp32=keep)
+    int8 = quantize(fp32, feeds, options, keep_fp32=keep)
     fp32_time = ort_latency(fp32, shapes, threads, runs)
     int8_time = ort_latency(int8, shapes, threads, runs)
     crops = sum(len(next(iter(f.values()))) for f in feeds)
@@ -220,8 +214,6 @@ def quantize_export(
     from archc.runtime.deploy.onnx_pose import read_archc_onnx
 
     check_int8_kernels()
-    if table is not None:
-        check_table(table, threads)
     export = read_archc_onnx(fp32_path)
     feeds, _ = calibration_feeds(calibrate, export.geometry, export.input_name, images, seed)
     graph = space.derive(config or space.default()).graph

@@ -85,8 +85,8 @@ def refine(
     threads: int,
     runs: int,
     progress: Callable[[Iterable], Iterable] = lambda it: it,
-) -> tuple[dict[str, Decision], Timing]:
-    """Decisions per unit name after the class trials, and the fastest trial's time."""
+) -> dict[str, Decision]:
+    """Decisions per unit name after the class trials."""
     calibration = random_batches(shapes, 2)
 
     def timed(chosen: dict[str, Decision]) -> Timing:
@@ -95,7 +95,7 @@ def refine(
         return ort_latency(model, shapes, threads, max(5, runs // 3))
 
     decisions, best = min(
-        ((start, timed(start)) for start in (alone(units), everything(units))),
+        ((start, timed(start)) for start in (alone(units), everything(units), none(units))),
         key=lambda pair: pair[1].median_ms,
     )
     for cls in progress(_classes_by_weight(units)):
@@ -115,7 +115,7 @@ def refine(
                 )
                 decisions = {**trial, **{u.name: Decision(int8, why) for u in members}}
                 best = timing
-    return decisions, best
+    return decisions
 
 
 def _classes_by_weight(units) -> list[str]:

@@ -125,7 +125,7 @@ def _set_meta(model: onnx.ModelProto, key: str, value: str) -> None:
 
 class _Reader:
     """onnxruntime's CalibrationDataReader over our batches (duck-typed: its base
-    class only declares `get_next`)."""
+    class accepts any class with `get_next`, the one method calibration calls)."""
 
     def __init__(self, batches: Iterable[dict[str, np.ndarray]]) -> None:
         self._it: Iterator[dict[str, np.ndarray]] = iter(batches)
@@ -135,15 +135,6 @@ class _Reader:
         feeds = next(self._it, None)
         if feeds is not None:
             self.seen += 1
-        return feeds
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> dict[str, np.ndarray]:
-        feeds = self.get_next()
-        if feeds is None:
-            raise StopIteration
         return feeds
 
 

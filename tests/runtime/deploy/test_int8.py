@@ -154,7 +154,7 @@ def test_no_int8_file_when_int8_is_slower(work, tmp_path, monkeypatch):
     units = deploy.unit_timings(graph, 1, 3)
     feeds, _ = deploy.calibration_feeds(work["data"], exp.geometry, exp.input_name, 8)
     times = iter([1.0, 2.0])  # float32, then int8
-    monkeypatch.setattr(deploy, "refine", lambda fp32, units, *a, **k: (alone(units), None))
+    monkeypatch.setattr(deploy, "refine", lambda fp32, units, *a, **k: alone(units))
     monkeypatch.setattr(deploy, "ort_latency", lambda *a, **k: Timing(next(times), 0, 1))
     report = deploy.deploy_int8(exp.data, tmp_path / "m.onnx", feeds, units)
     assert report.path is None and not (tmp_path / "m.int8.onnx").exists()
