@@ -69,11 +69,12 @@ def quantize(
         "entropy": CalibrationMethod.Entropy,
         "percentile": CalibrationMethod.Percentile,
     }[options.method]
-    keep = set(keep_fp32) | always_fp32(model)
+    kept_units = {name.rpartition(":")[0] for name in keep_fp32}
     with tempfile.TemporaryDirectory(prefix="archc-int8-") as tmp, _quiet():
         src, pre, out = (Path(tmp) / name for name in ("fp32.onnx", "pre.onnx", "int8.onnx"))
         src.write_bytes(model)
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        keep = _exclusions(pre, kept_units)
         reader = _Reader(batches)
         quantize_static(
             str(pre),
@@ -95,18 +96,42 @@ def quantize(
     return result.SerializeToString()
 
 
+def _exclusions(pre: Path, kept_units: set[str]) -> set[str]:
+    """Names of the pre-processed model's nodes to leave in float32: those of the kept
+    IR nodes, and `ALWAYS_FP32`. Pre-processing adds unnamed nodes (HardSwish becomes
+    x * HardSigmoid(x)); each is named after the IR node whose output it computes, or
+    whose output its consumer computes, so it stays with its unit. The model is saved
+    back with those names."""
+    model = onnx.load(str(pre))
+    nodes = model.graph.node
+    consumers: dict[str, list] = {}
+    for node in nodes:
+        for tensor in node.input:
+            consumers.setdefault(tensor, []).append(node)
+    for i, node in enumerate(nodes):
+        if not node.name:
+            owner = _ir_owner(node) or next(
+                (o for c in consumers.get(node.output[0], []) if (o := _ir_owner(c))), "pre"
+            )
+            node.name = f"{owner}:pre{i}"
+    onnx.save(model, str(pre))
+    return {
+        n.name for n in nodes if n.name.rpartition(":")[0] in kept_units or n.op_type in ALWAYS_FP32
+    }
+
+
+def _ir_owner(node) -> str | None:
+    """The IR name in a node's output tensor (the builder names them `<IR name>:<n>`)."""
+    named = next((o for o in node.output if ":" in o), None)
+    return named.rpartition(":")[0] if named else None
+
+
 def fp32_node_names(model: bytes, ir_names: Iterable[str]) -> set[str]:
     """The ONNX node names emitted for IR nodes `ir_names` (the builder names each
     `<IR name>:<n>`), which is what `quantize(keep_fp32=...)` excludes."""
     wanted = set(ir_names)
     parsed = onnx.load_from_string(model)
     return {n.name for n in parsed.graph.node if n.name.rpartition(":")[0] in wanted}
-
-
-def always_fp32(model: bytes) -> set[str]:
-    """Names of the nodes `ALWAYS_FP32` keeps in float32."""
-    parsed = onnx.load_from_string(model)
-    return {n.name for n in parsed.graph.node if n.op_type in ALWAYS_FP32}
 
 
 def precision_of(model: onnx.ModelProto) -> str:
