@@ -53,7 +53,10 @@ class Lowering:
             except ArchError as err:
                 self.diagnostics.extend(err.diagnostics)
                 return self.graph
-        self._set_graph_attrs()
+        try:
+            self._set_graph_attrs()
+        except ArchError as err:
+            self.diagnostics.extend(err.diagnostics)
         return self.graph
 
     # ---- symbolic values
@@ -244,9 +247,27 @@ class Lowering:
             inputs=dict(e.inputs),
             outputs=outputs,
             constraints=e.constraints,
-            checks=tuple(self.checks)
-            + tuple((self.resolve(c.cond), c.message, c.span) for c in e.checks),
+            checks=tuple(self.checks) + tuple(self._asserts()),
         )
+
+    def _asserts(self):
+        """The asserts that waited for shapes (`x.channels % parts == 0`): now that the
+        shapes are known, one false for every config, or for some, is an error (E264,
+        as for the asserts decided during elaboration); one that holds for some configs
+        only stays a per-config check."""
+        for c in self.elab.checks:
+            try:
+                cond = self.resolve(c.cond)
+            except _Dropped:  # reads a value that no config computes
+                continue
+            found = self.decider.counterexample(self.decider.decide(cond))
+            if found is False:
+                yield (cond, c.message, c.span)
+            elif found is not None:
+                when = f" when {describe_config(found)}" if found else ""
+                raise ArchError(
+                    [Diagnostic("E264", f"assertion failed{when}: {c.message}", c.span)]
+                )
 
 
 def lower_ir(elab: Elaborated) -> tuple[IRGraph, list[Diagnostic]]:

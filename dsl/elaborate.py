@@ -19,7 +19,7 @@ from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.evaluate import Env
 from archc.dsl.loops import LoopStatements
 from archc.dsl.program import METRICS, CheckSpec, ConstraintSpec, Elaborated
-from archc.dsl.symbolic import is_symbolic
+from archc.dsl.symbolic import apply, is_symbolic
 from archc.dsl.values import POISON, Poison, Tensor, describe, shown_number
 
 _TIME_UNITS_MS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
@@ -125,7 +125,11 @@ class Evaluator(LoopStatements, ChoiceEvaluator):
             raise fail("E264", f"assertion failed: {message}" if s.message else message, s.span)
 
     def _assert_for_every_config(self, test: Any, message: str, s: ast.Assert) -> None:
-        """Check now over all configs when possible; else leave it to the compiler."""
+        """Check now over all configs when possible; else leave it to the compiler.
+        An assert in a guarded stage (a `oneof` candidate, a conditional) binds only
+        the configs that compute the stage."""
+        if self.ctx.guard is not True:
+            test = apply("or", apply("not", self.ctx.guard), test)
         outcomes = self.outcomes(test)
         if outcomes is None:
             self.ctx.checks.append(CheckSpec(cond=test, message=message, span=s.span))

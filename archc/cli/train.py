@@ -52,6 +52,7 @@ FIELDS = (
     "augment",
     "sigma",
     "budget_seconds",
+    "drop_path_schedule",
 )
 
 
@@ -112,6 +113,12 @@ def add_training_options(p: argparse.ArgumentParser, skip: frozenset[str] = froz
     )
     opt("--lr-factor", type=values.RATE, help="step schedule factor (default 0.1)")
     opt("--min-lr", type=values.WEIGHT, help="cosine schedule floor (default 0)")
+    opt(
+        "--drop-path-schedule",
+        choices=("constant", "linear"),
+        help="drop-path rates: as written (constant, the default) or ramped linearly "
+        "from 0 over the epochs (DARTS)",
+    )
     opt("--weight-decay", type=values.WEIGHT, help="Adam weight decay (default 0)")
     opt(
         "--seed",

@@ -54,6 +54,13 @@ def squash_shape(r: Rules) -> Shape:
     return (c // r["dim"], h, w)
 
 
+def zero_shape(r: Rules) -> Shape:
+    """Like x[:, :, ::stride, ::stride]: ceil(H / stride) x ceil(W / stride)."""
+    c, h, w = r.x
+    s = r["stride"]
+    return (c, (h + s - 1) // s, (w + s - 1) // s)
+
+
 register(
     OpRule("add", elementwise_shape),
     OpRule("mul", elementwise_shape),
@@ -61,5 +68,5 @@ register(
     OpRule("scatter", scatter_shape),
     OpRule("squash", squash_shape),
     OpRule("skip", same_shape),
-    OpRule("zero", same_shape),
+    OpRule("zero", zero_shape),
 )

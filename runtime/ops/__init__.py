@@ -8,14 +8,17 @@ the IR: the torch backend tells them what to do.
 """
 
 from archc.runtime.ops.conv import ElasticConv2d, ElasticConvTranspose2d, centre_crop
+from archc.runtime.ops.drop import DropPath, set_drop_path_scale
 from archc.runtime.ops.linear import ElasticLinear
 from archc.runtime.ops.norm import ElasticBatchNorm2d, ElasticLayerNorm
 
 __all__ = [
+    "DropPath",
     "ElasticBatchNorm2d",
     "ElasticConv2d",
     "ElasticConvTranspose2d",
     "ElasticLayerNorm",
     "ElasticLinear",
     "centre_crop",
+    "set_drop_path_scale",
 ]

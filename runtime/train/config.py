@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 SCHEDULES = ("step", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
+DROP_PATH_SCHEDULES = ("constant", "linear")
 RESUME_MAY_CHANGE = frozenset({"workers", "device", "data"})
 CONFIG_FORMAT = "archc-train-config"
 
@@ -43,7 +44,8 @@ class TrainConfig:
     `threads` None leaves torch's default (deterministic runs pin it).
     `budget_seconds` trains for about that long instead of a fixed length: `epochs` is
     then the most there may be, and the run fixes its length after the first epoch
-    (`with_budget_epochs`).
+    (`with_budget_epochs`). `drop_path_schedule` "linear" ramps every drop-path rate
+    from 0 in epoch 1 to (E - 1) / E of its value in the last (DARTS).
     """
 
     data: str
@@ -68,6 +70,7 @@ class TrainConfig:
     augment: bool = True
     sigma: float | None = None
     budget_seconds: float | None = None
+    drop_path_schedule: Literal["constant", "linear"] = "constant"
 
     def __post_init__(self) -> None:
         if self.lr_steps is not None:
@@ -84,6 +87,11 @@ class TrainConfig:
             yield f"lr must be > 0, got {self.lr}"
         if self.schedule not in SCHEDULES:
             yield f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+        if self.drop_path_schedule not in DROP_PATH_SCHEDULES:
+            yield (
+                f"drop_path_schedule must be one of {', '.join(DROP_PATH_SCHEDULES)}, "
+                f"got {self.drop_path_schedule!r}"
+            )
         if self.device not in DEVICES:
             yield f"device must be one of {', '.join(DEVICES)}, got {self.device!r}"
         for name in ("seed", "workers", "min_lr", "weight_decay"):

@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 
+from archc.runtime.ops.drop import set_drop_path_scale
 from archc.runtime.pose.evaluate import KEYPOINT_METRICS
 from archc.runtime.train import checkpoint, metrics
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError
@@ -47,7 +48,7 @@ from archc.runtime.train.data import (
 )
 from archc.runtime.train.device import amp_enabled, configure, seed_epoch, select_device
 from archc.runtime.train.distributed import Ranks
-from archc.runtime.train.schedule import lr_at
+from archc.runtime.train.schedule import drop_path_scale_at, lr_at
 from archc.runtime.train.step import PlainStep, StepContext, TrainStep
 from archc.runtime.train.validate import Progress, _no_progress, evaluate
 
@@ -302,6 +303,8 @@ def run_epoch(run: Run, epoch: int) -> dict[str, Any]:
     seed_epoch(config.seed, epoch)
     lr = lr_at(config, epoch)
     run.step.begin_epoch(epoch, lr)
+    for module in run.step.modules().values():
+        set_drop_path_scale(module, drop_path_scale_at(config, epoch))
     means, seen = train_one_epoch(run, epoch)
     train_seconds = time.perf_counter() - begin
     record = {

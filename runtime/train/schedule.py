@@ -45,3 +45,11 @@ def lr_at(config: TrainConfig, epoch: int) -> float:
 def set_lr(optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+def drop_path_scale_at(config: TrainConfig, epoch: int) -> float:
+    """The factor on every drop-path rate in epoch `epoch` (0-based): DARTS's linear
+    ramp `epoch / epochs`, or 1 for a constant rate."""
+    if config.drop_path_schedule == "linear":
+        return epoch / config.epochs
+    return 1.0

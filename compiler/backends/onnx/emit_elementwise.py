@@ -1,5 +1,5 @@
 """ONNX for activations and the ops that combine tensors (add, mul, cat, scatter,
-squash, skip, zero). Each mirrors the torch backend's definition exactly."""
+squash, skip; `zero` is in emit_shape). Each mirrors the torch backend exactly."""
 
 from __future__ import annotations
 
@@ -78,8 +78,3 @@ def squash(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict
 @emitter("skip")
 def skip(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
     return b.add("Identity", [xs[0]], node.name)
-
-
-@emitter("zero")
-def zero(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
-    return b.add("ConstantOfShape", [b.add("Shape", [xs[0]], node.name)], node.name)

@@ -19,6 +19,7 @@ from torch import nn
 
 from archc.compiler.ops.conv import deconv_padding
 from archc.dsl.symbolic import evaluate
+from archc.runtime.ops.drop import DropPath
 
 Builder = Callable[[dict[str, Any], list[tuple[int, int, int]]], nn.Module]
 
@@ -122,6 +123,32 @@ def _squash(a: dict, shapes: list) -> nn.Module:
     return Lambda(f"squash dim={a['dim']}", squash)
 
 
+def _shuffle(a: dict, shapes: list) -> nn.Module:
+    groups = a["groups"]
+
+    def shuffle(x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.reshape(n, groups, c // groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+    return Lambda(f"shuffle groups={groups}", shuffle)
+
+
+def _crop(a: dict, shapes: list) -> nn.Module:
+    _, h, w = shapes[0]
+    rows, cols = slice(a["top"], h - a["bottom"]), slice(a["left"], w - a["right"])
+    return Lambda(
+        f"crop rows {rows.start}:{rows.stop} cols {cols.start}:{cols.stop}",
+        lambda x: x[:, :, rows, cols],
+    )
+
+
+def _zero(a: dict, shapes: list) -> nn.Module:
+    s = a.get("stride", 1)
+    if s == 1:
+        return Lambda("zero", torch.zeros_like)
+    return Lambda(f"zero stride={s}", lambda x: torch.zeros_like(x[:, :, ::s, ::s]))
+
+
 def _sum(*xs: torch.Tensor) -> torch.Tensor:
     out = xs[0]
     for x in xs[1:]:
@@ -169,5 +196,13 @@ BUILDERS: dict[str, Builder] = {
     "scatter": _scatter,
     "squash": _squash,
     "skip": lambda a, s: nn.Identity(),
-    "zero": lambda a, s: Lambda("zero", torch.zeros_like),
+    "zero": _zero,
+    "channel_slice": lambda a, s: Lambda(
+        f"channels {a['start']}:{a['stop']}", lambda x: x[:, a["start"] : a["stop"]]
+    ),
+    "shuffle": _shuffle,
+    "flatten": lambda a, s: Lambda("flatten", lambda x: x.reshape(x.shape[0], -1, 1, 1)),
+    "crop": _crop,
+    "dropout": lambda a, s: nn.Dropout(a["p"]),
+    "drop_path": lambda a, s: DropPath(a["p"]),
 }

@@ -242,11 +242,22 @@ class Supernet(nn.Module):
             key = (op, tuple(sorted(attrs.items())), tuple(map(tuple, shapes)))
             hash(key)
         except TypeError:  # an attribute that is not hashable: build it for this plan
-            return BUILDERS[op](attrs, shapes)
+            return BUILDERS[op](attrs, shapes).train(self.training)
         layer = self._free.get(key)
         if layer is None:
-            layer = self._free[key] = BUILDERS[op](attrs, shapes)
+            layer = self._free[key] = BUILDERS[op](attrs, shapes).train(self.training)
         return layer
+
+    def free_layers(self) -> list[nn.Module]:
+        """The shared parameter-free layers (kept outside `self.net`: they hold nothing
+        to save), for what must reach every layer: train/eval mode, drop-path rates."""
+        return list(self._free.values())
+
+    def train(self, mode: bool = True) -> Supernet:
+        super().train(mode)
+        for layer in self._free.values():
+            layer.train(mode)  # dropout and drop-path act in training only
+        return self
 
     # ---- running
     def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):

@@ -33,8 +33,13 @@ SPACE = """space every_op {
     let z = cat([y, y -> oneof(skip, zero) as edge])
     let heads = z -> conv(16, bias=true) -> squash(dim=8) -> scatter([0, 2], 4)
     let logits = z -> global_avgpool -> linear(choice(5, 10))
+    let part = z -> channel_slice(start=choice(0, 4), stop=choice(8, 16)) as part
+    let part = part -> shuffle(groups=2) -> dropout(p=0.1) -> drop_path(p=0.2)
+    let shifted = cat([part -> crop(top=1, left=1), part -> crop(bottom=1, right=1)])
+    let flat = shifted -> zero(stride=2) -> flatten
     output maps = heads
     output scores = logits
+    output parts = add([flat -> linear(3), shifted -> global_avgpool -> conv(3)])
 }
 """
 
@@ -56,7 +61,7 @@ def test_every_op_derives_equal_to_the_supernet_and_exports(pick, tmp_path):
     x = torch.randn(2, 3, 32, 24)
     with torch.no_grad():
         got, expected = net(x), derived(x)
-    assert set(got) == set(expected) == {"maps", "scores"}
+    assert set(got) == set(expected) == {"maps", "scores", "parts"}
     for name in got:
         torch.testing.assert_close(got[name], expected[name], msg=name)
     save_weights(net, tmp_path / "super.safetensors")
