@@ -48,6 +48,7 @@ FIELDS = (
     "zero_one",
     "derive",
     "threshold",
+    "keep_edges",
     "controller_updates",
     "controller_samples",
     "controller_lr",
@@ -119,8 +120,16 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--derive",
-        choices=("argmax", "prune"),
-        help="argmax (default), or prune: also list the candidates above --threshold",
+        choices=("argmax", "darts", "prune"),
+        help="argmax (default); darts: keep the --keep-edges strongest edges of every cell "
+        "node (choices named NAME[j, t]), the others `none`; prune: also list the "
+        "candidates above --threshold",
+    )
+    g.add_argument(
+        "--keep-edges",
+        type=values.POSITIVE,
+        metavar="K",
+        help="darts derivation: edges kept per cell node (default 2)",
     )
     g.add_argument(
         "--threshold",

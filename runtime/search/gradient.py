@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from archc.compiler.files import write_atomic
+from archc.compiler.space.darts_derive import DerivationError
 from archc.compiler.space.sampling import Limit
 from archc.runtime.search import alphas as alpha_log
 from archc.runtime.search.cost_loss import CostTerm
@@ -134,6 +135,8 @@ def run_gradient_search(
         raise SearchError(
             "--zero-one (Fair-DARTS) needs sigmoid choices: --realise 'PATTERN=sigmoid'"
         )
+    if options.derive == "darts":
+        _check_darts_cells(supernet)
     supernet.hard = options.hard
     step = _make_step(supernet, space, train_config, options, target, lut, base)
     if options.strategy != "reinforce":
@@ -162,6 +165,22 @@ def run_gradient_search(
     write_atomic(folder / BEST, json.dumps({"space": space.name, **best}, indent=2) + "\n")
     outputs = _write_best(folder, space, supernet, config, train_config, geometry, options)
     return GradientResult(folder, records, config, best, outputs)
+
+
+def _check_darts_cells(supernet: Any) -> None:
+    """`--derive darts` needs cell edges to derive, each with a `none` to drop it with:
+    said before training, not after it (the derivation itself is checked on alpha 0)."""
+    from archc.compiler.space.darts_derive import node_edges
+
+    if not node_edges(list(supernet.labels)):
+        raise SearchError(
+            "--derive darts: no mixed choice is a cell edge named NAME[j, t] (source j, "
+            "node t, as std.darts and std.cells name them); use --derive argmax"
+        )
+    try:
+        supernet.darts_config(supernet.table.default())
+    except DerivationError as err:
+        raise SearchError(f"--derive darts: {err}") from None
 
 
 def _check_active(supernet: Any, base: Any, phase: Callable[[str], None]) -> None:
@@ -270,11 +289,19 @@ def _make_step(supernet, space, config, options: GradientOptions, target, lut, b
 
 
 def derive(space: Any, supernet: Any, base: Any, options: GradientOptions):
-    """(config, summary): argmax of every mixed choice; `prune` also lists, per choice,
-    the candidates whose weight stays above the threshold (PoseNFS IV-C)."""
+    """(config, summary): argmax of every mixed choice; `darts` keeps the strongest
+    `keep_edges` edges of every cell node (DARTS's genotype); `prune` also lists, per
+    choice, the candidates whose weight stays above the threshold (PoseNFS IV-C)."""
     import torch
 
-    config = space.validate(supernet.argmax_config(base))
+    kept_edges = None
+    if options.derive == "darts":
+        try:
+            config, kept_edges = supernet.darts_config(base, options.keep_edges)
+        except DerivationError as err:
+            raise SearchError(f"--derive darts: {err}") from None
+    else:
+        config = space.validate(supernet.argmax_config(base))
     cost = space.cost(config)
     with torch.no_grad():
         probs = {c: p.tolist() for c, p in supernet.mixing_probabilities().items()}
@@ -284,6 +311,8 @@ def derive(space: Any, supernet: Any, base: Any, options: GradientOptions):
         "macs": cost.macs,
         "params": cost.params,
     }
+    if kept_edges is not None:
+        summary["kept_edges"] = kept_edges
     if options.derive == "prune":
         kept = {
             c: [

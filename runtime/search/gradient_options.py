@@ -12,7 +12,7 @@ from archc.runtime.search.cost_loss import FORMS
 from archc.runtime.search.strategies import SearchError
 
 STRATEGIES = ("darts", "sync", "gumbel", "reinforce")
-DERIVATIONS = ("argmax", "prune")
+DERIVATIONS = ("argmax", "darts", "prune")
 METRICS = ("macs", "params", "latency_ms")
 
 
@@ -39,6 +39,7 @@ class GradientOptions:
     zero_one: float = 0.0  # Fair-DARTS zero-one loss weight (sigmoid choices)
     derive: str = "argmax"
     threshold: float = 0.05  # prune: candidates below this weight are dropped
+    keep_edges: int = 2  # darts: edges kept per cell node
     calibration: int = 256
     export: bool = True
     # reinforce (AutoPose): the controller over the policy choices
@@ -87,7 +88,7 @@ class GradientOptions:
             yield f"the prune threshold is in [0, 1), got {self.threshold}"
 
     def _reinforce_problems(self):
-        for name in ("controller_updates", "controller_samples", "derive_samples"):
+        for name in ("controller_updates", "controller_samples", "derive_samples", "keep_edges"):
             if getattr(self, name) < 1:
                 yield f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}"
         if self.reward not in ("AP", "loss"):

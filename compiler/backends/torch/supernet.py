@@ -40,6 +40,7 @@ from archc.compiler.ops.conv import deconv_padding
 from archc.compiler.passes.count_cost import active_nodes
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable
+from archc.compiler.space.darts_derive import darts_derive
 from archc.compiler.space.space import Space
 from archc.dsl.program import REALISATIONS
 from archc.dsl.symbolic import apply, evaluate
@@ -303,6 +304,17 @@ class Supernet(nn.Module):
         for choice, labels in self.labels.items():
             base[choice] = labels[int(torch.argmax(self.arch[_key(choice)]))]
         return self.table.validate(base)
+
+    def darts_config(self, config: Mapping[str, Any] | None = None, k: int = 2):
+        """`config` with DARTS's derivation of the mixed choices: per cell node the `k`
+        edges (choices `name[j, t]`) whose best non-`none` candidate weighs most, at that
+        candidate, the other edges `none`; other mixed choices at their argmax. Returns
+        (config, kept edges per node); see `archc.compiler.space.darts_derive`."""
+        base = dict(config if config is not None else self.active or self.table.default())
+        with torch.no_grad():
+            probs = {c: p.tolist() for c, p in self.mixing_probabilities().items()}
+        decisions, kept = darts_derive(probs, self.labels, k)
+        return self.table.validate(base | decisions), kept
 
     def derive(self, config: Mapping[str, Any] | None = None, *, argmax: bool = False) -> nn.Module:
         """A standalone module of `config`'s subnet with the supernet's weights copied in.
