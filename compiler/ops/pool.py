@@ -29,6 +29,10 @@ def upsample_shape(r: Rules) -> Shape:
         f"upsample mode must be nearest or bilinear, not {r['mode']!r}",
     )
     r.require(apply("ge", r["factor"], 1), "upsample factor must be at least 1")
+    r.require(
+        apply("or", apply("not", r["align_corners"]), apply("eq", r["mode"], "bilinear")),
+        'align_corners=true needs mode="bilinear"',
+    )
     return (c, h * r["factor"], w * r["factor"])
 
 

@@ -20,9 +20,12 @@ def global_avgpool(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple],
     return b.add("GlobalAveragePool", xs[:1], node.name)
 
 
-def resize(b: Builder, x: str, size: tuple[int, int], mode: str, name: str) -> str:
+def resize(
+    b: Builder, x: str, size: tuple[int, int], mode: str, name: str, corners: bool = False
+) -> str:
     """torch's `interpolate(size=...)`: nearest = floor(dst * in / out) ('asymmetric'),
-    bilinear with align_corners=False = 'pytorch_half_pixel'. The batch stays symbolic."""
+    bilinear = 'pytorch_half_pixel', or 'align_corners' with align_corners=True. The
+    batch stays symbolic."""
     leading = b.add("Slice", [b.add("Shape", [x], name), b.const([0]), b.const([2])], name)
     sizes = b.add("Concat", [leading, b.const(list(size))], name, axis=0)
     if mode == "nearest":
@@ -39,14 +42,15 @@ def resize(b: Builder, x: str, size: tuple[int, int], mode: str, name: str) -> s
         [x, "", "", sizes],
         name,
         mode="linear",
-        coordinate_transformation_mode="pytorch_half_pixel",
+        coordinate_transformation_mode="align_corners" if corners else "pytorch_half_pixel",
     )
 
 
 @emitter("upsample")
 def upsample(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
     _, h, w = shapes[0]
-    return resize(b, xs[0], (h * a["factor"], w * a["factor"]), a["mode"], node.name)
+    size = (h * a["factor"], w * a["factor"])
+    return resize(b, xs[0], size, a["mode"], node.name, a.get("align_corners", False))
 
 
 @emitter("resize_like")

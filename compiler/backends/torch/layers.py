@@ -5,7 +5,8 @@ returns a callable module; parameter-free ops are small `nn.Module`s too, so
 every IR node maps to exactly one module and forward hooks see every op.
 Conventions match `compiler/ops` exactly (that is what the tests check):
 'same' padding for conv and pools, SimpleBaseline padding for deconv, pools
-that do not count padding, bilinear resizing with align_corners=False.
+that do not count padding, bilinear resizing with align_corners=False (unless
+an upsample asks for True).
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ BUILDERS: dict[str, Builder] = {
     "upsample": lambda a, s: nn.Upsample(
         scale_factor=a["factor"],
         mode=a["mode"],
-        **({"align_corners": False} if a["mode"] == "bilinear" else {}),
+        **({"align_corners": a.get("align_corners", False)} if a["mode"] == "bilinear" else {}),
     ),
     "resize_like": lambda a, s: Lambda(
         f"resize {a['mode']}",

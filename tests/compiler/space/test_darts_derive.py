@@ -45,11 +45,7 @@ def test_the_derivation_is_dartss_genotype():
         probs = dict(zip(names, rows, strict=True))
         decisions, kept = darts_derive(probs, dict.fromkeys(names, OPS))
         want = genotype(rows, steps)
-        got = [
-            (decisions[edge], int(edge[2]))
-            for t in range(steps)
-            for edge in kept[f"n[*, {t}]"]
-        ]
+        got = [(decisions[edge], int(edge[2])) for t in range(steps) for edge in kept[f"n[*, {t}]"]]
         assert sorted(got) == sorted(want)
         for t in range(steps):
             assert len(kept[f"n[*, {t}]"]) == 2
