@@ -37,6 +37,7 @@ EXPECTED_SIZES = {  # regression values; each is also checked against brute forc
     "efficientpose": 248_289_275_869_214_073_063_696,
     "posenfs_hrnet": 210_832_519_264_920_576,
     "posenfs_mobilenet": 10_460_353_203,
+    "darts_cifar": 8**28,  # 14 edges x 2 cell types, 8 candidates each
 }
 
 SMALL_SPACES = {
