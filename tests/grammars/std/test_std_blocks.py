@@ -532,7 +532,11 @@ def test_from_coarser():
     s = elaborate("    output h = image -> from_coarser(32)")
     assert ops(s) == ["conv", "bn", "upsample"]
     assert node(s, "from_coarser.conv").attrs["bias"] is True
-    assert dict(node(s, "from_coarser.upsample").attrs) == {"factor": 2, "mode": "bilinear"}
+    assert dict(node(s, "from_coarser.upsample").attrs) == {
+        "factor": 2,
+        "mode": "bilinear",
+        "align_corners": False,
+    }
 
 
 def test_nfs_cell():
@@ -703,3 +707,43 @@ def test_slim_head_without_spatial_information_correction():
     s = elaborate("    output h = image -> conv(64) -> slim_head(joints=17, sic=false)")
     assert ops(s, "slim_head") == ["deconv", "bn", "relu"] * 2 + ["conv"]
     assert output(s).name == "slim_head.final"
+
+
+# ---------------------------------------------------------------- std.channels
+
+
+def test_split():
+    s = elaborate("    let p = split(image -> conv(12), 3)\n    output h = cat([p[2], p[0]])")
+    slices = under(s, "split")
+    assert [n.op for n in slices] == ["channel_slice"] * 3
+    assert [(value(s, n.attrs["start"]), value(s, n.attrs["stop"])) for n in slices] == [
+        (0, 4),
+        (4, 8),
+        (8, 12),
+    ]  # channels that do not divide: an error once shapes are known (test_channel_ops.py)
+
+
+def test_split_sizes():
+    s = elaborate("    let p = split_sizes(image -> conv(12), [2, 7, 3])\n    output h = p[1]")
+    slices = under(s, "split_sizes")
+    assert [(value(s, n.attrs["start"]), value(s, n.attrs["stop"])) for n in slices] == [
+        (0, 2),
+        (2, 9),
+        (9, 12),
+    ]
+    # a split that does not add up fails when shapes are known: test_channel_ops.py
+
+
+def test_shuffle_unit():
+    s = elaborate("    output h = image -> conv(16) -> shuffle_unit(16)")
+    assert ops(s, "shuffle_unit") == [
+        "channel_slice",
+        "channel_slice",
+        *["conv", "bn", "relu", "conv", "bn", "conv", "bn", "relu"],
+        "cat",
+        "shuffle",
+    ]
+    down = elaborate("    output h = image -> conv(16) -> shuffle_unit(32, stride=2)")
+    assert ops(down, "shuffle_unit.branch1_dw") == ["conv"]
+    assert node(down, "shuffle_unit.branch2_dw").attrs["stride"] == 2
+    assert value(down, node(down, "shuffle_unit.branch1_pw").attrs["out"]) == 16

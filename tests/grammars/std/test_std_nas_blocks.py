@@ -173,3 +173,68 @@ def test_nfs_part():
         + f"    output h = nfs_part([f0, f1], alpha, {WIDTHS}, [0], layers=8, cut=4)"
     )
     assert any("a feature per cell" in m for m in msgs)
+
+
+# ---------------------------------------------------------------- std.darts (DARTS's order)
+
+
+def test_relu_conv_bn():
+    s = elaborate("    output h = image -> relu_conv_bn(16, k=3, stride=2, affine=false)")
+    assert ops(s) == ["relu", "conv", "bn"]
+    assert node(s, "relu_conv_bn.conv").attrs["stride"] == 2
+    assert node(s, "relu_conv_bn.bn").attrs["affine"] is False
+
+
+def test_darts_sep_conv():
+    s = elaborate("    output h = image -> conv(8) -> darts_sep_conv(k=5, stride=2)")
+    assert ops(s, "darts_sep_conv") == ["relu", "conv", "conv", "bn"] * 2
+    convs = [n for n in under(s, "darts_sep_conv") if n.op == "conv"]
+    assert [c.attrs["k"] for c in convs] == [5, 1, 5, 1]
+    assert [c.attrs["stride"] for c in convs] == [2, 1, 1, 1]
+
+
+def test_darts_dil_conv():
+    s = elaborate("    output h = image -> conv(8) -> darts_dil_conv(16, k=3)")
+    assert ops(s, "darts_dil_conv") == ["relu", "conv", "conv", "bn"]
+    dw = next(n for n in under(s, "darts_dil_conv") if n.op == "conv")
+    assert (dw.attrs["k"], dw.attrs["dilation"]) == (3, 2)
+
+
+def test_factorized_reduce():
+    s = elaborate("    output h = image -> conv(8) -> factorized_reduce(16)")
+    assert ops(s, "factorized_reduce") == ["relu", "conv", "crop", "conv", "cat", "bn"]
+    crop = next(n for n in under(s, "factorized_reduce") if n.op == "crop")
+    assert (crop.attrs["top"], crop.attrs["left"]) == (1, 1)
+    assert node(s, "factorized_reduce.conv_2").attrs["stride"] == 2
+
+
+def test_darts_skip():
+    s = elaborate("    output h = image -> conv(8) -> darts_skip")
+    assert ops(s, "darts_skip") == ["skip"]
+    s = elaborate("    output h = image -> conv(8) -> darts_skip(stride=2)")
+    assert "crop" in ops(s, "darts_skip")
+
+
+def test_darts_pool():
+    s = elaborate('    output h = image -> darts_pool("avg", stride=2)')
+    assert ops(s) == ["avgpool", "bn"]
+    assert node(s, "darts_pool.bn").attrs["affine"] is False
+
+
+def test_darts_ops():
+    s = elaborate(
+        "    let e = darts_ops(2) as e[0, 0]\n    output h = image -> conv(8) -> e", net=False
+    )
+    (choice,) = s.choices
+    assert choice.name == "e[0,0].oneof"
+    assert choice.realise == "weighted"
+    assert choice.domain == (
+        "none",
+        "max_pool_3x3",
+        "avg_pool_3x3",
+        "skip_connect",
+        "sep_conv_3x3",
+        "sep_conv_5x5",
+        "dil_conv_3x3",
+        "dil_conv_5x5",
+    )
