@@ -37,6 +37,7 @@ EXPECTED_SIZES = {  # regression values; each is also checked against brute forc
     "efficientpose": 248_289_275_869_214_073_063_696,
     "posenfs_hrnet": 210_832_519_264_920_576,
     "posenfs_mobilenet": 10_460_353_203,
+    "ofa_mbv3": (3 * 9**4) ** 5,  # (depth x (kernel x expansion) per block of 4)^5 stages
 }
 
 SMALL_SPACES = {
