@@ -13,7 +13,16 @@ from archc.compiler.ir import input_shapes
 ROOT = Path(__file__).resolve().parents[1]
 SPACES = sorted((ROOT / "examples/spaces").glob("*.arch"))
 HEAVY = frozenset(
-    {"vipnas_res50", "vipnas_hrnet_w32", "vipnas_temporal", "posenfs_hrnet", "autopose"}
+    {
+        "vipnas_res50",
+        "vipnas_hrnet_w32",
+        "vipnas_temporal",
+        "posenfs_hrnet",
+        "autopose",
+        # float64 depthwise convs are slow on CPU: ~10 s (smallest) to ~22 s (largest) per
+        # forward at 224x224; four random configs of the supernet test took 69 s
+        "ofa_mbv3",
+    }
 )
 
 

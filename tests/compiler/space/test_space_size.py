@@ -38,6 +38,7 @@ EXPECTED_SIZES = {  # regression values; each is also checked against brute forc
     "posenfs_hrnet": 210_832_519_264_920_576,
     "posenfs_mobilenet": 10_460_353_203,
     "darts_cifar": 8**28,  # 14 edges x 2 cell types, 8 candidates each
+    "ofa_mbv3": (3 * 9**4) ** 5,  # (depth x (kernel x expansion) per block of 4)^5 stages
 }
 
 SMALL_SPACES = {
