@@ -136,7 +136,7 @@ def run_gradient_search(
             "--zero-one (Fair-DARTS) needs sigmoid choices: --realise 'PATTERN=sigmoid'"
         )
     if options.derive == "darts":
-        _check_darts_cells(supernet)
+        _check_darts_cells(supernet, options.keep_edges)
     supernet.hard = options.hard
     step = _make_step(supernet, space, train_config, options, target, lut, base)
     if options.strategy != "reinforce":
@@ -167,7 +167,7 @@ def run_gradient_search(
     return GradientResult(folder, records, config, best, outputs)
 
 
-def _check_darts_cells(supernet: Any) -> None:
+def _check_darts_cells(supernet: Any, keep: int) -> None:
     """`--derive darts` needs cell edges to derive, each with a `none` to drop it with:
     said before training, not after it (the derivation itself is checked on alpha 0)."""
     from archc.compiler.space.darts_derive import node_edges
@@ -178,7 +178,7 @@ def _check_darts_cells(supernet: Any) -> None:
             "node t, as std.darts and std.cells name them); use --derive argmax"
         )
     try:
-        supernet.darts_config(supernet.table.default())
+        supernet.darts_config(supernet.table.default(), keep)
     except DerivationError as err:
         raise SearchError(f"--derive darts: {err}") from None
 

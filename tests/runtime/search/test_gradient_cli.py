@@ -45,6 +45,22 @@ space tiny_policy {
 }
 """
 
+CELL = """\
+import std
+
+space tiny_cell {
+    "One two-node cell with DARTS edges a[j, t] at 64 x 48 for --derive darts."
+    input image: [3, 64, 48]
+    let x = image -> conv(16, k=3, stride=4) -> bn -> relu
+    let a = [
+        oneof(sep_conv_3x3, avg_pool_3x3, skip, zero, realise=weighted) as a[j, t]
+        for t in range(2)
+        for j in range(1 + t)
+    ]
+    output heatmaps = x -> cell(a, nodes=2, out=16) -> conv(17, k=1, bias=true)
+}
+"""
+
 RUN = [
     "--data",
     "data",
@@ -68,6 +84,8 @@ def work(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("gradient")
     write_space(folder, TINY, "tiny.arch")
     write_space(folder, POLICY, "policy.arch")
+    write_space(folder, CELL, "cell.arch")
+    write_space(folder, CELL.replace("skip, zero,", "skip,"), "cell_no_none.arch")
     write_space(folder)  # small.arch: elastic choices only
     make_synth(folder / "data", train=24, val=6)
     return folder
@@ -190,6 +208,14 @@ def test_kill_9_then_resume_ends_where_the_uninterrupted_search_ends(searched, w
         ),
         (["policy.arch", "--strategy", "darts", "--controller-updates", "3"], "only for"),
         (["policy.arch", "--strategy", "darts"], "e1 is unused under the fixed choices"),
+        (
+            ["tiny.arch", "--strategy", "darts", "--derive", "darts"],
+            "--derive darts: no mixed choice is a cell edge named NAME[j, t]",
+        ),
+        (
+            ["cell_no_none.arch", "--strategy", "darts", "--derive", "darts", "--keep-edges", "1"],
+            "--derive darts: edge `a[1,1]` has no `none` (or `zero`) candidate",
+        ),
     ],
 )
 def test_bad_input_fails_at_once_and_leaves_nothing(work, args, message, capsys, monkeypatch):
@@ -290,3 +316,23 @@ def test_reinforce_trains_the_controller_derives_and_resumes_exactly(work) -> No
     assert [{k: v for k, v in t.items() if k not in drop} for t in again] == [
         {k: v for k, v in t.items() if k not in drop} for t in trials
     ]
+
+
+def test_the_darts_derivation_keeps_the_strongest_edge_per_node(work) -> None:
+    proc = _search_space(work, "cell.arch", "darts_cells", "--derive", "darts", "--keep-edges", "1")
+    assert proc.returncode == 0, proc.stderr
+    best = json.loads((work / "darts_cells" / "best.json").read_text())
+    assert best["derivation"] == "darts"
+    assert best["kept_edges"] == {
+        "a[*, 0]": ["a[0,0]"],
+        "a[*, 1]": [e for e in ("a[0,1]", "a[1,1]") if e in best["kept_edges"]["a[*, 1]"]],
+    }
+    assert len(best["kept_edges"]["a[*, 1]"]) == 1
+    (dropped,) = {"a[0,1]", "a[1,1]"} - set(best["kept_edges"]["a[*, 1]"])
+    assert best["config"][dropped] == "zero"
+    assert best["config"]["a[0,0]"] != "zero"
+
+
+def _search_space(work: Path, space: str, out: str, *extra: str):
+    args = ["search", space, "--strategy", "darts", *RUN, "--epochs", "1", "--out", out]
+    return run_archc([*args, "--no-export", *extra], work)
