@@ -102,7 +102,14 @@ def _load_families() -> None:
     every `get`: lowering asks once per node, so the import statement is skipped.)"""
     if _LOADED:
         return
-    from archc.compiler.ops import activation, combine, conv, norm, pool  # noqa: F401
+    from archc.compiler.ops import (  # noqa: F401
+        activation,
+        combine,
+        conv,
+        norm,
+        pool,
+        transformer,
+    )
 
     _LOADED.append(True)
 

@@ -7,15 +7,25 @@ so a derived subnet computes what the supernet computed. They know nothing of
 the IR: the torch backend tells them what to do.
 """
 
+from archc.runtime.ops.attention import (
+    ElasticAttention,
+    ElasticChannelNorm,
+    ElasticClsToken,
+    ElasticPosEmbed,
+)
 from archc.runtime.ops.conv import ElasticConv2d, ElasticConvTranspose2d, centre_crop
 from archc.runtime.ops.linear import ElasticLinear
 from archc.runtime.ops.norm import ElasticBatchNorm2d, ElasticLayerNorm
 
 __all__ = [
+    "ElasticAttention",
     "ElasticBatchNorm2d",
+    "ElasticChannelNorm",
+    "ElasticClsToken",
     "ElasticConv2d",
     "ElasticConvTranspose2d",
     "ElasticLayerNorm",
     "ElasticLinear",
+    "ElasticPosEmbed",
     "centre_crop",
 ]

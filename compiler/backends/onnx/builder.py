@@ -145,4 +145,9 @@ def state_weights(state: Mapping[str, Any]) -> Weights:
 
 
 def _load_emitters() -> None:
-    from archc.compiler.backends.onnx import emit_elementwise, emit_pool, emit_weighted  # noqa: F401
+    from archc.compiler.backends.onnx import (  # noqa: F401
+        emit_elementwise,
+        emit_pool,
+        emit_transformer,
+        emit_weighted,
+    )

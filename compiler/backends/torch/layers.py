@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archc.compiler.backends.torch.layers_transformer import TRANSFORMER_BUILDERS
 from archc.compiler.ops.conv import deconv_padding
 from archc.dsl.symbolic import evaluate
 
@@ -89,6 +90,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "hsigmoid": hsigmoid,
     "sigmoid": torch.sigmoid,
     "swish": F.silu,
+    "gelu": F.gelu,
     "identity": lambda x: x,
 }
 
@@ -170,4 +172,5 @@ BUILDERS: dict[str, Builder] = {
     "squash": _squash,
     "skip": lambda a, s: nn.Identity(),
     "zero": lambda a, s: Lambda("zero", torch.zeros_like),
+    **TRANSFORMER_BUILDERS,
 }
