@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPACES = sorted((ROOT / "examples/spaces").glob("*.arch"))
 HEAVY = frozenset(
     {"vipnas_res50", "vipnas_hrnet_w32", "vipnas_temporal", "posenfs_hrnet", "autopose"}
+    | {"autoformer_tiny"}  # 224x224 ViT subnets, 1.2-2.3 GMACs
 )
 
 

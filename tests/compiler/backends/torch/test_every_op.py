@@ -26,6 +26,8 @@ SPACE = """space every_op {
     let x = x -> maxpool(k=3, stride=2) -> hswish -> avgpool(k=3) -> swish
     let x = x -> deconv(w, k=4, stride=2) -> sigmoid -> hsigmoid(bias=1.0, divisor=2.0)
     let x = x -> activation(fn=choice("relu", "hswish")) -> layernorm
+    let x = x -> channel_norm -> gelu -> pos_embed(extra=1)
+    let x = x -> attention(choice(1, 2), head_dim=choice(0, 4), qkv_bias=false)
     let up = x -> maxpool(k=2, stride=2, padding=0) -> upsample(factor=2, mode="bilinear")
     let pooled = attention_pool(x, x -> conv(1))
     let scaled = mul([x, pooled -> conv(w) -> sigmoid])
@@ -33,6 +35,7 @@ SPACE = """space every_op {
     let z = cat([y, y -> oneof(skip, zero) as edge])
     let heads = z -> conv(16, bias=true) -> squash(dim=8) -> scatter([0, 2], 4)
     let logits = z -> global_avgpool -> linear(choice(5, 10))
+    let logits = logits -> cls_token -> take_cls
     output maps = heads
     output scores = logits
 }
