@@ -22,6 +22,7 @@ HEAVY = frozenset(
         # float64 depthwise convs are slow on CPU: ~10 s (smallest) to ~22 s (largest) per
         # forward at 224x224; four random configs of the supernet test took 69 s
         "ofa_mbv3",
+        "autoformer_tiny",  # 224x224 ViT subnets, 1.2-2.3 GMACs
     }
 )
 

@@ -6,7 +6,7 @@ from archc.compiler.ops.norm import same_shape
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
 from archc.dsl.symbolic import apply
 
-ACTIVATIONS = ("relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish", "identity")
+ACTIVATIONS = ("relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish", "gelu", "identity")
 
 
 def activation_shape(r: Rules) -> Shape:

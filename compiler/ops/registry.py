@@ -110,6 +110,7 @@ def _load_families() -> None:
         pool,
         regularise,
         shape,
+        transformer,
     )
 
     _LOADED.append(True)

@@ -7,6 +7,12 @@ so a derived subnet computes what the supernet computed. They know nothing of
 the IR: the torch backend tells them what to do.
 """
 
+from archc.runtime.ops.attention import (
+    ElasticAttention,
+    ElasticChannelNorm,
+    ElasticClsToken,
+    ElasticPosEmbed,
+)
 from archc.runtime.ops.conv import ElasticConv2d, ElasticConvTranspose2d, centre_crop
 from archc.runtime.ops.drop import DropPath, set_drop_path_scale
 from archc.runtime.ops.linear import ElasticLinear
@@ -14,11 +20,15 @@ from archc.runtime.ops.norm import ElasticBatchNorm2d, ElasticLayerNorm
 
 __all__ = [
     "DropPath",
+    "ElasticAttention",
     "ElasticBatchNorm2d",
+    "ElasticChannelNorm",
+    "ElasticClsToken",
     "ElasticConv2d",
     "ElasticConvTranspose2d",
     "ElasticLayerNorm",
     "ElasticLinear",
+    "ElasticPosEmbed",
     "centre_crop",
     "set_drop_path_scale",
 ]

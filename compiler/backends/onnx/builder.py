@@ -149,5 +149,6 @@ def _load_emitters() -> None:
         emit_elementwise,
         emit_pool,
         emit_shape,
+        emit_transformer,
         emit_weighted,
     )

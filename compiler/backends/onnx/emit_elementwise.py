@@ -23,6 +23,10 @@ def activate(b: Builder, fn: str, x: str, name: str, a: dict) -> str:
         return b.add("Sigmoid", [x], name)
     if fn == "swish":
         return b.add("Mul", [x, b.add("Sigmoid", [x], name)], name)
+    if fn == "gelu":  # opset 17 has no Gelu: the erf form (emit_transformer)
+        from archc.compiler.backends.onnx.emit_transformer import erf_gelu
+
+        return erf_gelu(b, x, name)
     if fn == "identity":
         return b.add("Identity", [x], name)
     raise ValueError(f"no ONNX form for the activation {fn!r}")

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archc.compiler.backends.torch.layers_transformer import TRANSFORMER_BUILDERS
 from archc.compiler.ops.conv import deconv_padding
 from archc.dsl.symbolic import evaluate
 from archc.runtime.ops.drop import DropPath
@@ -91,6 +92,7 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "hsigmoid": hsigmoid,
     "sigmoid": torch.sigmoid,
     "swish": F.silu,
+    "gelu": F.gelu,
     "identity": lambda x: x,
 }
 
@@ -206,4 +208,5 @@ BUILDERS: dict[str, Builder] = {
     "crop": _crop,
     "dropout": lambda a, s: nn.Dropout(a["p"]),
     "drop_path": lambda a, s: DropPath(a["p"]),
+    **TRANSFORMER_BUILDERS,
 }

@@ -37,6 +37,8 @@ from archc.compiler.backends.torch.layers import BUILDERS
 from archc.compiler.decide import upper_bound
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops.conv import deconv_padding
+from archc.compiler.ops.registry import Rules
+from archc.compiler.ops.transformer import inner_dim
 from archc.compiler.passes.count_cost import active_nodes
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable
@@ -45,17 +47,22 @@ from archc.compiler.space.space import Space
 from archc.dsl.program import REALISATIONS
 from archc.dsl.symbolic import apply, evaluate
 from archc.runtime.ops import (
+    ElasticAttention,
     ElasticBatchNorm2d,
+    ElasticChannelNorm,
+    ElasticClsToken,
     ElasticConv2d,
     ElasticConvTranspose2d,
     ElasticLayerNorm,
     ElasticLinear,
+    ElasticPosEmbed,
 )
 
 MIXING = ("weighted", "scaled", "sigmoid", "gumbel")
 EXTRA_REALISATIONS = ("scaled", "sigmoid")  # supernet-only, given with `realise`
 PLANS = 256  # plans kept per supernet (most recently used); `plan_cache_size` changes it
 WEIGHTED_OPS = ("conv", "deconv", "linear", "bn", "layernorm")
+WEIGHTED_OPS += ("channel_norm", "attention", "pos_embed", "cls_token")  # transformers
 
 
 @dataclass(frozen=True)
@@ -352,6 +359,10 @@ def _call_elastic(module: nn.Module, op: str, a: dict, xs: list) -> torch.Tensor
         return module(xs[0], a["out"], a["k"], a["stride"], a["groups"], pad, out_pad)
     if op == "linear":
         return module(xs[0], a["out"])
+    if op == "attention":
+        return module(xs[0], a["heads"], a["head_dim"])
+    if op == "channel_norm":
+        return module(xs[0], a["eps"])
     return module(xs[0])
 
 
@@ -396,6 +407,14 @@ def _make(node: IRNode, s: dict) -> nn.Module:
         return ElasticLinear(s["flat"], s["out"], bool(s["bias"]))
     if node.op == "bn":
         return ElasticBatchNorm2d(s["out"], affine=bool(s["affine"]))
+    if node.op == "channel_norm":
+        return ElasticChannelNorm(s["cin"])
+    if node.op == "attention":
+        return ElasticAttention(s["cin"], s["inner"], bool(s["qkv_bias"]))
+    if node.op == "pos_embed":
+        return ElasticPosEmbed(s["cin"], s["flat"] // s["cin"] + s["extra"], s["extra"])
+    if node.op == "cls_token":
+        return ElasticClsToken(s["cin"])
     return ElasticLayerNorm(s["shape"])
 
 
@@ -431,7 +450,20 @@ def _sizes(graph, n: int, choices) -> dict[str, Any]:
         "affine": top.get("affine", True),
         "flat": src[0] * src[1] * src[2],
         "shape": tuple(node.max_shape),
+        **(_attention_sizes(node, source, choices, top) if node.op == "attention" else {}),
+        "qkv_bias": top.get("qkv_bias", False),
+        "extra": top.get("extra", 0),
     }
+
+
+def _attention_sizes(node: IRNode, source: IRNode, choices, top: dict) -> dict[str, Any]:
+    """The largest inner width I = heads * head_dim; with a head_dim that may be 0
+    (channels / heads) at least the largest channel count."""
+    inner = upper_bound(inner_dim(Rules(node.attrs, [source.shape])), choices)[0]
+    fixed = node.attrs["head_dim"]
+    if isinstance(fixed, int) and fixed > 0:
+        return {"inner": inner}
+    return {"inner": max(inner, source.max_shape[0], top["heads"] * top["head_dim"])}
 
 
 def _realisations(graph, overrides: Mapping[str, str]) -> dict[str, str]:

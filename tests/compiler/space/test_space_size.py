@@ -24,6 +24,7 @@ from tests.compiler.space.space_helpers import (
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "spaces"
 EXPECTED_SIZES = {  # regression values; each is also checked against brute force below
+    "autoformer_tiny": 3 * 3 * 4**14,  # dim, depth, (heads x ratio) per block
     "darts_cell_demo": 6**9 * 4**3 * 2,
     "hrnet_branches": 3**3 * 2**3 * 2**3,
     "mobile_small": 1_018_967_040,

@@ -747,3 +747,44 @@ def test_shuffle_unit():
     assert ops(down, "shuffle_unit.branch1_dw") == ["conv"]
     assert node(down, "shuffle_unit.branch2_dw").attrs["stride"] == 2
     assert value(down, node(down, "shuffle_unit.branch1_pw").attrs["out"]) == 16
+
+
+# ---------------------------------------------------------------- std.transformer
+
+
+def test_patch_embed():
+    s = elaborate("    output h = image -> patch_embed(64, patch=16, padding=2)")
+    proj = node(s, "patch_embed.proj")
+    assert ops(s) == ["conv"] and output(s) is proj
+    assert (proj.attrs["k"], proj.attrs["stride"], proj.attrs["padding"]) == (16, 16, 2)
+    assert proj.attrs["bias"] is True and value(s, proj.attrs["out"]) == 64
+
+
+def test_mlp():
+    s = elaborate("    output h = image -> conv(32) -> mlp(96)")
+    assert ops(s, "mlp") == ["conv", "gelu", "conv"]
+    fc1, fc2 = node(s, "mlp.fc1"), node(s, "mlp.fc2")
+    assert value(s, fc1.attrs["out"]) == 96 and value(s, fc2.attrs["out"]) == 32
+    assert fc1.attrs["bias"] is True and fc2.attrs["bias"] is True
+
+
+def test_vit_block():
+    s = elaborate("    output h = image -> conv(32) -> vit_block(4, ratio=3.0, head_dim=8)")
+    assert ops(s, "vit_block") == [
+        *["channel_norm", "attention", "add", "channel_norm"],
+        *["conv", "gelu", "conv", "add"],
+    ]
+    attn = node(s, "vit_block.attn")
+    assert (attn.attrs["heads"], attn.attrs["head_dim"], attn.attrs["qkv_bias"]) == (4, 8, True)
+    assert value(s, node(s, "vit_block.mlp.fc1").attrs["out"]) == 96
+    assert output(s) is node(s, "vit_block.add_1")
+
+
+def test_vit():
+    s = elaborate("    output h = image -> conv(32) -> vit(2, 4, eps=1e-6)")
+    assert [n.name for n in under(s, "vit") if n.op == "attention"] == [
+        "vit.blocks[0].vit_block.attn",
+        "vit.blocks[1].vit_block.attn",
+    ]
+    last = node(s, "vit.last_norm")
+    assert last.attrs["eps"] == 1e-6 and output(s) is last

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from archc.compiler.backends.torch.layers import Lambda
+from archc.compiler.backends.torch.layers_transformer import Attention
 
 
 def _conv(m: nn.Conv2d, x: torch.Tensor, out: torch.Tensor) -> int:
@@ -29,11 +30,18 @@ def _lambda(m: Lambda, x: torch.Tensor, out: torch.Tensor) -> int:
     return x[0].numel() if m.name == "attention_pool" else 0  # [C, HW] @ [HW, 1]
 
 
+def _attention(m: Attention, x: torch.Tensor, out: torch.Tensor) -> int:
+    # q k^T and the weighted sum over N tokens; its two nn.Linears count themselves
+    tokens = x[0].numel() // x.shape[1]
+    return 2 * tokens * tokens * m.inner
+
+
 COUNTERS = (
     (nn.Conv2d, _conv),
     (nn.ConvTranspose2d, _deconv),
     (nn.Linear, _linear),
     (Lambda, _lambda),
+    (Attention, _attention),
 )
 
 

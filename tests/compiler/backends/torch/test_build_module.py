@@ -38,7 +38,7 @@ def subnets(path: Path):
     return [(label, space.derive(c), c) for label, c in configs]
 
 
-HEAVY_NETS = frozenset({"hrnet_w32", "simplebaseline_r50"})
+HEAVY_NETS = frozenset({"hrnet_w32", "simplebaseline_r50", "vitpose_b"})
 
 
 def _cases() -> list:

@@ -26,6 +26,8 @@ SPACE = """space every_op {
     let x = x -> maxpool(k=3, stride=2) -> hswish -> avgpool(k=3) -> swish
     let x = x -> deconv(w, k=4, stride=2) -> sigmoid -> hsigmoid(bias=1.0, divisor=2.0)
     let x = x -> activation(fn=choice("relu", "hswish")) -> layernorm
+    let x = x -> channel_norm -> gelu -> pos_embed(extra=1)
+    let x = x -> attention(choice(1, 2), head_dim=choice(0, 4), qkv_bias=false)
     let up = x -> maxpool(k=2, stride=2, padding=0) -> upsample(factor=2, mode="bilinear")
     let pooled = attention_pool(x, x -> conv(1))
     let scaled = mul([x, pooled -> conv(w) -> sigmoid])
@@ -37,6 +39,7 @@ SPACE = """space every_op {
     let part = part -> shuffle(groups=2) -> dropout(p=0.1) -> drop_path(p=0.2)
     let shifted = cat([part -> crop(top=1, left=1), part -> crop(bottom=1, right=1)])
     let flat = shifted -> zero(stride=2) -> flatten
+    let logits = logits -> cls_token -> take_cls
     output maps = heads
     output scores = logits
     output parts = add([flat -> linear(3), shifted -> global_avgpool -> conv(3)])
