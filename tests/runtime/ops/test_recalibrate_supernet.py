@@ -57,7 +57,10 @@ def test_supernet_recalibration_equals_the_derived_subnets(path, pick):
     recalibrate_bn(alone, batches)
     recalibrate_bn(net, batches)
     expected, got = _bn_stats(alone), _bn_stats(net.derive(config).double())
-    assert expected.keys() == got.keys() and expected
+    if not expected:
+        assert not got
+        pytest.skip(f"{path.stem} has no BatchNorm (LayerNorm only: nothing to recalibrate)")
+    assert expected.keys() == got.keys()
     for name, value in expected.items():
         torch.testing.assert_close(got[name], value, atol=1e-5, rtol=1e-5, msg=name)
     assert any(v.abs().max() > 0.5 for k, v in got.items() if k.endswith("running_mean"))
