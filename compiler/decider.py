@@ -85,8 +85,14 @@ class Decider:
         configs = self.configs(cond)
         if configs is None:
             return cond
-        seen = {bool(evaluate(cond, c)) for c in configs}
-        return seen.pop() if len(seen) == 1 else cond
+        first = None
+        for config in configs:  # stop at the first config that disagrees
+            holds = bool(evaluate(cond, config))
+            if first is None:
+                first = holds
+            elif holds != first:
+                return cond
+        return cond if first is None else first
 
     def tabulate(self, cond: Any) -> Any:
         """See `archc.compiler.decide.tabulate`."""

@@ -41,6 +41,17 @@ class CallEvaluator(ExprEvaluator):
     ctx: Any  # archc.dsl.context.Context
     prelude: dict[str, Any]
 
+    @property
+    def good_defaults(self) -> set[int]:
+        """Ids of the parameters whose literal default passed its type and bound checks
+        in this elaboration: a constant passes them at every call, so they run once.
+        (Per elaboration: the modules, and so the ids, live as long as it does.)"""
+        try:
+            return self._good_defaults
+        except AttributeError:
+            self._good_defaults: set[int] = set()
+            return self._good_defaults
+
     def globals_of(self, module: str) -> Env:
         raise NotImplementedError  # provided by the elaborator
 
@@ -279,10 +290,14 @@ class CallEvaluator(ExprEvaluator):
             )
         bound: dict[str, Any] = {}
         requires: list[tuple[Any, str]] = []
+        good = self.good_defaults
         for p in decl.params:
             if p.name in given:
                 value, node = given[p.name]
             elif _is_literal(p.default):  # most defaults: `stride: int = 1`
+                if id(p) in good:  # checked at its first use: a constant stays good
+                    bound[p.name] = p.default.value
+                    continue
                 value, node = p.default.value, site
             else:
                 module_env = self.globals_of(self.module_of(decl))
@@ -295,7 +310,10 @@ class CallEvaluator(ExprEvaluator):
                     node.span,
                     hint=_int_hint(value, p.type),
                 )
-            requires += check_bounds(value, p, decl.name, node, self.outcomes)
+            found = check_bounds(value, p, decl.name, node, self.outcomes)
+            if not found and p.name not in given and _is_literal(p.default):
+                good.add(id(p))
+            requires += found
             bound[p.name] = value
         return bound, requires
 

@@ -18,7 +18,9 @@ class Span(BaseModel):
 
     @classmethod
     def point(cls, file: str, line: int, column: int) -> Span:
-        return cls(file=file, line=line, column=column, end_line=line, end_column=column + 1)
+        return cls.model_construct(
+            file=file, line=line, column=column, end_line=line, end_column=column + 1
+        )
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
@@ -27,9 +29,9 @@ class Span(BaseModel):
         """The smallest span holding both (same file assumed)."""
         start = min((self.line, self.column), (other.line, other.column))
         end = max((self.end_line, self.end_column), (other.end_line, other.end_column))
-        return Span(
+        return Span.model_construct(
             file=self.file, line=start[0], column=start[1], end_line=end[0], end_column=end[1]
         )
 
 
-NOWHERE = Span(file="<builtin>", line=0, column=0, end_line=0, end_column=0)
+NOWHERE = Span.model_construct(file="<builtin>", line=0, column=0, end_line=0, end_column=0)

@@ -22,6 +22,7 @@ from archc.cli import (
     eval,
     export,
     fmt,
+    imports_done,
     info,
     latency,
     lsp,
@@ -100,6 +101,7 @@ def _check_torchrun(command: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    imports_done()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
