@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from archc.api import compile_file
 from archc.dsl import ast
@@ -37,7 +39,13 @@ class Analysis:
     path: str
     text: str
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    graphs: list = field(default_factory=list)
+    compiled: Any = None  # archc.api.Compiled
+
+    @cached_property
+    def graphs(self) -> list:
+        """The networkx graphs, made at the first hover: building them (without dead
+        nodes) took as long again as compiling, and most edits are never hovered."""
+        return self.compiled.graphs if self.compiled is not None else []
 
     # ---- hover
     def hover(self, line: int, column: int) -> str | None:
@@ -108,7 +116,7 @@ class Analysis:
 def analyse(path: str | os.PathLike, text: str) -> Analysis:
     result = compile_file(path, text)
     mine = [d for d in result.diagnostics if d.span is None or d.span.file == str(path)]
-    return Analysis(str(path), text, mine, result.graphs)
+    return Analysis(str(path), text, mine, result)
 
 
 def _file_of(source) -> Path:
