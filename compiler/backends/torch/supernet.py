@@ -61,6 +61,7 @@ from archc.runtime.ops import (
 MIXING = ("weighted", "scaled", "sigmoid", "gumbel")
 EXTRA_REALISATIONS = ("scaled", "sigmoid")  # supernet-only, given with `realise`
 PLANS = 256  # plans kept per supernet (most recently used); `plan_cache_size` changes it
+# ops that hold weights (their elastic modules: ELASTIC, below)
 WEIGHTED_OPS = ("conv", "deconv", "linear", "bn", "layernorm")
 WEIGHTED_OPS += ("channel_norm", "attention", "pos_embed", "cls_token")  # transformers
 
@@ -398,24 +399,35 @@ def _mix(alpha: torch.Tensor, how: str, xs: list, tau: float | None) -> torch.Te
     return out
 
 
+# The elastic module of every op with weights, from its largest sizes (`_sizes`).
+ELASTIC: dict[str, Any] = {
+    "conv": lambda s: ElasticConv2d(s["cin_group"], s["out"], s["k"], bool(s["bias"])),
+    "deconv": lambda s: ElasticConvTranspose2d(
+        s["cin"], s["out"], s["out_group"], s["k"], bool(s["bias"])
+    ),
+    "linear": lambda s: ElasticLinear(s["flat"], s["out"], bool(s["bias"])),
+    "bn": lambda s: ElasticBatchNorm2d(s["out"], affine=bool(s["affine"])),
+    "layernorm": lambda s: ElasticLayerNorm(s["shape"]),
+    "channel_norm": lambda s: ElasticChannelNorm(s["cin"]),
+    "attention": lambda s: ElasticAttention(s["cin"], s["inner"], bool(s["qkv_bias"])),
+    "pos_embed": lambda s: ElasticPosEmbed(
+        s["cin"], s["flat"] // s["cin"] + s["extra"], s["extra"]
+    ),
+    "cls_token": lambda s: ElasticClsToken(s["cin"]),
+}
+
+
 def _make(node: IRNode, s: dict) -> nn.Module:
-    if node.op == "conv":
-        return ElasticConv2d(s["cin_group"], s["out"], s["k"], bool(s["bias"]))
-    if node.op == "deconv":
-        return ElasticConvTranspose2d(s["cin"], s["out"], s["out_group"], s["k"], bool(s["bias"]))
-    if node.op == "linear":
-        return ElasticLinear(s["flat"], s["out"], bool(s["bias"]))
-    if node.op == "bn":
-        return ElasticBatchNorm2d(s["out"], affine=bool(s["affine"]))
-    if node.op == "channel_norm":
-        return ElasticChannelNorm(s["cin"])
-    if node.op == "attention":
-        return ElasticAttention(s["cin"], s["inner"], bool(s["qkv_bias"]))
-    if node.op == "pos_embed":
-        return ElasticPosEmbed(s["cin"], s["flat"] // s["cin"] + s["extra"], s["extra"])
-    if node.op == "cls_token":
-        return ElasticClsToken(s["cin"])
-    return ElasticLayerNorm(s["shape"])
+    """The elastic module of `node`; an op with weights but no entry fails loudly (it
+    once became a LayerNorm without a word)."""
+    try:
+        make = ELASTIC[node.op]
+    except KeyError:
+        raise ValueError(
+            f"`{node.name}`: no elastic module for the op `{node.op}` "
+            f"(known: {', '.join(sorted(ELASTIC))})"
+        ) from None
+    return make(s)
 
 
 def _grow(existing: nn.Module, node: IRNode, sizes: dict) -> nn.Module:
