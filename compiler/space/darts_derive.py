@@ -63,8 +63,11 @@ def darts_derive(
 
 def _strongest(probs: Sequence[float], labels: Sequence[Any], edge: str) -> tuple[float, int]:
     """(weight, index) of the strongest candidate that is not `none`."""
-    options = [(p, i) for i, (p, lab) in enumerate(zip(probs, labels, strict=True))]
-    real = [(p, i) for p, i in options if str(labels[i]) not in NONE_LABELS]
+    real = [
+        (p, i)
+        for i, (p, label) in enumerate(zip(probs, labels, strict=True))
+        if str(label) not in NONE_LABELS
+    ]
     if not real:
         raise DerivationError(f"edge `{edge}` has only `none` candidates")
     best = max(p for p, _ in real)

@@ -20,6 +20,16 @@ from tests.examples.litehrnet_reference import LiteHRNet18  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 LITE_HRNET = ROOT / "examples" / "nets" / "lite_hrnet_18.arch"
 DARTS = ROOT / "examples" / "spaces" / "darts_cifar.arch"
+PRIMITIVES = (  # quark0/darts genotypes.py, in order
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+)
 
 
 def fill_by_shape(model: nn.Module) -> None:
@@ -67,19 +77,7 @@ def test_the_darts_supernet_counts_as_the_original():
     supernet = build_supernet(space)
     assert sum(p.numel() for p in supernet.weight_parameters()) == 1_930_618
     assert sum(p.numel() for p in supernet.arch_parameters()) == 2 * 14 * 8
-    labels = set(supernet.labels.values())
-    assert labels == {
-        (
-            "none",
-            "max_pool_3x3",
-            "avg_pool_3x3",
-            "skip_connect",
-            "sep_conv_3x3",
-            "sep_conv_5x5",
-            "dil_conv_3x3",
-            "dil_conv_5x5",
-        )
-    }
+    assert set(supernet.labels.values()) == {PRIMITIVES}
 
 
 def _darts_op(stride: int, op: str, c: int = 8):
@@ -141,8 +139,7 @@ def _reference_op(stride: int, op: str, c: int = 8) -> nn.Module:
     }[op].eval()
 
 
-OPS = ["max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
-       "dil_conv_3x3", "dil_conv_5x5"]  # fmt: skip
+OPS = PRIMITIVES[1:]  # all but `none`
 
 
 @pytest.mark.parametrize("stride", [1, 2])

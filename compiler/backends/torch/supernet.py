@@ -61,9 +61,23 @@ from archc.runtime.ops import (
 MIXING = ("weighted", "scaled", "sigmoid", "gumbel")
 EXTRA_REALISATIONS = ("scaled", "sigmoid")  # supernet-only, given with `realise`
 PLANS = 256  # plans kept per supernet (most recently used); `plan_cache_size` changes it
-# ops that hold weights (their elastic modules: ELASTIC, below)
-WEIGHTED_OPS = ("conv", "deconv", "linear", "bn", "layernorm")
-WEIGHTED_OPS += ("channel_norm", "attention", "pos_embed", "cls_token")  # transformers
+# The elastic module of every op with weights, from its largest sizes (`_sizes`).
+ELASTIC: dict[str, Any] = {
+    "conv": lambda s: ElasticConv2d(s["cin_group"], s["out"], s["k"], bool(s["bias"])),
+    "deconv": lambda s: ElasticConvTranspose2d(
+        s["cin"], s["out"], s["out_group"], s["k"], bool(s["bias"])
+    ),
+    "linear": lambda s: ElasticLinear(s["flat"], s["out"], bool(s["bias"])),
+    "bn": lambda s: ElasticBatchNorm2d(s["out"], affine=bool(s["affine"])),
+    "layernorm": lambda s: ElasticLayerNorm(s["shape"]),
+    "channel_norm": lambda s: ElasticChannelNorm(s["cin"]),
+    "attention": lambda s: ElasticAttention(s["cin"], s["inner"], bool(s["qkv_bias"])),
+    "pos_embed": lambda s: ElasticPosEmbed(
+        s["cin"], s["flat"] // s["cin"] + s["extra"], s["extra"]
+    ),
+    "cls_token": lambda s: ElasticClsToken(s["cin"]),
+}
+WEIGHTED_OPS = tuple(ELASTIC)  # the ops that hold weights
 
 
 @dataclass(frozen=True)
@@ -397,24 +411,6 @@ def _mix(alpha: torch.Tensor, how: str, xs: list, tau: float | None) -> torch.Te
     for w, x in zip(weights[1:], xs[1:], strict=True):
         out = out + w * x
     return out
-
-
-# The elastic module of every op with weights, from its largest sizes (`_sizes`).
-ELASTIC: dict[str, Any] = {
-    "conv": lambda s: ElasticConv2d(s["cin_group"], s["out"], s["k"], bool(s["bias"])),
-    "deconv": lambda s: ElasticConvTranspose2d(
-        s["cin"], s["out"], s["out_group"], s["k"], bool(s["bias"])
-    ),
-    "linear": lambda s: ElasticLinear(s["flat"], s["out"], bool(s["bias"])),
-    "bn": lambda s: ElasticBatchNorm2d(s["out"], affine=bool(s["affine"])),
-    "layernorm": lambda s: ElasticLayerNorm(s["shape"]),
-    "channel_norm": lambda s: ElasticChannelNorm(s["cin"]),
-    "attention": lambda s: ElasticAttention(s["cin"], s["inner"], bool(s["qkv_bias"])),
-    "pos_embed": lambda s: ElasticPosEmbed(
-        s["cin"], s["flat"] // s["cin"] + s["extra"], s["extra"]
-    ),
-    "cls_token": lambda s: ElasticClsToken(s["cin"]),
-}
 
 
 def _make(node: IRNode, s: dict) -> nn.Module:
