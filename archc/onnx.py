@@ -84,7 +84,7 @@ def quantize_int8(
     `Int8Report` (`.path` is the int8 file, None when int8 was not faster); raises
     `QuantizeError` or, for `lut`, `LatencyTableError` (docs/deployment.md)."""
     from archc.compiler.backends.onnx.quantize import QuantizeOptions
-    from archc.compiler.latency_table import LatencyTable
+    from archc.compiler.cost.latency_table import LatencyTable
     from archc.runtime.deploy.int8 import quantize_export
 
     return quantize_export(

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import archc
-from archc.compiler.passes.count_cost import count_cost
+from archc.compiler.cost.count import count_cost
 
 SPACE = Path(__file__).resolve().parent.parent / "examples" / "spaces" / "vipnas_mbv3.arch"
 

@@ -16,11 +16,12 @@ largest value over all configs (an upper bound where noted by `max_exact`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from archc.dsl.span import Span
+from archc.dsl.symbolic import evaluate
 
 if TYPE_CHECKING:
     import networkx as nx  # importing it costs ~130 ms; `archc check` never needs it
@@ -60,3 +61,43 @@ def input_shapes(graph: nx.MultiDiGraph, batch: int = 1) -> dict[str, tuple]:
 def nodes_in_order(graph: nx.MultiDiGraph) -> list[IRNode]:
     """All nodes in a topological order (ids grow along edges by construction)."""
     return [graph.nodes[n]["ir"] for n in sorted(graph.nodes)]
+
+
+def taken_inputs(
+    node: IRNode,
+    producers: Sequence[int],
+    config: Mapping[str, Any],
+    mixing: frozenset[str] | set[str] = frozenset(),
+) -> Sequence[int]:
+    """The producers of `node` that `config`'s subnet computes through it: the one a
+    `select`'s condition picks, the candidate a `choose`'s choice names (all of them
+    when the choice is in `mixing`, a weighted/gumbel choice of a supernet), every
+    producer of any other node. The one statement of the rule; the cost walk, the
+    derivation and the supernet's plans all follow it."""
+    if node.kind == "select":
+        return [producers[0] if evaluate(node.attrs["cond"], config) else producers[1]]
+    if node.kind == "choose" and node.attrs["choice"] not in mixing:
+        return [producers[list(node.attrs["labels"]).index(config[node.attrs["choice"]])]]
+    return producers
+
+
+def active_nodes(
+    graph: nx.MultiDiGraph,
+    config: Mapping[str, Any],
+    mixing: frozenset[str] | set[str] = frozenset(),
+    inputs: Mapping[int, Sequence[int]] | None = None,
+) -> list[int]:
+    """Ids of the nodes the subnet of `config` computes, in topological order: a walk
+    back from the outputs along `taken_inputs`. `inputs` (node -> its producers in
+    port order) spares a caller that asks for many configs of one graph the walk over
+    networkx's edge views."""
+    seen: set[int] = set()
+    stack = list(graph.graph["outputs"].values())
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        producers = inputs[n] if inputs is not None else input_ids(graph, n)
+        stack.extend(taken_inputs(graph.nodes[n]["ir"], producers, config, mixing))
+    return sorted(seen)

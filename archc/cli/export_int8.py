@@ -77,7 +77,7 @@ def check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace, space, config, fp32_path) -> None:
     """Quantize the float32 export at `fp32_path`; print what was kept and measured."""
     from archc.compiler.backends.onnx import quantize
-    from archc.compiler.latency_table import LatencyTableError
+    from archc.compiler.cost.latency_table import LatencyTableError
     from archc.onnx import quantize_int8
     from archc.runtime.deploy.onnx_pose import OnnxModelError
 

@@ -84,7 +84,7 @@ def _choice(c) -> dict:
 
 
 def _stages(space: Space, config, convention: str) -> list[dict]:
-    from archc.compiler.passes.count_cost import node_cost  # `archc check` never needs it
+    from archc.compiler.cost.count import node_cost  # `archc check` never needs it
 
     """Cost per top-level scope of the derived subnet (ops outside scopes: `(top)`)."""
     derived = space.derive(config).graph

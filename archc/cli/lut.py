@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from archc.compiler.backends.onnx.lut import build_lut, calibrate, is_current
-    from archc.compiler.latency_table import LatencyTable, LatencyTableError
+    from archc.compiler.cost.latency_table import LatencyTable, LatencyTableError
 
     space = load_space(args.file, args.defines)
     out = Path(args.output)

@@ -17,9 +17,9 @@ from typing import Any
 
 import networkx as nx
 
-from archc.compiler.ir import IRNode, input_ids
-from archc.compiler.passes.count_cost import active_nodes, node_cost
-from archc.compiler.passes.weight_sharing import diverging
+from archc.compiler.cost.count import node_cost
+from archc.compiler.cost.weight_sharing import diverging
+from archc.compiler.ir import IRNode, active_nodes, input_ids, taken_inputs
 from archc.dsl.symbolic import evaluate
 
 
@@ -35,7 +35,7 @@ def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.Multi
         node: IRNode = graph.nodes[n]["ir"]
         inputs = [forward.get(i, i) for i in input_ids(graph, n)]
         if node.kind in ("select", "choose"):
-            forward[n] = _taken(node, inputs, config)
+            (forward[n],) = taken_inputs(node, inputs, config)
             continue
         shape = tuple(evaluate(node.shape, config))
         attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
@@ -69,9 +69,3 @@ def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.Multi
         outputs={k: forward.get(v, v) for k, v in graph.graph["outputs"].items()},
     )
     return out
-
-
-def _taken(node: IRNode, inputs: list[int], config: Mapping[str, Any]) -> int:
-    if node.kind == "select":
-        return inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]
-    return inputs[list(node.attrs["labels"]).index(config[node.attrs["choice"]])]

@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-from archc.compiler.passes.count_cost import active_nodes
+from archc.compiler.ir import active_nodes
 from archc.dsl.symbolic import evaluate
 
 

@@ -31,12 +31,11 @@ from typing import Any
 
 import networkx as nx
 
-from archc.compiler.cost_model import either
+from archc.compiler.cost.extremes import validity_factor
+from archc.compiler.cost.factors import MAX_FACTOR, SUM_PRODUCT, Factor, TooLarge, eliminate_all
+from archc.compiler.cost.model import either
 from archc.compiler.decide import possible_values, tabulate
-from archc.compiler.extremes import validity_factor
-from archc.compiler.factors import MAX_FACTOR, SUM_PRODUCT, Factor, TooLarge, eliminate_all
-from archc.compiler.ir import IRNode
-from archc.compiler.passes.count_cost import active_nodes
+from archc.compiler.ir import IRNode, active_nodes
 from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.config import Config
 from archc.compiler.space.domains import Choice

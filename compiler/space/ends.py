@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archc.compiler.extremes import TooLarge, extreme_config
+from archc.compiler.cost.extremes import TooLarge, extreme_config
 from archc.compiler.space.config import Config, ConfigError
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archc.compiler.latency_table import LatencyTable, as_table
+from archc.compiler.cost.latency_table import LatencyTable, as_table
 from archc.compiler.space.config import Config
 
 if TYPE_CHECKING:

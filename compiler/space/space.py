@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from archc.compiler.cost_model import CostModel
+from archc.compiler.cost.count import Cost
+from archc.compiler.cost.extremes import TooLarge, cost_extremes
+from archc.compiler.cost.latency_table import LatencyTable, as_table
+from archc.compiler.cost.model import CostModel
 from archc.compiler.decide import upper_bound
-from archc.compiler.extremes import TooLarge, cost_extremes
-from archc.compiler.latency_table import LatencyTable, as_table
-from archc.compiler.passes.count_cost import Cost
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.canonical import Relevance, count_architectures
 from archc.compiler.space.choices import ChoiceTable, Rng, make_rng
@@ -31,7 +31,7 @@ from archc.dsl.diagnostics import ArchError
 from archc.dsl.program import ConstraintSpec
 
 if TYPE_CHECKING:
-    from archc.compiler.cost_batch import CostBatch
+    from archc.compiler.cost.batch import CostBatch
 
 MAX_EXACT_RANGE = 200_000  # configs enumerated for exact cost extremes
 
@@ -191,7 +191,7 @@ class Space:
         order)."""
         import numpy as np
 
-        from archc.compiler.cost_batch import BatchCostModel, CostBatch
+        from archc.compiler.cost.batch import BatchCostModel, CostBatch
 
         configs = list(configs)
         key = (convention, None)

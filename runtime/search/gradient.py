@@ -185,7 +185,7 @@ def _check_darts_cells(supernet: Any, keep: int) -> None:
 
 def _check_active(supernet: Any, base: Any, phase: Callable[[str], None]) -> None:
     """Mixed choices that no op uses under the fixed choices cannot be learnt."""
-    from archc.compiler.passes.count_cost import active_nodes
+    from archc.compiler.ir import active_nodes
 
     graph = supernet.graph
     used = {
@@ -248,7 +248,7 @@ def _make_step(supernet, space, config, options: GradientOptions, target, lut, b
 
     table = None
     if lut is not None:
-        from archc.compiler.latency_table import as_table
+        from archc.compiler.cost.latency_table import as_table
 
         table = as_table(lut)
     metric = options.cost

@@ -47,7 +47,7 @@ def search_limits(
 
 
 def _table(lut: str | os.PathLike) -> Any:
-    from archc.compiler.latency_table import as_table
+    from archc.compiler.cost.latency_table import as_table
 
     try:
         return as_table(lut)

@@ -127,7 +127,7 @@ class EvaluationSession:
         """configs -> {params, macs, latency_ms} lists, exact (`Space.cost_many`)."""
         table = None
         if lut is not None:
-            from archc.compiler.latency_table import as_table
+            from archc.compiler.cost.latency_table import as_table
 
             table = as_table(lut)
 

@@ -86,7 +86,7 @@ def test_groups_must_divide_channels():
 
 
 def test_cost_of_a_fixed_net_matches_a_hand_count():
-    from archc.compiler.passes.count_cost import count_cost
+    from archc.compiler.cost.count import count_cost
 
     [graph] = compiled(
         "    output h = image -> conv(16, k=3, stride=2) -> bn -> relu"
@@ -102,7 +102,7 @@ def test_cost_of_a_fixed_net_matches_a_hand_count():
 
 
 def test_cost_follows_the_config_through_choices_and_depth():
-    from archc.compiler.passes.count_cost import count_cost
+    from archc.compiler.cost.count import count_cost
 
     [graph] = compiled(
         "    let d = choice(1..3)\n    let w = choice(8, 16)\n"

@@ -14,7 +14,7 @@ import pytest
 
 import archc
 from archc.cli import main as cli
-from archc.compiler.passes.count_cost import node_cost
+from archc.compiler.cost.count import node_cost
 from archc.compiler.space import Config
 
 NETS = Path(__file__).resolve().parents[2] / "examples" / "nets"

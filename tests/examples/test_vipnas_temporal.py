@@ -12,7 +12,7 @@ import pytest
 
 import archc
 from archc.cli import main as cli
-from archc.compiler.passes.count_cost import count_cost
+from archc.compiler.cost.count import count_cost
 from archc.compiler.space import Config
 
 SPACES = Path(__file__).resolve().parents[2] / "examples" / "spaces"

@@ -1,6 +1,6 @@
 """Measuring a latency table with onnxruntime on this CPU, and calibrating it.
 
-Every distinct unit (see `archc.compiler.latency_table`) that occurs anywhere
+Every distinct unit (see `archc.compiler.cost.latency_table`) that occurs anywhere
 in the space becomes a one-unit ONNX model with seeded weights, timed in
 onnxruntime; a one-op model's time is the fixed cost of a call, which is
 subtracted from each entry and counted once per prediction. A table is reused:
@@ -22,14 +22,14 @@ import onnxruntime as ort
 from archc.compiler.backends.onnx.builder import random_weights, to_onnx
 from archc.compiler.backends.onnx.quantize import fp32_node_names, quantize, random_batches
 from archc.compiler.backends.onnx.runner import ort_latency
-from archc.compiler.ir import IRNode, input_shapes
-from archc.compiler.latency_table import (
+from archc.compiler.cost.latency_table import (
     LatencyTable,
     graph_units,
     possible_specs,
     spec_key,
     unit_spec,
 )
+from archc.compiler.ir import IRNode, input_shapes
 from archc.compiler.serialize import ir_fingerprint
 from archc.dsl.span import NOWHERE
 

@@ -39,8 +39,9 @@ import numpy as np
 import torch
 
 from archc.compiler.backends.torch import liveness as lv
-from archc.compiler.latency_table import LatencyTable, graph_units, unit_spec
-from archc.compiler.passes.count_cost import active_nodes, node_cost
+from archc.compiler.cost.count import node_cost
+from archc.compiler.cost.latency_table import LatencyTable, graph_units, unit_spec
+from archc.compiler.ir import active_nodes
 from archc.dsl.symbolic import deps_of, evaluate
 
 METRICS = ("macs", "params", "latency_ms")

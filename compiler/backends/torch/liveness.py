@@ -27,8 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from archc.compiler.ir import input_ids
-from archc.dsl.symbolic import evaluate
+from archc.compiler.ir import input_ids, taken_inputs
 
 LIMIT = 1 << 22  # entries of one table (32 MiB as float64)
 
@@ -180,20 +179,13 @@ def liveness(graph, labels: Mapping[str, tuple], config: Mapping[str, Any], reac
 
 
 def _edge(graph, n: int, m: int, labels, config, sizes) -> Table:
-    """When the edge n -> m is taken: always, unless m chooses among its inputs."""
+    """When the edge n -> m is taken: always, unless m chooses among its inputs (a
+    choice in `labels` is kept as a variable of the table)."""
     node = graph.nodes[m]["ir"]
     inputs = input_ids(graph, m)
-    ports = [i for i, x in enumerate(inputs) if x == n]
-    if node.kind == "select":
-        taken = inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]
-        return TRUE if taken == n else FALSE
-    if node.kind != "choose":
-        return TRUE
-    choice = node.attrs["choice"]
-    if choice in labels:
-        return literal(choice, ports, sizes)
-    taken = list(node.attrs["labels"]).index(config[choice])
-    return TRUE if taken in ports else FALSE
+    if node.kind == "choose" and node.attrs["choice"] in labels:
+        return literal(node.attrs["choice"], [i for i, x in enumerate(inputs) if x == n], sizes)
+    return TRUE if n in taken_inputs(node, inputs, config) else FALSE
 
 
 def tabulate(

@@ -35,11 +35,10 @@ from torch import nn
 from archc.compiler.backends.torch.build import build_module, module_at, name_segments, parent_dict
 from archc.compiler.backends.torch.layers import BUILDERS
 from archc.compiler.decide import upper_bound
-from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.ir import IRNode, active_nodes, input_ids, taken_inputs
 from archc.compiler.ops.conv import deconv_padding
 from archc.compiler.ops.registry import Rules
 from archc.compiler.ops.transformer import inner_dim
-from archc.compiler.passes.count_cost import active_nodes
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.darts_derive import darts_derive
@@ -242,16 +241,11 @@ class Supernet(nn.Module):
     def _step(self, node: IRNode, inputs: tuple[int, ...], config) -> Step | None:
         if node.kind == "input":
             return None
-        if node.kind == "select":
-            taken = inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]
-            return Step(node.id, "select", None, None, (taken,))
-        if node.kind == "choose":
-            choice = node.attrs["choice"]
-            if self.realisation[choice] in MIXING:
-                branch = self._branch_point(node, config)
-                return Step(node.id, "mix", None, self.realisation[choice], inputs, choice, branch)
-            taken = inputs[list(node.attrs["labels"]).index(config[choice])]
-            return Step(node.id, "select", None, None, (taken,))
+        if node.kind == "choose" and self.realisation[node.attrs["choice"]] in MIXING:
+            choice, branch = node.attrs["choice"], self._branch_point(node, config)
+            return Step(node.id, "mix", None, self.realisation[choice], inputs, choice, branch)
+        if node.kind in ("select", "choose"):
+            return Step(node.id, "select", None, None, tuple(taken_inputs(node, inputs, config)))
         attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
         if node.op in WEIGHTED_OPS:
             return Step(node.id, "op", name_segments(node.weight_name), attrs, inputs)

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archc.api import compile_file
-from archc.compiler.cost_model import CostModel
+from archc.compiler.cost.count import count_cost
+from archc.compiler.cost.model import CostModel
 from archc.compiler.ir import nodes_in_order
-from archc.compiler.passes.count_cost import count_cost
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.passes.verify import verify
 from archc.compiler.space import ChoiceTable
@@ -95,7 +95,7 @@ space dep {
 
 @pytest.mark.parametrize("source", ["hrnet_branches.arch", "mobile_small.arch", DEPENDENT])
 def test_variable_elimination_equals_enumeration(source):
-    from archc.compiler.extremes import cost_extremes
+    from archc.compiler.cost.extremes import cost_extremes
 
     if source.endswith(".arch"):
         [graph] = compile_file(

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import archc
-from archc.compiler.latency_table import LatencyTable, graph_units, spec_key, unit_spec
-from archc.compiler.passes.count_cost import active_nodes
+from archc.compiler.cost.latency_table import LatencyTable, graph_units, spec_key, unit_spec
+from archc.compiler.ir import active_nodes
 from archc.compiler.space.config import Config, ConfigError
 from tests.example_spaces import SPACES
 

@@ -21,7 +21,7 @@ from archc.compiler.backends.onnx.quantize import (
     quantize,
 )
 from archc.compiler.backends.onnx.runner import Timing, session
-from archc.compiler.latency_table import LatencyTable, LatencyTableError
+from archc.compiler.cost.latency_table import LatencyTable, LatencyTableError
 from archc.runtime.deploy import int8 as deploy
 from archc.runtime.deploy.mixed import alone, unit_class
 from archc.runtime.deploy.onnx_pose import OnnxModelError, read_archc_onnx

@@ -16,14 +16,14 @@ import archc
 from archc.cli import main as cli
 from archc.compiler.backends.onnx import lut
 from archc.compiler.backends.onnx.runner import Timing
-from archc.compiler.latency_table import (
+from archc.compiler.cost.latency_table import (
     LatencyTable,
     LatencyTableError,
     graph_units,
     spec_key,
     unit_spec,
 )
-from archc.compiler.passes.count_cost import active_nodes
+from archc.compiler.ir import active_nodes
 
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 ROOT = Path(__file__).resolve().parents[4]

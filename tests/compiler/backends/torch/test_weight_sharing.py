@@ -11,7 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import archc  # noqa: E402
-from archc.compiler.passes.count_cost import count_cost  # noqa: E402
+from archc.compiler.cost.count import count_cost  # noqa: E402
 from archc.torch import build_supernet  # noqa: E402
 from tests.example_spaces import input_tensors  # noqa: E402
 

@@ -4,7 +4,7 @@ A search scores populations, not single configs, and `Space.cost` spends most
 of its time in Python per config (validation, one dict lookup per table). Here
 the configs become one index matrix (each value's position in its choice's
 possible values, found with C-level `map` over per-choice dicts), and each
-tabulated group of the cost model (`cost_model.CostModel`) becomes a numpy
+tabulated group of the cost model (`model.CostModel`) becomes a numpy
 array gathered at the mixed-radix index of its choices: a few vector ops per
 group for the whole batch. The result equals `Space.cost` exactly (int64 sums
 of the same integers).
@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from archc.compiler.cost_model import CostModel, _sum_terms
-from archc.compiler.passes.count_cost import Cost
+from archc.compiler.cost.count import Cost
+from archc.compiler.cost.model import CostModel, _sum_terms
 from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.config import Config, ConfigError
 

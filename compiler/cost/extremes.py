@@ -18,9 +18,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from archc.compiler.cost_model import CostModel
+from archc.compiler.cost.factors import (
+    MIN_SUM,
+    Factor,
+    TooLarge,
+    Trace,
+    back_substitute,
+    eliminate_all,
+)
+from archc.compiler.cost.model import CostModel
 from archc.compiler.decide import possible_values
-from archc.compiler.factors import MIN_SUM, Factor, TooLarge, Trace, back_substitute, eliminate_all
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.symbolic import deps_of, evaluate
 

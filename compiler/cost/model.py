@@ -20,12 +20,12 @@ from typing import Any
 
 import networkx as nx
 
+from archc.compiler.cost.count import Cost
+from archc.compiler.cost.shared import node_params, shared_params
+from archc.compiler.cost.weight_sharing import divergence, owners
 from archc.compiler.decide import possible_values, tabulate
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
-from archc.compiler.passes.count_cost import Cost
-from archc.compiler.passes.weight_sharing import divergence, owners
-from archc.compiler.shared_cost import node_params, shared_params
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.symbolic import ChoiceRef, Evaluation, apply, deps_of
 

@@ -23,8 +23,7 @@ import networkx as nx
 
 from archc.compiler.decide import combinations
 from archc.compiler.files import write_atomic
-from archc.compiler.ir import IRNode, input_ids
-from archc.compiler.passes.count_cost import active_nodes
+from archc.compiler.ir import IRNode, active_nodes, input_ids
 from archc.dsl.symbolic import ChoiceRef, deps_of, evaluate
 
 FORMAT, VERSION = "archc-latency-table", 1

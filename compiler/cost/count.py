@@ -10,15 +10,15 @@ must agree with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.cost.weight_sharing import diverging
+from archc.compiler.ir import IRNode, active_nodes, input_ids
 from archc.compiler.ops import Rules, get
-from archc.compiler.passes.weight_sharing import diverging
 from archc.dsl.symbolic import evaluate
 
 
@@ -27,42 +27,6 @@ class Cost:
     params: int
     macs: int
     latency_ms: float | None = None  # predicted from a latency table, when one is given
-
-
-def active_nodes(
-    graph: nx.MultiDiGraph,
-    config: Mapping[str, Any],
-    mixing: frozenset[str] | set[str] = frozenset(),
-    inputs: Mapping[int, Sequence[int]] | None = None,
-) -> list[int]:
-    """Ids of the nodes the subnet of `config` computes, in topological order.
-
-    A `choose` of a choice in `mixing` (weighted/gumbel in a supernet) keeps all
-    its candidates; every other choose and select keeps the one it takes. `inputs`
-    (node -> its producers in port order) spares a caller that asks for many
-    configs of one graph the walk over networkx's edge views.
-    """
-    seen: set[int] = set()
-    stack = list(graph.graph["outputs"].values())
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        node = graph.nodes[n]["ir"]
-        producers = inputs[n] if inputs is not None else input_ids(graph, n)
-        stack.extend(_taken_inputs(node, producers, config, mixing))
-    return sorted(seen)
-
-
-def _taken_inputs(
-    node: IRNode, inputs: Sequence[int], config: Mapping[str, Any], mixing=frozenset()
-) -> Sequence[int]:
-    if node.kind == "select":
-        return [inputs[0] if evaluate(node.attrs["cond"], config) else inputs[1]]
-    if node.kind == "choose" and node.attrs["choice"] not in mixing:
-        return [inputs[list(node.attrs["labels"]).index(config[node.attrs["choice"]])]]
-    return inputs
 
 
 def count_cost(graph: nx.MultiDiGraph, config: Mapping[str, Any], convention: str = "true") -> Cost:
