@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from archc.compiler.cost.count import Cost
+from archc.compiler.cost.latency_model import LatencyModel
 from archc.compiler.cost.model import CostModel, _sum_terms
 from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.config import Config, ConfigError
@@ -84,6 +85,7 @@ class BatchCostModel:
         self._checks = [self._check(c) for c in table.choices if c.dependent]
         self._gathers = [self._gather(names, t) for names, t in model.tables]
         self._joins: list[dict[int, int]] = [{} for _ in model.shared]
+        self._latency: dict[int, tuple] = {}
 
     # ---- building
 
@@ -145,11 +147,20 @@ class BatchCostModel:
 
     def __call__(self, configs: Sequence[Mapping[str, Any] | None]) -> tuple[np.ndarray, ...]:
         """(params, macs) of `configs`; `ConfigError` as from `Space.cost` for a bad one."""
+        return self.costs(*self.encode(configs))
+
+    def encode(self, configs: Sequence[Mapping[str, Any] | None]) -> tuple[list[dict], np.ndarray]:
+        """The configs' value dicts and their (choices x configs) index matrix, each
+        config validated (`ConfigError` as from `Space.cost` for the first bad one)."""
         rows = self._rows(configs)
         codes = None if rows is None else self._encode(rows, strict=True)
         if codes is None:
             rows = [self.table.validate(c or {})._values for c in configs]
             codes = self._encode(rows, strict=False)
+        return rows, codes
+
+    def costs(self, rows: list[dict], codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(params, macs) of encoded configs."""
         params = np.full(len(rows), self.model.constant.params, dtype=np.int64)
         macs = np.full(len(rows), self.model.constant.macs, dtype=np.int64)
         for cols, strides, p, m in self._gathers:
@@ -163,6 +174,24 @@ class BatchCostModel:
         for group, memo in zip(self.model.shared, self._joins, strict=True):
             params += self._shared(group, memo, codes)
         return params, macs
+
+    def latency(self, model: LatencyModel, rows: list[dict], codes: np.ndarray) -> np.ndarray:
+        """Predicted ms of encoded configs: the latency model's tables gathered like the
+        cost tables (its axes are the cost model's values). A config that reaches a unit
+        the latency table lacks raises `predict`'s error."""
+        if self._latency.get(id(model), (None,))[0] is not model:
+            gathers = [
+                (*self._radix(names), np.array(list(t.values()))) for names, t in model.tables
+            ]
+            self._latency = {id(model): (model, gathers)}  # one latency model at a time
+        out = np.full(len(rows), model.constant, dtype=np.float64)
+        for cols, strides, values in self._latency[id(model)][1]:
+            out += values[_flat(codes, cols, strides)]
+        if model.direct:
+            out += np.array([model.direct_ms(r) for r in rows], dtype=np.float64)
+        for i in np.flatnonzero(np.isnan(out)).tolist():
+            out[i] = model(rows[i])  # raises the latency table's error for the missing unit
+        return out
 
     def _rows(self, configs: Sequence[Any]) -> list[dict] | None:
         """The configs' value dicts, or None unless all are dicts or `Config`s of this space."""

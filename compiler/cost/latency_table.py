@@ -97,14 +97,19 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def possible_specs(graph: nx.MultiDiGraph, unit: Unit) -> Iterator[list] | None:
-    """Every spec the unit can have over the space, or None when too many configs."""
+def unit_deps(graph: nx.MultiDiGraph, unit: Unit) -> frozenset[str]:
+    """The choices a unit's spec (its attributes and input shapes) depends on."""
     deps: set[str] = set()
     for n in unit.nodes:
-        node: IRNode = graph.nodes[n]["ir"]
-        deps |= deps_of(tuple(node.attrs.values()))
+        deps |= deps_of(tuple(graph.nodes[n]["ir"].attrs.values()))
         for i in input_ids(graph, n):
             deps |= deps_of(graph.nodes[i]["ir"].shape)
+    return frozenset(deps)
+
+
+def possible_specs(graph: nx.MultiDiGraph, unit: Unit) -> Iterator[list] | None:
+    """Every spec the unit can have over the space, or None when too many configs."""
+    deps = unit_deps(graph, unit)
     choices = {c.name: c for c in graph.graph["choices"]}
     configs = combinations(tuple(ChoiceRef(name=d, type="any") for d in sorted(deps)), choices)
     if configs is None:
@@ -212,9 +217,31 @@ class LatencyTable:
 _UNITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+_LOADED: dict[Path, tuple[tuple[int, int], LatencyTable]] = {}
+MAX_LOADED = 8  # tables kept read; a search reads one
+
+
 def as_table(lut: LatencyTable | str | os.PathLike) -> LatencyTable:
-    """A latency table, or the one saved at path `lut`."""
-    return lut if isinstance(lut, LatencyTable) else LatencyTable.load(lut)
+    """A latency table, or the one saved at path `lut`, read once while the file is
+    unchanged (its modification time and size). The table read is shared by every
+    caller: treat it as read-only."""
+    if isinstance(lut, LatencyTable):
+        return lut
+    path = Path(lut)
+    try:
+        stat = path.stat()
+        key = path.resolve()
+    except OSError:
+        return LatencyTable.load(path)  # raises the readable error
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    hit = _LOADED.get(key)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    table = LatencyTable.load(path)
+    if len(_LOADED) >= MAX_LOADED:
+        _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[key] = (stamp, table)
+    return table
 
 
 def graph_units(graph: nx.MultiDiGraph) -> list[Unit]:

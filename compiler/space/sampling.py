@@ -89,7 +89,7 @@ class Sampler:
 
     def value(self, limit: Limit, config: Mapping[str, Any], costs: dict) -> float:
         if limit.metric == "latency":
-            return self.lut.predict(self.space.graph, config, limit.scope)
+            return self.space.latency_model(self.lut, limit.scope)(config)
         if limit.scope not in costs:
             costs[limit.scope] = self.space.cost_model(scope=limit.scope)(config)
         cost = costs[limit.scope]

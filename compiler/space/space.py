@@ -18,6 +18,7 @@ import networkx as nx
 
 from archc.compiler.cost.count import Cost
 from archc.compiler.cost.extremes import TooLarge, cost_extremes
+from archc.compiler.cost.latency_model import LatencyModel
 from archc.compiler.cost.latency_table import LatencyTable, as_table
 from archc.compiler.cost.model import CostModel
 from archc.compiler.decide import upper_bound
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from archc.compiler.cost.batch import CostBatch
 
 MAX_EXACT_RANGE = 200_000  # configs enumerated for exact cost extremes
+MAX_LATENCY_MODELS = 8  # (latency table, scope) pairs whose models a Space keeps
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ class Space:
         self.name: str = graph.graph["name"]
         self.table = ChoiceTable(graph.graph["choices"], self.name)
         self._models: dict[tuple[str, str | None], CostModel] = {}
-        self._batch: dict[tuple[str, str | None], Any] = {}  # cost_batch.BatchCostModel
+        self._batch: dict[tuple[str, str | None], Any] = {}  # batch.BatchCostModel
+        self._latency: dict[tuple[int, str | None], LatencyModel] = {}
         self._ends: dict[str, End] = {}
         self._relevant: Relevance | None = None
         self._architectures: tuple[int, bool] | None = None
@@ -173,7 +176,7 @@ class Space:
         cost = self.cost_model(convention)(config)
         if lut is None:
             return cost
-        return replace(cost, latency_ms=as_table(lut).predict(self.graph, config))
+        return replace(cost, latency_ms=self.latency_model(lut)(config))
 
     def cost_many(
         self,
@@ -183,14 +186,12 @@ class Space:
         lut: LatencyTable | str | os.PathLike | None = None,
     ) -> CostBatch:
         """`Space.cost` of many configs at once, exactly, as read-only arrays in the
-        configs' order (`cost_batch.CostBatch`): numpy gathers over the cost model's
+        configs' order (`cost.batch.CostBatch`): numpy gathers over the cost model's
         tables, tens of times faster than one `cost` call per config. Terms too large
-        to tabulate are still summed per config, and latency is predicted per config
-        (`LatencyTable.predict`), so those spaces, and a latency table, gain less.
+        to tabulate are still summed per config, so those spaces gain less. Latency
+        is gathered the same way from the latency model's tables (`latency_model`).
         A bad config raises the error `cost` raises for it (the first bad one in
         order)."""
-        import numpy as np
-
         from archc.compiler.cost.batch import BatchCostModel, CostBatch
 
         configs = list(configs)
@@ -198,12 +199,28 @@ class Space:
         model = self.cost_model(convention)
         if self._batch.get(key) is None or self._batch[key].model is not model:
             self._batch[key] = BatchCostModel(model, self.table)
-        params, macs = self._batch[key](configs)
+        rows, codes = self._batch[key].encode(configs)
+        params, macs = self._batch[key].costs(rows, codes)
         if lut is None:
             return CostBatch(params, macs)
+        latency = self._batch[key].latency(self.latency_model(lut), rows, codes)
+        return CostBatch(params, macs, latency)
+
+    def latency_model(
+        self, lut: LatencyTable | str | os.PathLike, scope: str | None = None
+    ) -> LatencyModel:
+        """The (cached) latency model of a latency table (read once from a path), over
+        the units inside `scope` when one is given (then without the call overhead)."""
         table = as_table(lut)
-        latency = [table.predict(self.graph, self.validate(c or {})) for c in configs]
-        return CostBatch(params, macs, np.array(latency, dtype=np.float64))
+        key = (id(table), scope)
+        hit = self._latency.get(key)
+        if hit is None or hit.table is not table:
+            if len(self._latency) >= MAX_LATENCY_MODELS:
+                self._latency.clear()
+            model = self.cost_model()
+            hit = LatencyModel(self.graph, table, model.activity, model.values, scope)
+            self._latency[key] = hit
+        return hit
 
     def violations(
         self,
@@ -215,7 +232,7 @@ class Space:
         are checked only with a latency table (from `lut`, or in `cost.latency_ms`)."""
         cost = cost or self.cost(config, lut=lut)
         if lut is not None and cost.latency_ms is None:
-            cost = replace(cost, latency_ms=as_table(lut).predict(self.graph, config))
+            cost = replace(cost, latency_ms=self.latency_model(lut)(config))
         out = []
         for c in self.constraints:
             if c.metric == "latency":
@@ -234,7 +251,7 @@ class Space:
     def _latency_violation(self, c: ConstraintSpec, config, cost: Cost, lut) -> list[str]:
         if cost.latency_ms is None or (c.scope and lut is None):
             return []  # no table: a latency budget can only be checked against one
-        value = as_table(lut).predict(self.graph, config, c.scope) if c.scope else cost.latency_ms
+        value = self.latency_model(lut, c.scope)(config) if c.scope else cost.latency_ms
         where = f" in {c.scope}" if c.scope else ""
         if _holds(value, c.op, c.bound):
             return []
