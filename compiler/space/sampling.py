@@ -114,7 +114,7 @@ class Sampler:
         for _ in range(STEPS):
             if not excess or stuck == PATIENCE:
                 break
-            mutant = self.space.table.mutate(config, rng)
+            mutant = self.space.mutate(config, rng)
             mutant_excess = self.excess(mutant)
             if mutant_excess < excess:
                 config, excess, stuck = mutant, mutant_excess, 0

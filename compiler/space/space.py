@@ -53,6 +53,20 @@ class CostRange:
 
 
 class Space:
+    """One compiled search space (or fixed network): the contract between the compiler
+    and everything that searches, trains or deploys it.
+
+    A search driver needs only this class: draw configs (`sample`, `sample_within`,
+    `mutate`, `crossover`, all valid by construction, dependent domains repaired),
+    name them (`validate`, `canonical`, `encode`/`decode` to integer vectors), judge
+    them (`cost` for one, `cost_many` for a population, `feasible` and `violations`
+    against the file's constraints and extra limits, `largest`/`smallest`/
+    `cost_range` for the ends), and turn one into a network (`derive`, and
+    `archc.torch.build_supernet(space)`, which shares this space's choice table).
+    Everything is exact (the cost model equals the reference walk `count_cost`)
+    and nothing here imports torch. Cost models are built on first use and kept.
+    """
+
     def __init__(self, graph: nx.MultiDiGraph):
         self.graph = graph
         self.name: str = graph.graph["name"]
@@ -102,6 +116,31 @@ class Space:
                 f"({DRAWS} draws and {WALKS} repair walks)"
             )
         return config
+
+    def mutate(
+        self, config: Mapping[str, Any], seed: Rng = None, prob: float | None = None
+    ) -> Config:
+        """A valid neighbour of `config`: each choice re-drawn with probability `prob`
+        (default one over the number of choices); a value its parents' change put out
+        of its domain is re-sampled (see `variation`)."""
+        return self.table.mutate(config, seed, prob)
+
+    def crossover(self, a: Mapping[str, Any], b: Mapping[str, Any], seed: Rng = None) -> Config:
+        """A valid child of `a` and `b`: each choice from one parent at random, repaired
+        as `mutate` does where the other parent's values make it invalid."""
+        return self.table.crossover(a, b, seed)
+
+    def feasible(
+        self,
+        config: Mapping[str, Any],
+        max_macs: float | None = None,
+        max_params: float | None = None,
+        lut: LatencyTable | str | os.PathLike | None = None,
+    ) -> bool:
+        """Whether `config` meets the file's constraints and the limits given (the
+        limits `sample_within` draws under; latency ones only with a latency table)."""
+        sampler = Sampler(self, limits_of(self, max_macs, max_params, lut), lut)
+        return not sampler.excess(self.validate(config))
 
     def largest(self) -> Config:
         """The config with the most MACs (ties: most params), the top of `cost_range`:

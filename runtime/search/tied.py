@@ -86,7 +86,7 @@ class TiedFeasibility(Feasibility):
         for _ in range(STEPS):
             if not excess:
                 return config
-            mutant = self.tie(self.space.table.mutate(config, rng))
+            mutant = self.tie(self.space.mutate(config, rng))
             mutant_excess = self.sampler.excess(mutant)
             if mutant_excess < excess:
                 config, excess = mutant, mutant_excess

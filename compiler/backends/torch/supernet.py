@@ -40,7 +40,6 @@ from archc.compiler.ops.conv import deconv_padding
 from archc.compiler.ops.registry import Rules
 from archc.compiler.ops.transformer import inner_dim
 from archc.compiler.passes.derive_subnet import derive_subnet
-from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.darts_derive import darts_derive
 from archc.compiler.space.space import Space
 from archc.dsl.program import REALISATIONS
@@ -97,7 +96,7 @@ class Supernet(nn.Module):
         super().__init__()
         self.graph = graph
         self.space = space if space is not None else Space(graph)  # cost-aware ends
-        self.table = ChoiceTable(graph.graph["choices"], graph.graph["name"])
+        self.table = self.space.table  # one choice table: configs validate alike everywhere
         self.realisation = _realisations(graph, realise or {})
         self.net = nn.ModuleDict()
         self.arch = nn.ParameterDict()

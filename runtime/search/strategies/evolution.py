@@ -67,8 +67,8 @@ class Evolution(Strategy):
         contenders.sort(key=lambda t: -t.score)  # stable: ties stay in random order
         parent = contenders[0].config
         if len(contenders) > 1 and self.rng.random() < self.crossover_prob:
-            parent = self.space.table.crossover(parent, contenders[1].config, self.rng)
-        child = self.space.table.mutate(parent, self.rng, self.mutation_prob)
+            parent = self.space.crossover(parent, contenders[1].config, self.rng)
+        child = self.space.mutate(parent, self.rng, self.mutation_prob)
         return self.feasibility.repair(child, self.rng)
 
     def tell(self, trials: Sequence[Trial]) -> None:

@@ -96,7 +96,7 @@ def gene_bounds(space: Any) -> np.ndarray:
         len(choice.domain)
         if choice.domain is not None
         else len(possible_values(specs[name], specs))
-        for name, choice in ((c.name, c) for c in space.table)
+        for name, choice in ((c.name, c) for c in space.choices)
     ]
     return np.array(sizes, dtype=int) - 1
 

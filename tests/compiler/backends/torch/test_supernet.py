@@ -108,6 +108,15 @@ def test_set_active_caches_plans_and_validates():
         net.set_active({**config, "nope": 1})
 
 
+def test_the_supernet_shares_its_spaces_choice_table():
+    path = next(p for p in EXAMPLES if p.name == "mobile_small.arch")
+    space, net = supernet(path)
+    assert net.table is space.table
+    config = space.mutate(space.sample(1), seed=2)  # a config made by the Space contract
+    net.set_active(config)
+    assert net.active == config
+
+
 def test_recalibrate_bn_computes_exact_batch_statistics():
     from archc.torch import build_module, recalibrate_bn
 
