@@ -101,3 +101,18 @@ def active_nodes(
         producers = inputs[n] if inputs is not None else input_ids(graph, n)
         stack.extend(taken_inputs(graph.nodes[n]["ir"], producers, config, mixing))
     return sorted(seen)
+
+
+def shapes_under(
+    graph: nx.MultiDiGraph, config: Mapping[str, Any], only_active: bool = True
+) -> dict[int, tuple[int, int, int]]:
+    """Node id -> shape under `config` (by default only the nodes its subnet computes):
+    the symbolic shapes lowering inferred, evaluated for one config, which is what a
+    backend compares with the tensors it produces."""
+    nodes = active_nodes(graph, config) if only_active else sorted(graph.nodes)
+    return {n: tuple(evaluate(graph.nodes[n]["ir"].shape, config)) for n in nodes}
+
+
+def max_shapes(graph: nx.MultiDiGraph) -> dict[int, tuple]:
+    """Node id -> the largest shape over all configs (see `IRNode.max_shape`)."""
+    return {n: graph.nodes[n]["ir"].max_shape for n in graph.nodes}

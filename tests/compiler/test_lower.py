@@ -122,13 +122,13 @@ def test_cost_follows_the_config_through_choices_and_depth():
 
 
 def test_shapes_per_config_follow_the_choices():
-    from archc.compiler.passes.infer_shapes import infer_shapes, max_shapes
+    from archc.compiler.ir import max_shapes, shapes_under
 
     [graph] = compiled(
         "    let w = choice(8, 16)\n    let s = choice(1, 2)\n"
         "    output h = image -> conv(w, k=3, stride=s)"
     ).graphs
     out = graph.graph["outputs"]["h"]
-    assert infer_shapes(graph, {"w": 8, "s": 2})[out] == (8, 32, 24)
-    assert infer_shapes(graph, {"w": 16, "s": 1})[out] == (16, 64, 48)
+    assert shapes_under(graph, {"w": 8, "s": 2})[out] == (8, 32, 24)
+    assert shapes_under(graph, {"w": 16, "s": 1})[out] == (16, 64, 48)
     assert max_shapes(graph)[out] == (16, 64, 48)

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import archc  # noqa: E402
-from archc.compiler.passes.infer_shapes import infer_shapes  # noqa: E402
+from archc.compiler.ir import shapes_under  # noqa: E402
 from archc.torch import build_module  # noqa: E402
 from tests.example_spaces import HEAVY, input_tensors  # noqa: E402
 
@@ -68,7 +68,7 @@ def test_built_module_matches_the_analytic_counts_and_shapes(path, label):
     cost = space.cost(config)
     assert sum(p.numel() for p in module.parameters()) == cost.params
     shapes = _shapes_seen(module, derived)
-    expected = infer_shapes(derived.graph, {})
+    expected = shapes_under(derived.graph, {})
     assert shapes == {n: expected[n] for n in shapes}
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         module(**input_tensors(derived))
