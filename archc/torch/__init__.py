@@ -5,9 +5,9 @@ as a plain `nn.Module` whose state-dict keys follow the `.arch` names;
 `build_supernet(space, realise=None)` the weight-sharing supernet with
 `set_active(config)` and `derive(config)`; `recalibrate_bn(module, batches)`;
 `GumbelTemperature` anneals the temperature of Gumbel-softmax choices;
-`expected_cost(supernet, "macs"|"params"|"latency_ms", table=None)` is the cost
+`expected_cost(supernet, "macs"|"params"|"latency", lut=None)` is the cost
 under the mixing probabilities of alpha, differentiable (EfficientPose Eq. 4);
-`expected_latency(supernet, table)` its latency form.
+`expected_latency(supernet, lut)` its latency form.
 """
 
 from archc.compiler.backends.torch import FixedNet, Supernet, build_module, build_supernet

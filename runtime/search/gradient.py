@@ -251,12 +251,12 @@ def _make_step(supernet, space, config, options: GradientOptions, target, lut, b
         from archc.compiler.cost.latency_table import as_table
 
         table = as_table(lut)
-    metric = options.cost
-    if metric == "latency_ms" and table is None:
+    metric = "latency" if options.cost == "latency_ms" else options.cost
+    if metric == "latency" and table is None:
         metric = "macs"  # logged only; a latency cost term was refused above
 
     def expected(net):
-        return expected_cost(net, metric, table=table)
+        return expected_cost(net, metric, lut=table)
 
     mode, held_out = options.strategy, options.held_out_fraction
     if mode == "reinforce":  # cells and weights learn jointly under sampled structures

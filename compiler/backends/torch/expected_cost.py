@@ -31,6 +31,7 @@ backward pass on the examples, CPU).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,11 +41,11 @@ import torch
 
 from archc.compiler.backends.torch import liveness as lv
 from archc.compiler.cost.count import node_cost
-from archc.compiler.cost.latency_table import LatencyTable, graph_units, unit_spec
+from archc.compiler.cost.latency_table import LatencyTable, as_table, graph_units, unit_spec
 from archc.compiler.ir import active_nodes
 from archc.dsl.symbolic import deps_of, evaluate
 
-METRICS = ("macs", "params", "latency_ms")
+METRICS = ("macs", "params", "latency")
 Price = Callable[[dict[str, Any]], float]
 
 
@@ -88,7 +89,7 @@ def cost_terms(supernet, metric: str, config, *, table=None, convention="true") 
     reachable = active_nodes(graph, config, set(labels))
     live = lv.liveness(graph, labels, config, reachable)
     terms = Terms()
-    if metric == "latency_ms":
+    if metric == "latency":
         keep = set(reachable)
         units = [(u.nodes, _latency_price(graph, table, u)) for u in graph_units(graph)]
         units = [(nodes, price) for nodes, price in units if nodes[0] in keep]
@@ -194,15 +195,17 @@ def expected_cost(
     metric: str,
     config: Mapping[str, Any] | None = None,
     *,
-    table: LatencyTable | None = None,
+    lut: LatencyTable | str | os.PathLike | None = None,
     convention: str = "true",
 ) -> torch.Tensor:
     """E[`metric`] of the subnet under the mixing probabilities; differentiable in alpha.
-    `metric`: macs, params or latency_ms (with `table`, a latency table)."""
+    `metric`: "macs", "params" or "latency" (ms, with `lut`: a latency table or the path
+    of one, read once). The other choices take `config` (default: the active one)."""
     if metric not in METRICS:
         raise ValueError(f"unknown cost metric {metric!r}; expected one of {', '.join(METRICS)}")
-    if metric == "latency_ms" and table is None:
-        raise ValueError("expected latency needs a latency table (`archc lut`)")
+    if metric == "latency" and lut is None:
+        raise ValueError("expected latency needs a latency table (lut=, from `archc lut`)")
+    table = None if lut is None else as_table(lut)
     config = supernet.table.validate(
         config if config is not None else supernet.active or supernet.table.default()
     )
@@ -217,7 +220,8 @@ def expected_cost(
 
 
 def expected_latency(
-    supernet, table: LatencyTable, config: Mapping[str, Any] | None = None
+    supernet, lut: LatencyTable | str | os.PathLike, config: Mapping[str, Any] | None = None
 ) -> torch.Tensor:
-    """E[latency] in ms from a latency table (EfficientPose Eq. 4); see `expected_cost`."""
-    return expected_cost(supernet, "latency_ms", config, table=table)
+    """E[latency] in ms from a latency table (EfficientPose Eq. 4): `expected_cost`'s
+    "latency" metric."""
+    return expected_cost(supernet, "latency", config, lut=lut)

@@ -125,7 +125,7 @@ def test_bad_metrics_are_refused(tmp_path) -> None:
     with pytest.raises(ValueError, match="unknown cost metric 'flops'"):
         expected_cost(net, "flops")
     with pytest.raises(ValueError, match="needs a latency table"):
-        expected_cost(net, "latency_ms")
+        expected_cost(net, "latency")
 
 
 LAST = """\
