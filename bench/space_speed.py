@@ -2,8 +2,9 @@
 
 Prints, on one space (default vipnas_mbv3) and from one run, configs per second of
 `sample`, `mutate`, `crossover`, `encode` + `decode`, `canonical`, `feasible`, `cost`
-(one config per call) and `cost_many` (one batch of `--batch` configs per call), and
-the ratio of `cost_many` to `cost`. Machines are noisy: compare ratios, not seconds.
+(one config per call) and `cost_many` (one batch of `--batch` configs per call), both
+also with a latency table (every unit of the space, synthetic milliseconds), and the
+ratio of `cost_many` to `cost`. Machines are noisy: compare ratios, not seconds.
 
     python bench/space_speed.py [--space FILE] [--configs 2000] [--batch 2000]
 """
@@ -52,7 +53,28 @@ def measure(space, configs: list, batch: int) -> dict[str, float]:
         rows["feasible"] = rate(lambda i: space.feasible(configs[i], max_macs=limits["macs"]), n)
     chunks = [configs[i : i + batch] for i in range(0, n, batch)]
     rows["cost_many"] = rate(lambda i: space.cost_many(chunks[i]), len(chunks), per_call=batch)
+    lut = synthetic_table(space)
+    space.cost_many(configs[:10], lut=lut)  # build the latency model outside the timing
+    rows["cost (lut)"] = rate(lambda i: space.cost(configs[i], lut=lut), min(n, 200))
+    many = lambda i: space.cost_many(chunks[i], lut=lut)  # noqa: E731
+    rows["cost_many (lut)"] = rate(many, len(chunks), per_call=batch)
     return rows
+
+
+def synthetic_table(space):
+    """A latency table with an entry for every unit spec the space can have."""
+    import zlib
+
+    try:
+        from archc.compiler.cost import latency_table as tables
+    except ImportError:  # before issue 19 the module was archc.compiler.latency_table
+        from archc.compiler import latency_table as tables
+    entries = {}
+    for unit in tables.graph_units(space.graph):
+        for spec in tables.possible_specs(space.graph, unit):
+            key = tables.spec_key(spec)
+            entries[key] = zlib.crc32(key.encode()) % 1000 / 100
+    return tables.LatencyTable({}, 1, 0.3, entries)
 
 
 def main() -> None:
