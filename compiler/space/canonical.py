@@ -37,9 +37,9 @@ from archc.compiler.extremes import validity_factor
 from archc.compiler.factors import MAX_FACTOR, SUM_PRODUCT, Factor, TooLarge, eliminate_all
 from archc.compiler.ir import IRNode
 from archc.compiler.passes.count_cost import active_nodes
-from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.config import Config
 from archc.compiler.space.domains import Choice
+from archc.compiler.space.table import ChoiceTable
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.symbolic import apply, deps_of, evaluate
 

@@ -23,10 +23,10 @@ from archc.compiler.latency_table import LatencyTable, as_table
 from archc.compiler.passes.count_cost import Cost
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.canonical import Relevance, count_architectures
-from archc.compiler.space.choices import ChoiceTable, Rng, make_rng
 from archc.compiler.space.config import Config
 from archc.compiler.space.ends import End, find_end
 from archc.compiler.space.sampling import DRAWS, WALKS, Sampler, limits_of
+from archc.compiler.space.table import ChoiceTable, Rng, make_rng
 from archc.dsl.diagnostics import ArchError
 from archc.dsl.program import ConstraintSpec
 

@@ -41,9 +41,9 @@ from archc.compiler.ops.registry import Rules
 from archc.compiler.ops.transformer import inner_dim
 from archc.compiler.passes.count_cost import active_nodes
 from archc.compiler.passes.derive_subnet import derive_subnet
-from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.darts_derive import darts_derive
 from archc.compiler.space.space import Space
+from archc.compiler.space.table import ChoiceTable
 from archc.dsl.program import REALISATIONS
 from archc.dsl.symbolic import apply, evaluate
 from archc.runtime.ops import (
