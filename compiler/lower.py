@@ -35,6 +35,16 @@ class _Dropped(Exception):
 
 
 class Lowering:
+    """One lowering of one `Elaborated` space into an `IRGraph`; `run()` does it once.
+
+    State, filled in node order: `shapes` (node id -> symbolic shape, for the nodes
+    kept), `alias` (a decided `select` -> the input it takes; `target` follows it),
+    `diagnostics` (the first located error stops the walk), `checks` (requirements that
+    hold for some configs only, kept in the graph) and `graph`, the result. `decider`
+    answers questions over the choices; `resolve` replaces `Dim`s by the shapes found
+    so far. Use `lower_ir(elab)` rather than this class.
+    """
+
     def __init__(self, elab: Elaborated):
         self.elab = elab
         self.choices = {c.name: c for c in elab.choices}

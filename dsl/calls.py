@@ -14,7 +14,7 @@ from archc.dsl import ast
 from archc.dsl.bounds import check_bounds
 from archc.dsl.builtins import BuiltinError
 from archc.dsl.diagnostics import ArchError, fail, suggest
-from archc.dsl.evaluate import Env, ExprEvaluator
+from archc.dsl.expressions import Env, ExprEvaluator
 from archc.dsl.program import CheckSpec
 from archc.dsl.symbolic import Sym, apply, is_symbolic, type_of
 from archc.dsl.types import matches

@@ -17,7 +17,7 @@ from typing import Any
 from archc.dsl import ast
 from archc.dsl.calls import CallEvaluator
 from archc.dsl.diagnostics import fail, suggest
-from archc.dsl.evaluate import Env
+from archc.dsl.expressions import Env
 from archc.dsl.program import REALISATIONS, ChoiceSpec
 from archc.dsl.symbolic import ChoiceRef, Sym, apply, evaluate, is_symbolic, type_of
 from archc.dsl.values import (

@@ -16,7 +16,7 @@ from archc.dsl.choices import ChoiceEvaluator
 from archc.dsl.context import Context
 from archc.dsl.dead_code import unused_inputs, unused_warnings
 from archc.dsl.diagnostics import ArchError, fail, suggest
-from archc.dsl.evaluate import Env
+from archc.dsl.expressions import Env
 from archc.dsl.loops import LoopStatements
 from archc.dsl.program import METRICS, CheckSpec, ConstraintSpec, Elaborated
 from archc.dsl.symbolic import apply, is_symbolic
@@ -31,7 +31,15 @@ _SPACE_ONLY = {
 }
 
 
-class Evaluator(LoopStatements, ChoiceEvaluator):
+class Elaborator(LoopStatements, ChoiceEvaluator):
+    """Runs the statements of a `space`, `net` or `block` body into a `Context`.
+
+    The expression evaluators it inherits (`ChoiceEvaluator` -> `CallEvaluator` ->
+    `ExprEvaluator`) turn each expression into a value; `LoopStatements` adds `let` and
+    `for`; this class adds the other statements and block bodies. What it elaborates ends
+    up in `ctx` (nodes, choices, constraints), not in a return value.
+    """
+
     def __init__(self, ctx: Context, modules: Any):
         self.ctx = ctx
         self.modules = modules  # archc.dsl.modules.Modules
@@ -329,9 +337,9 @@ def _check_constraint_scopes(ctx: Context) -> None:
 def elaborate_space(decl: ast.SpaceDecl, modules: Any) -> tuple[Elaborated, list]:
     """Run one `space`/`net`; returns the graph and the diagnostics found."""
     ctx = Context(decl.name, decl.is_net)
-    evaluator = Evaluator(ctx, modules)
+    elaborator = Elaborator(ctx, modules)
     env = modules.globals_of(decl.span.file).child()
-    evaluator.run_all(decl.body, env, in_block=False)
+    elaborator.run_all(decl.body, env, in_block=False)
     _check_constraint_scopes(ctx)
     if not ctx.outputs and not ctx.diagnostics and not _has_output(decl.body):
         ctx.report(

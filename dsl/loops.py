@@ -19,7 +19,7 @@ from typing import Any
 
 from archc.dsl import ast
 from archc.dsl.diagnostics import fail
-from archc.dsl.evaluate import Env
+from archc.dsl.expressions import Env
 from archc.dsl.symbolic import is_symbolic
 from archc.dsl.values import POISON, Family, Poison, describe
 

@@ -17,7 +17,7 @@ from archc.dsl.builtins import BUILTINS
 from archc.dsl.context import Context
 from archc.dsl.defines import Define, check_type, unknown
 from archc.dsl.diagnostics import ArchError, Diagnostic, fail
-from archc.dsl.evaluate import Env
+from archc.dsl.expressions import Env
 from archc.dsl.loader import PRELUDE, Loader
 from archc.dsl.symbolic import is_symbolic
 from archc.dsl.types import check_type_ref
@@ -139,13 +139,13 @@ class Modules:
 
     def _const(self, item: ast.ConstDecl, env: Env, define: Define | None = None) -> Any:
         """The value of a constant, or of the define that replaces it, checked alike."""
-        from archc.dsl.elaborate import Evaluator  # elaborate imports this module's users
+        from archc.dsl.elaborate import Elaborator  # elaborate imports this module's users
 
         if define is not None and define.expr is None:
             return define.value  # a Python value: plain data already
         ctx = Context(f"const {item.name}", is_net=False)
         expr = item.value if define is None else define.expr
-        value = Evaluator(ctx, self).eval(expr, env)
+        value = Elaborator(ctx, self).eval(expr, env)
         if ctx.nodes or ctx.choices or is_symbolic(value) or isinstance(value, Tensor):
             raise fail(
                 "E021",

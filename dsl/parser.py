@@ -50,7 +50,7 @@ _READABLE = {
     "EQUAL": "`=`",
     "DOT": "`.`",
     "MINUS": "`-`",
-    "__ANON_0": "`->`",
+    "ARROW": "`->`",
     "$END": "the end of the file",
 }
 _STATEMENT_WORDS = ("let", "return", "assert", "scope", "input", "output", "constraint")
@@ -428,7 +428,7 @@ _OPERATORS = {
     "MUL_OP",
     "COMPARE",
     "_POW",
-    "__ANON_1",
+    "RANGE",
     "IN",
     "NOT",
     "AND",

@@ -378,7 +378,7 @@ def _evaluate(value: Any, config: Mapping[str, Any], dims, memo: dict[int, Any])
             raise LookupError(f"dimension {value} is needed but no shapes were given")
         result = dims(value.node, value.axis)
     elif isinstance(value, Deferred):
-        from archc.dsl.evaluate import evaluate_closed  # the evaluator imports this module
+        from archc.dsl.expressions import evaluate_closed  # the evaluator imports this module
 
         env = {k: _evaluate(v, config, dims, memo) for k, v in value.env}
         result = evaluate_closed(value.expr, env)

@@ -53,7 +53,7 @@ class Template:
     """A pipe stage (or chain of stages) not yet applied: `conv(16, k=3) -> bn()`."""
 
     stages: tuple[ast.Expr, ...]
-    env: Any  # archc.dsl.evaluate.Env; kept untyped to avoid an import cycle
+    env: Any  # archc.dsl.expressions.Env; kept untyped to avoid an import cycle
     name: str  # the label it gets in a `oneof` (callee name unless labelled)
 
 

@@ -36,8 +36,8 @@ import numpy as np
 from archc.compiler.cost.count import Cost
 from archc.compiler.cost.latency_model import LatencyModel
 from archc.compiler.cost.model import CostModel, _sum_terms
-from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.config import Config, ConfigError
+from archc.compiler.space.table import ChoiceTable
 
 MAX_CHECK = 1_000_000  # entries of one dependent choice's validity table
 _TYPES = {"int": {int}, "float": {int, float}, "bool": {bool}, "str": {str}, "op": {str}}

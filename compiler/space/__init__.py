@@ -6,8 +6,8 @@ problem listed, exact counting, integer-vector encoding, mutation and crossover.
 `Config` is one point of the space, saved and loaded as versioned JSON. No torch.
 """
 
-from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.config import Config, ConfigError
 from archc.compiler.space.domains import Choice
+from archc.compiler.space.table import ChoiceTable
 
 __all__ = ["Choice", "ChoiceTable", "Config", "ConfigError"]

@@ -36,9 +36,9 @@ from archc.compiler.cost.factors import MAX_FACTOR, SUM_PRODUCT, Factor, TooLarg
 from archc.compiler.cost.model import either
 from archc.compiler.decide import possible_values, tabulate
 from archc.compiler.ir import IRNode, active_nodes
-from archc.compiler.space.choices import ChoiceTable
 from archc.compiler.space.config import Config
 from archc.compiler.space.domains import Choice
+from archc.compiler.space.table import ChoiceTable
 from archc.dsl.program import ChoiceSpec
 from archc.dsl.symbolic import apply, deps_of, evaluate
 

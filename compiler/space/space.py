@@ -24,10 +24,10 @@ from archc.compiler.cost.model import CostModel
 from archc.compiler.decide import upper_bound
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.canonical import Relevance, count_architectures
-from archc.compiler.space.choices import ChoiceTable, Rng, make_rng
 from archc.compiler.space.config import Config
 from archc.compiler.space.ends import End, find_end
 from archc.compiler.space.sampling import DRAWS, WALKS, Sampler, limits_of
+from archc.compiler.space.table import ChoiceTable, Rng, make_rng
 from archc.dsl.diagnostics import ArchError
 from archc.dsl.program import ConstraintSpec
 

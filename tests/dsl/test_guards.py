@@ -251,7 +251,7 @@ def test_nested_repeats_fail_before_they_are_unrolled(monkeypatch):
 
 
 def test_thousands_of_typos_show_fifty_errors_and_a_count(monkeypatch):
-    from archc.dsl import diagnostics, evaluate, resolve
+    from archc.dsl import diagnostics, expressions, resolve
 
     calls = []
     real = diagnostics.suggest
@@ -261,7 +261,7 @@ def test_thousands_of_typos_show_fifty_errors_and_a_count(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(resolve, "suggest", counted)
-    monkeypatch.setattr(evaluate, "suggest", counted)
+    monkeypatch.setattr(expressions, "suggest", counted)
     body = "".join(f"    let y{i} = image -> cnov{i}(8)\n" for i in range(2000))
     out = rendered(net(body + "    output o = image"))
     assert out.count(": error: unknown name") == 50
