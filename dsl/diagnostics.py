@@ -96,7 +96,7 @@ def render(diags: Iterable[Diagnostic], sources: Mapping[str, str] | None = None
 
 def _render_one(d: Diagnostic, sources: Mapping[str, str]) -> str:
     where = f"{_escaped(str(d.span))}: " if d.span else ""
-    lines = [f"{where}{d.severity.value}: {_escaped(d.message)}"]
+    lines = [f"{where}{d.severity.value}[{d.code}]: {_escaped(d.message)}"]
     lines += _excerpt(d.span, sources)
     for note in d.notes:
         message = _escaped(note.message)

@@ -48,7 +48,7 @@ def test_check_ok_and_error_exit_codes(files, capsys, monkeypatch):
     assert cli.main(["check", "ok.arch", "bad.arch"]) == 1
     captured = capsys.readouterr()
     assert captured.err == (
-        "bad.arch:3:36: error: unknown name `rleu`\n"
+        "bad.arch:3:36: error[E202]: unknown name `rleu`\n"
         "    3 |     output h = image -> conv(8) -> rleu\n"
         "      |                                    ^^^^\n"
         "hint: did you mean `relu`, `relu6`?\n"
@@ -59,7 +59,8 @@ def test_check_ok_and_error_exit_codes(files, capsys, monkeypatch):
 def test_check_missing_file_is_a_located_error_not_a_traceback(files, capsys, monkeypatch):
     monkeypatch.chdir(files)
     assert cli.main(["check", "nope.arch"]) == 1
-    assert capsys.readouterr().err.startswith("nope.arch:1:1: error: no such file `nope.arch`")
+    err = capsys.readouterr().err
+    assert err.startswith("nope.arch:1:1: error[E011]: no such file `nope.arch`")
 
 
 def test_internal_errors_print_one_line_and_traceback_only_with_debug(files, capsys, monkeypatch):
@@ -85,7 +86,7 @@ def test_error_inside_a_block_points_at_the_block_and_the_call_site_once(
     monkeypatch.chdir(tmp_path)
     assert cli.main(["check", "b.arch"]) == 1
     assert capsys.readouterr().err == (
-        'b.arch:2:27: error: argument `k` of `conv` must be int, got str "3"\n'
+        'b.arch:2:27: error[E229]: argument `k` of `conv` must be int, got str "3"\n'
         '    2 |     return x -> conv(8, k="3")\n'
         "      |                           ^^^\n"
         "b.arch:6:25: note: in the block instantiated here\n"

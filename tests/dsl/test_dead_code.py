@@ -33,16 +33,16 @@ def warnings(text: str) -> str:
 
 def test_a_forgotten_layer_and_input_are_warned_about_located_and_named():
     assert warnings(FORGOTTEN) == (
-        "mem.arch:3:5: warning: input `prev` never reaches an output\n"
+        "mem.arch:3:5: warning[W002]: input `prev` never reaches an output\n"
         "    3 |     input prev: [17, 16, 12]\n"
         "      |     ^^^^^^^^^^^^^^^^^^^^^^^^\n"
         "hint: it stays an input of the network that nothing reads: use it, or delete it\n"
-        "mem.arch:5:5: warning: `extra` is computed but never reaches an output\n"
+        "mem.arch:5:5: warning[W001]: `extra` is computed but never reaches an output\n"
         "    5 |     let extra = x -> conv(64)\n"
         "      |     ^^^^^^^^^^^^^^^^^^^^^^^^^\n"
         "hint: it is left out of the network (and of its params and MACs): use it in an "
         "output, or delete it\n"
-        "mem.arch:7:9: warning: `z` is computed but never reaches an output\n"
+        "mem.arch:7:9: warning[W001]: `z` is computed but never reaches an output\n"
         "    7 |         let z = x -> conv(t)\n"
         "      |         ^^^^^^^^^^^^^^^^^^^^\n"
         "hint: it is left out of the network (and of its params and MACs): use it in an "
@@ -100,9 +100,9 @@ def test_check_exits_0_on_warnings_and_1_with_error_on_warning(tmp_path, monkeyp
     assert main(["check", "forgotten.arch"]) == 0
     out = capsys.readouterr()
     assert out.out.startswith("ok  forgotten.arch")
-    assert out.err.count(": warning: ") == 3
+    assert out.err.count(": warning[") == 3
     assert main(["check", "--error-on-warning", "forgotten.arch"]) == 1
-    assert capsys.readouterr().err.count(": warning: ") == 3
+    assert capsys.readouterr().err.count(": warning[") == 3
 
 
 def test_a_value_passed_to_a_block_that_ignores_it_is_the_blocks_design():

@@ -27,7 +27,8 @@ from archc.cli.main import main
 BAD = Path(__file__).resolve().parent.parent / "fixtures" / "bad"
 FIXTURES = sorted(BAD.glob("*.arch"))
 UPDATE = os.environ.get("ARCHC_UPDATE_GOLDEN") == "1"
-HEADER = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): error: \S", re.M)
+HEADER = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): error\[E\d{3}\]: \S", re.M)
+ERROR = re.compile(r": error\[E\d{3}\]: ")
 
 
 def _check(
@@ -62,7 +63,7 @@ def test_golden(fixture: Path, monkeypatch, capsys):
     assert "Traceback" not in err and "internal error" not in err, err
     assert code == 1, f"expected exit code 1, got {code}\n{err}"
     assert out == ""
-    # every diagnostic starts `path:line:col: error: message`, the first one first
+    # every diagnostic starts `path:line:col: error[CODE]: message`, the first one first
     assert HEADER.match(err), err
     if UPDATE:
         expected_file.write_text(err)
@@ -78,7 +79,7 @@ def test_every_error_is_located_with_source_and_caret(monkeypatch, capsys):
         _, _, err = _check(fixture.name, monkeypatch, capsys)
         lines = err.splitlines()
         for i, line in enumerate(lines):
-            if ": error: " not in line:
+            if not ERROR.search(line):
                 continue
             m = HEADER.match(line)
             assert m, f"{fixture.name}: unlocated error {line!r}"

@@ -157,5 +157,5 @@ def test_errors_in_a_loop_body_are_located():
     body = "    for t in 1..2 {\n        let y = image -> cnov(t)\n    }\n    output o = image"
     result = compile_file("mem.arch", net(body))
     assert render(result.diagnostics, result.sources).startswith(
-        "mem.arch:4:26: error: unknown name `cnov`"
+        "mem.arch:4:26: error[E202]: unknown name `cnov`"
     )

@@ -221,8 +221,9 @@ def test_other_numbers_of_frames_compile_and_share_frame_1s_weights(temporal, fr
 def test_a_define_with_the_wrong_type_or_name_is_a_located_error(capsys):
     assert cli.main(["info", str(TEMPORAL), "-D", 'T="four"']) == 1
     err = capsys.readouterr().err
-    assert err.startswith('-D T:1:1: error: `-D T`: `T` is an int in the file, got str "four"')
+    assert err.startswith('-D T:1:1: error[E027]: `-D T`: `T` is an int in the file, got str "fo')
     assert "vipnas_temporal.arch:64:1: note: `T` is declared here" in err
     assert cli.main(["check", str(TEMPORAL), "-D", "FRAMES=4"]) == 1
     err = capsys.readouterr().err
-    assert "-D FRAMES:1:1: error: `-D FRAMES`: `" in err and "declares no constant `FRAMES`" in err
+    assert "-D FRAMES:1:1: error[E028]: `-D FRAMES`: `" in err
+    assert "declares no constant `FRAMES`" in err
