@@ -1,7 +1,7 @@
 """Properties of the torch backend over every example space, for random configs:
-the analytic cost equals what the derived module holds and computes (params by
-`numel`, MACs by forward hooks, FlopCounterMode on conv and matmul), and a
-sandwich-rule training step touches only the weights of the active subnets."""
+the analytic cost (one by one and batched) equals what the derived module holds and
+computes (params by `numel`, MACs by forward hooks, FlopCounterMode on conv and matmul),
+and a sandwich-rule training step touches only the weights of the active subnets."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def test_analytic_cost_of_the_smallest_subnet_of_a_heavy_space(path):
 def _assert_counts(space, config) -> None:
     module = build_module(space.derive(config)).eval()
     cost = space.cost(config)
+    assert space.cost_many([config])[0] == cost  # batched == one by one == the module
     assert sum(p.numel() for p in module.parameters()) == cost.params
     xs = input_tensors(space)
     assert hook_macs(module, **xs) == cost.macs
