@@ -18,8 +18,8 @@ from archc.compiler.lower import lower_ir
 from archc.compiler.passes.eliminate_dead_nodes import eliminate_dead_nodes
 from archc.compiler.passes.verify import verify
 from archc.dsl.defines import Define, from_values, parse_define
-from archc.dsl.diagnostics import ArchError, Diagnostic, Severity
 from archc.dsl.frontend import check_file
+from archc.kernel.diagnostics import ArchError, Diagnostic, Severity
 
 if TYPE_CHECKING:
     import networkx as nx

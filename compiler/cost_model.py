@@ -27,7 +27,7 @@ from archc.compiler.passes.count_cost import Cost
 from archc.compiler.passes.weight_sharing import divergence, owners
 from archc.compiler.shared_cost import node_params, shared_params
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import ChoiceRef, Evaluation, apply, deps_of
+from archc.kernel.symbolic import ChoiceRef, Evaluation, apply, deps_of
 
 MAX_TABLE = 200_000  # entries of one group's table; larger groups are evaluated directly
 

@@ -22,7 +22,7 @@ from archc.compiler.cost_model import CostModel
 from archc.compiler.decide import possible_values
 from archc.compiler.factors import MIN_SUM, Factor, TooLarge, Trace, back_substitute, eliminate_all
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import deps_of, evaluate
+from archc.kernel.symbolic import deps_of, evaluate
 
 __all__ = ["TooLarge", "cost_extremes", "extreme_config", "validity_factor"]
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archc.dsl.span import Span
+from archc.kernel.span import Span
 
 if TYPE_CHECKING:
     import networkx as nx  # importing it costs ~130 ms; `archc check` never needs it

@@ -22,9 +22,9 @@ from archc.compiler.decide import Decider, describe_config
 from archc.compiler.ir import IRNode
 from archc.compiler.ir_graph import IRGraph
 from archc.compiler.ops import Rules, get
-from archc.dsl.diagnostics import ArchError, Diagnostic
 from archc.dsl.program import Elaborated, GraphNode
-from archc.dsl.symbolic import Apply, ChoiceRef, Comprehension, Dim, apply, comprehension
+from archc.kernel.diagnostics import ArchError, Diagnostic
+from archc.kernel.symbolic import Apply, ChoiceRef, Comprehension, Dim, apply, comprehension
 
 if TYPE_CHECKING:
     import networkx as nx

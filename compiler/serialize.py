@@ -31,13 +31,13 @@ from typing import Any
 import networkx as nx
 
 from archc import __version__
-from archc.compiler.files import write_atomic
 from archc.compiler.ir import IRNode
 from archc.dsl.builtins import BUILTINS
 from archc.dsl.program import ChoiceSpec, ConstraintSpec
-from archc.dsl.span import Span
-from archc.dsl.symbolic import FUNCTIONS, Apply, ChoiceRef, Comprehension, Var, deps_of
 from archc.dsl.values import BuiltinFn
+from archc.kernel.files import write_atomic
+from archc.kernel.span import Span
+from archc.kernel.symbolic import FUNCTIONS, Apply, ChoiceRef, Comprehension, Var, deps_of
 
 FORMAT = "archc-ir"
 VERSION = 2  # bump on any change an older reader would misread (and see `_too_old`)

@@ -14,8 +14,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import ArchError, fail, suggest
-from archc.dsl.symbolic import (
+from archc.dsl.values import POISON, Family, Namespace, Poison, Tensor, describe, shown_number
+from archc.kernel.diagnostics import ArchError, fail, suggest
+from archc.kernel.symbolic import (
     MAX_ITEMS,
     Apply,
     Comprehension,
@@ -27,7 +28,6 @@ from archc.dsl.symbolic import (
     is_symbolic,
     type_of,
 )
-from archc.dsl.values import POISON, Family, Namespace, Poison, Tensor, describe, shown_number
 
 _ARITH = {
     "+": "add",

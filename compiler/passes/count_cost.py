@@ -19,7 +19,7 @@ import networkx as nx
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
 from archc.compiler.passes.weight_sharing import diverging
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 
 
 @dataclass(frozen=True)

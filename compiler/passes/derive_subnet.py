@@ -20,7 +20,7 @@ import networkx as nx
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.passes.count_cost import active_nodes, node_cost
 from archc.compiler.passes.weight_sharing import diverging
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 
 
 def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.MultiDiGraph:

@@ -14,7 +14,7 @@ from typing import Any
 import networkx as nx
 
 from archc.compiler.passes.count_cost import active_nodes
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 
 
 def infer_shapes(

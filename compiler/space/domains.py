@@ -21,7 +21,7 @@ from typing import Any
 
 from archc.compiler.space.config import ConfigError, show
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import Apply, ChoiceRef, Comprehension, deps_of, evaluate, is_symbolic
+from archc.kernel.symbolic import Apply, ChoiceRef, Comprehension, deps_of, evaluate, is_symbolic
 
 _INFIX = {
     "add": "+",

@@ -27,8 +27,8 @@ from archc.compiler.space.config import Config
 from archc.compiler.space.ends import End, find_end
 from archc.compiler.space.sampling import DRAWS, WALKS, Sampler, limits_of
 from archc.compiler.space.table import ChoiceTable, Rng, make_rng
-from archc.dsl.diagnostics import ArchError
 from archc.dsl.program import ConstraintSpec
+from archc.kernel.diagnostics import ArchError
 
 if TYPE_CHECKING:
     from archc.compiler.cost_batch import CostBatch

@@ -32,8 +32,8 @@ from archc.compiler.backends.onnx.quantize import (
     quantize,
 )
 from archc.compiler.backends.onnx.runner import Timing, ort_latency
-from archc.compiler.files import write_atomic
 from archc.compiler.latency_table import LatencyTable, graph_units, spec_key, unit_spec
+from archc.kernel.files import write_atomic
 from archc.runtime.deploy.mixed import Decision, refine, unit_class
 from archc.runtime.train.config import NetGeometry, TrainConfig
 

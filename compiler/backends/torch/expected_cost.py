@@ -41,7 +41,7 @@ import torch
 from archc.compiler.backends.torch import liveness as lv
 from archc.compiler.latency_table import LatencyTable, graph_units, unit_spec
 from archc.compiler.passes.count_cost import active_nodes, node_cost
-from archc.dsl.symbolic import deps_of, evaluate
+from archc.kernel.symbolic import deps_of, evaluate
 
 METRICS = ("macs", "params", "latency_ms")
 Price = Callable[[dict[str, Any]], float]

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from archc.compiler.ir import input_ids
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 
 LIMIT = 1 << 22  # entries of one table (32 MiB as float64)
 

@@ -45,7 +45,7 @@ from archc.compiler.space.darts_derive import darts_derive
 from archc.compiler.space.space import Space
 from archc.compiler.space.table import ChoiceTable
 from archc.dsl.program import REALISATIONS
-from archc.dsl.symbolic import apply, evaluate
+from archc.kernel.symbolic import apply, evaluate
 from archc.runtime.ops import (
     ElasticAttention,
     ElasticBatchNorm2d,

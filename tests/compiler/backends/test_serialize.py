@@ -32,8 +32,9 @@ from archc.compiler.serialize import (
     save_ir,
 )
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.span import Span
-from archc.dsl.symbolic import (
+from archc.dsl.values import Tensor
+from archc.kernel.span import Span
+from archc.kernel.symbolic import (
     FUNCTIONS,
     Apply,
     ChoiceRef,
@@ -43,7 +44,6 @@ from archc.dsl.symbolic import (
     deps_of,
     evaluate,
 )
-from archc.dsl.values import Tensor
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("**/*.arch"))

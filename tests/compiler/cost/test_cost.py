@@ -17,7 +17,7 @@ from archc.compiler.passes.count_cost import count_cost
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.passes.verify import verify
 from archc.compiler.space import ChoiceTable
-from archc.dsl.symbolic import is_symbolic
+from archc.kernel.symbolic import is_symbolic
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[3].glob("examples/**/*.arch"))
 # autopose (5,000+ nodes) takes 10-15 s here: in the slow run only
