@@ -30,7 +30,6 @@ from typing import Any
 
 import networkx as nx
 
-from archc import __version__
 from archc.compiler.ir import IRNode
 from archc.dsl.builtins import BUILTINS
 from archc.dsl.program import ChoiceSpec, ConstraintSpec
@@ -38,6 +37,7 @@ from archc.dsl.values import BuiltinFn
 from archc.kernel.files import write_atomic
 from archc.kernel.span import Span
 from archc.kernel.symbolic import FUNCTIONS, Apply, ChoiceRef, Comprehension, Var, deps_of
+from archc.kernel.version import __version__
 
 FORMAT = "archc-ir"
 VERSION = 2  # bump on any change an older reader would misread (and see `_too_old`)

@@ -126,7 +126,7 @@ def test_variable_elimination_equals_enumeration(source):
 
 
 def test_scoped_constraints_count_only_their_scope():
-    from archc.compiler.space.space import load
+    from archc.api import load
 
     text = """space f {
     input image: [3, 32, 32]
