@@ -5,6 +5,7 @@
 #   make test       set up, then run the test suite (tests marked `slow` excluded)
 #   make test-slow  only the tests marked `slow`
 #   make lint       ruff check and ruff format --check over the whole repository (run by make test)
+#   make imports    the import contracts of pyproject.toml, with import-linter (run by make test)
 #   make bench      every benchmark script in bench/
 #   make ablations  the seeds' claims measured on the quick data (docs/results.md; 4-5 hours)
 #   make pictures   render every example space to docs/pictures/ (docs/examples.md shows them)
@@ -31,7 +32,7 @@ SHELL := bash
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 PIP_FILTER := { grep -v -E "^WARNING: Location '.*' is ignored" || true; }
 
-.PHONY: help setup demo examples test test-slow lint bench ablations pictures clean
+.PHONY: help setup demo examples test test-slow lint imports bench ablations pictures clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -54,7 +55,7 @@ demo: setup
 examples: setup
 	@ARCHC=$(BIN)/archc scripts/examples.sh
 
-test: setup lint
+test: setup lint imports
 	$(BIN)/python -m pytest -q
 
 # pytest exits 5 when no test is selected: no slow tests yet is not a failure.
@@ -64,6 +65,11 @@ test-slow: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check --quiet .
+
+# scripts/lint_imports.py copies the sources into the installed layout first (grimp cannot
+# follow pyproject's package-dir mapping)
+imports: setup
+	$(BIN)/python scripts/lint_imports.py --no-logo
 
 bench: setup
 	@shopt -s nullglob; scripts=(bench/*.py); \

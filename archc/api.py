@@ -18,11 +18,13 @@ from archc.compiler.lower import lower_ir
 from archc.compiler.passes.eliminate_dead_nodes import eliminate_dead_nodes
 from archc.compiler.passes.verify import verify
 from archc.dsl.defines import Define, from_values, parse_define
-from archc.dsl.diagnostics import ArchError, Diagnostic, Severity
 from archc.dsl.frontend import check_file
+from archc.kernel.diagnostics import ArchError, Diagnostic, Severity
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from archc.compiler.space.space import Space
 
 Defines = Union[Mapping[str, Any], Iterable[Union[str, Define]], None]
 
@@ -114,3 +116,30 @@ def _compile(path: str | os.PathLike, text: str | None, defines: Defines) -> Com
             result.lowered.append(graph)
             result.checked.append(live)
     return result
+
+
+def load(
+    path: str | os.PathLike,
+    text: str | None = None,
+    name: str | None = None,
+    defines: Mapping[str, Any] | None = None,
+) -> Space:
+    """Compile a file and return its space (`name` picks one when it has several);
+    `defines` replace constants of the file (`{"T": 4}`), checked like them.
+
+    Raises `ArchError` with every diagnostic when the file has errors.
+    """
+    from archc.compiler.space.space import Space
+
+    result = compile_file(path, text, defines)
+    if not result.ok:
+        raise ArchError(result.diagnostics)
+    graphs = result.graphs
+    if name is not None:
+        graphs = [g for g in graphs if g.graph["name"] == name]
+    if len(graphs) != 1:
+        found = ", ".join(g.graph["name"] for g in result.graphs) or "none"
+        raise ValueError(
+            f"{path}: expected one space{f' named {name!r}' if name else ''}; found: {found}"
+        )
+    return Space(graphs[0])

@@ -13,8 +13,8 @@ from pygls.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 import archc
-from archc.dsl.diagnostics import Diagnostic, Severity
-from archc.dsl.span import Span
+from archc.kernel.diagnostics import Diagnostic, Severity
+from archc.kernel.span import Span
 from archc.lsp_analysis import Analysis, analyse
 
 _SEVERITY = {

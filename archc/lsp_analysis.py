@@ -19,11 +19,11 @@ from typing import Any
 
 from archc.api import compile_file
 from archc.dsl import ast
-from archc.dsl.diagnostics import ArchError, Diagnostic
 from archc.dsl.fmt import format_source
 from archc.dsl.loader import Loader
-from archc.dsl.span import Span
 from archc.grammars import STD_DIR
+from archc.kernel.diagnostics import ArchError, Diagnostic
+from archc.kernel.span import Span
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 

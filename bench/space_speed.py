@@ -67,7 +67,7 @@ def synthetic_table(space):
 
     try:
         from archc.compiler.cost import latency_table as tables
-    except ImportError:  # before issue 19 the module was archc.compiler.latency_table
+    except ImportError:  # before issue 19 the module was archc.compiler.cost.latency_table
         from archc.compiler import latency_table as tables
     entries = {}
     for unit in tables.graph_units(space.graph):

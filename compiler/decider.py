@@ -18,7 +18,7 @@ from typing import Any
 
 from archc.compiler.enumeration import MAX_COMBINATIONS, assignments, closure, possible_values
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import ChoiceRef, apply, deps_of, evaluate, is_symbolic
+from archc.kernel.symbolic import ChoiceRef, apply, deps_of, evaluate, is_symbolic
 
 _REF_TYPES = {
     "int": "int",

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import deps_of, evaluate
+from archc.kernel.symbolic import deps_of, evaluate
 
 MAX_COMBINATIONS = 4_096
 

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from archc.dsl.span import Span
-from archc.dsl.symbolic import evaluate
+from archc.kernel.span import Span
+from archc.kernel.symbolic import evaluate
 
 if TYPE_CHECKING:
     import networkx as nx  # importing it costs ~130 ms; `archc check` never needs it

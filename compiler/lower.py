@@ -22,9 +22,9 @@ from archc.compiler.decide import Decider, describe_config
 from archc.compiler.ir import IRNode
 from archc.compiler.ir_graph import IRGraph
 from archc.compiler.ops import Rules, get
-from archc.dsl.diagnostics import ArchError, Diagnostic
 from archc.dsl.program import Elaborated, GraphNode
-from archc.dsl.symbolic import Apply, ChoiceRef, Deferred, Dim, apply
+from archc.kernel.diagnostics import ArchError, Diagnostic
+from archc.kernel.symbolic import Apply, ChoiceRef, Comprehension, Dim, apply, comprehension
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -81,7 +81,7 @@ class Lowering:
         Kept per value object: a shape, once set, never changes, and the guard of a
         block instance is one object shared by all its nodes, so resolving it once
         also lets the decider answer for all of them at once."""
-        if not isinstance(value, (tuple, Dim, Apply, Deferred)):
+        if not isinstance(value, (tuple, Dim, Apply, Comprehension)):
             return value
         kept = self._resolved.get(id(value))
         if kept is None:
@@ -98,11 +98,10 @@ class Lowering:
             return shape[value.axis]
         if isinstance(value, Apply):
             return apply(value.fn, *(self.resolve(a) for a in value.args))
-        if isinstance(value, Deferred):
-            env = {k: self.resolve(v) for k, v in value.env}
-            return Deferred(
-                expr=value.expr, env=tuple(env.items()), type=value.type, _deps=value.deps()
-            )
+        if isinstance(value, Comprehension):
+            where = tuple((k, self.resolve(v)) for k, v in value.where)
+            items, iterable = self.resolve(value.items), self.resolve(value.iterable)
+            return comprehension(value.names, iterable, items, value.source, where)
         return value
 
     def decide(self, cond: Any) -> Any:

@@ -4,9 +4,14 @@ A reloaded graph must equal the saved one exactly, so every value carries its ty
 `null`, booleans, integers and strings are themselves; a float is `{"float": 0.25}`
 (or `"inf"`, `"-inf"`, `"nan"`), so `1.0` never comes back as `1`, whatever language
 reads the file; a JSON list is a tuple (the language's lists); a symbolic value is
-`{"sym": "choice" | "apply" | "deferred", ...}` (a deferred keeps its AST as pydantic's
-JSON dump and its environment as [name, value] pairs); a builtin function a deferred
-closes over is `{"builtin": name}`. Spans are `[file, line, column, end_line, end_column]`.
+`{"sym": "choice" | "apply" | "var" | "comprehension", ...}` (a comprehension over a
+choice-dependent list holds its loop variables, its list and its items as expressions,
+and for messages its source text and [name, value] pairs); a builtin function is
+`{"builtin": name}`. Spans are `[file, line, column, end_line, end_column]`. No AST is
+written: the front end's syntax can change without changing this format.
+
+Version 2 replaced version 1's `deferred` values (an AST and its environment); an older
+file is refused with a message saying to compile the `.arch` file again.
 
 Records are written from the field tables below, so the encoder and the strict decoder
 cannot drift apart. Decoding rejects unknown fields, untagged floats and dangling node
@@ -20,25 +25,22 @@ import json
 import math
 import os
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from pydantic import TypeAdapter, ValidationError
 
-from archc import __version__
-from archc.compiler.files import write_atomic
 from archc.compiler.ir import IRNode
-from archc.dsl import ast
 from archc.dsl.builtins import BUILTINS
 from archc.dsl.program import ChoiceSpec, ConstraintSpec
-from archc.dsl.span import Span
-from archc.dsl.symbolic import FUNCTIONS, Apply, ChoiceRef, Deferred, deps_of
 from archc.dsl.values import BuiltinFn
+from archc.kernel.files import write_atomic
+from archc.kernel.span import Span
+from archc.kernel.symbolic import FUNCTIONS, Apply, ChoiceRef, Comprehension, Var, deps_of
+from archc.kernel.version import __version__
 
 FORMAT = "archc-ir"
-VERSION = 1  # bump on any change an older reader would misread
+VERSION = 2  # bump on any change an older reader would misread (and see `_too_old`)
 GRAPH_KEYS = ("name", "is_net", "doc", "choices", "inputs", "outputs", "constraints", "checks")
 # Present only on derived subnets: the config it was derived with, and which supernet
 # weights its diverging weight sharers are sliced from (name -> supernet weight name).
@@ -77,7 +79,11 @@ NODE = {
 SYMS = {
     "choice": (ChoiceRef, {"name": "str", "type": "type"}),
     "apply": (Apply, {"fn": "fn", "args": "tuple", "type": "type"}),
-    "deferred": (Deferred, {"expr": "expr", "env": "env", "type": "type"}),
+    "var": (Var, {"name": "str", "type": "type"}),
+    "comprehension": (
+        Comprehension,
+        {"names": "vars", "iterable": "value", "items": "value", "source": "str?", "where": "env"},
+    ),
 }
 SYM_TYPES = ("int", "float", "bool", "str", "list", "any")
 _JSON_KINDS = {
@@ -194,10 +200,20 @@ def ir_from_json(data: Any) -> nx.MultiDiGraph:
             f"IR format version {version} is newer than archc {__version__} "
             f"reads ({VERSION}): written by a newer archc; upgrade"
         )
+    if version < VERSION:
+        raise _too_old(version)
     try:
         return _graph(data)
     except RecursionError:
         raise IRFormatError("malformed IR: values are nested too deeply") from None
+
+
+def _too_old(version: int) -> IRFormatError:
+    return IRFormatError(
+        f"IR format version {version} is older than archc {__version__} reads ({VERSION}): "
+        "compile the .arch file again with this archc (`archc compile FILE -o DIR`, "
+        "or `Space.save_ir`)"
+    )
 
 
 def _graph(data: dict) -> nx.MultiDiGraph:
@@ -280,26 +296,23 @@ def _dec(v: Any, path: str) -> Any:
     fields = _dec_record({"sym": "str", **schema}, v, path)
     del fields["sym"]
     # Built directly, never through `apply`, whose folding could change the graph; the
-    # dependencies are recomputed from the arguments, as `apply` and `deferred` do.
+    # dependencies are recomputed from the arguments, as `apply` and `comprehension` do.
     if cls is Apply:
         fields["_deps"] = deps_of(fields["args"])
-    elif cls is Deferred:
-        fields["_deps"] = deps_of(tuple(value for _, value in fields["env"]))
+    elif cls is Comprehension:
+        where = tuple(value for _, value in fields["where"])
+        fields["_deps"] = deps_of((fields["iterable"], fields["items"], where))
     return cls(**fields)
 
 
-@cache
-def _expr_adapter() -> TypeAdapter:
-    return TypeAdapter(ast.Expr)  # built on first use: most IRs hold no deferred value
-
-
-def _dec_expr(v: Any, path: str) -> Any:
-    try:
-        return _expr_adapter().validate_python(v)
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "top"
-        raise _bad(path, f"not an expression: {first['msg']} (at {where})") from None
+def _dec_vars(v: Any, path: str) -> tuple:
+    names = _dec(_typed(v, path, list), path)
+    for i, name in enumerate(names):
+        if type(name) is not Var:
+            raise _bad(f"{path}[{i}]", 'expected a loop variable {"sym": "var", ...}')
+    if not names:
+        raise _bad(path, "a comprehension needs at least one loop variable")
+    return names
 
 
 def _dec_env(v: Any, path: str) -> tuple:
@@ -379,7 +392,7 @@ _KINDS: dict[str, tuple[Callable, Callable]] = {  # kind -> (encode, decode)
     "number": (_enc, _dec_number),
     "tuple": (_enc, lambda v, p: _dec(_typed(v, p, list), p)),
     "env": (_enc, _dec_env),
-    "expr": (lambda v, p: v.model_dump(mode="json"), _dec_expr),
+    "vars": (_enc, _dec_vars),
     "span": (_span, _dec_span),
     "spans": (
         lambda v, p: [_span(s) for s in v],

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from archc.dsl.span import Span
+from archc.kernel.span import Span
 
 
 class Node(BaseModel):

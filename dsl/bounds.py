@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import ArchError, Diagnostic
-from archc.dsl.symbolic import apply, evaluate, is_symbolic
 from archc.dsl.values import Poison, shown_number
+from archc.kernel.diagnostics import ArchError, Diagnostic
+from archc.kernel.symbolic import apply, evaluate, is_symbolic
 
 Outcomes = Callable[[Any], list[tuple[dict[str, Any], Any]] | None]
 MAXIMUM = 2**31 - 1  # a size, stride or count past this is a typo (10**400 overflowed)

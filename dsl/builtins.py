@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from archc.dsl.symbolic import MAX_ITEMS, apply, is_symbolic, make_divisible
 from archc.dsl.values import BuiltinFn
+from archc.kernel.symbolic import MAX_ITEMS, apply, is_symbolic, make_divisible
 
 
 class BuiltinError(Exception):

@@ -13,10 +13,8 @@ from typing import Any
 from archc.dsl import ast
 from archc.dsl.bounds import check_bounds
 from archc.dsl.builtins import BuiltinError
-from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.expressions import Env, ExprEvaluator
 from archc.dsl.program import CheckSpec
-from archc.dsl.symbolic import Sym, apply, is_symbolic, type_of
 from archc.dsl.types import matches
 from archc.dsl.values import (
     POISON,
@@ -31,6 +29,8 @@ from archc.dsl.values import (
     describe,
     is_callable,
 )
+from archc.kernel.diagnostics import ArchError, fail, suggest
+from archc.kernel.symbolic import Sym, apply, is_symbolic, type_of
 
 _MISSING = object()
 

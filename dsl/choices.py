@@ -16,10 +16,8 @@ from typing import Any
 
 from archc.dsl import ast
 from archc.dsl.calls import CallEvaluator
-from archc.dsl.diagnostics import fail, suggest
 from archc.dsl.expressions import Env
 from archc.dsl.program import REALISATIONS, ChoiceSpec
-from archc.dsl.symbolic import ChoiceRef, Sym, apply, evaluate, is_symbolic, type_of
 from archc.dsl.values import (
     POISON,
     OpChoice,
@@ -30,6 +28,8 @@ from archc.dsl.values import (
     is_callable,
     shown_number,
 )
+from archc.kernel.diagnostics import fail, suggest
+from archc.kernel.symbolic import ChoiceRef, Sym, apply, evaluate, is_symbolic, type_of
 
 MAX_ENUMERATION = 10_000
 MAX_FOLD = 4_096  # configs tried when folding a condition

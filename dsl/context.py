@@ -19,11 +19,11 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from archc.dsl.diagnostics import MAX_HINTED, ArchError, Diagnostic, fail
 from archc.dsl.program import CheckSpec, ChoiceSpec, ConstraintSpec, GraphNode
-from archc.dsl.span import Span
-from archc.dsl.symbolic import apply
 from archc.dsl.values import Tensor
+from archc.kernel.diagnostics import MAX_HINTED, ArchError, Diagnostic, fail
+from archc.kernel.span import Span
+from archc.kernel.symbolic import apply
 
 _AUTO = Span.point("<auto>", 0, 0)  # where an automatic label was taken: nowhere
 MAX_DEPTH = 48

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from archc.dsl.diagnostics import Diagnostic, Severity
 from archc.dsl.program import GraphNode
-from archc.dsl.span import Span
 from archc.dsl.values import Tensor
+from archc.kernel.diagnostics import Diagnostic, Severity
+from archc.kernel.span import Span
 
 
 def live_nodes(nodes: Iterable[GraphNode], outputs: Iterable[int]) -> set[int]:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import ArchError, Diagnostic, fail
 from archc.dsl.parser import parse
-from archc.dsl.span import Span
-from archc.dsl.symbolic import type_of
 from archc.dsl.values import describe
+from archc.kernel.diagnostics import ArchError, Diagnostic, fail
+from archc.kernel.span import Span
+from archc.kernel.symbolic import type_of
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def check_type(define: Define, value: Any, written: Any, decl: ast.ConstDecl) ->
 
 
 def unknown(define: Define, consts: list[str], path: str) -> Diagnostic:
-    from archc.dsl.diagnostics import suggest
+    from archc.kernel.diagnostics import suggest
 
     return Diagnostic(
         "E028",

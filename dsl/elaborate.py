@@ -15,12 +15,12 @@ from archc.dsl import ast
 from archc.dsl.choices import ChoiceEvaluator
 from archc.dsl.context import Context
 from archc.dsl.dead_code import unused_inputs, unused_warnings
-from archc.dsl.diagnostics import ArchError, fail, suggest
 from archc.dsl.expressions import Env
 from archc.dsl.loops import LoopStatements
 from archc.dsl.program import METRICS, CheckSpec, ConstraintSpec, Elaborated
-from archc.dsl.symbolic import apply, is_symbolic
 from archc.dsl.values import POISON, Poison, Tensor, describe, shown_number
+from archc.kernel.diagnostics import ArchError, fail, suggest
+from archc.kernel.symbolic import apply, is_symbolic
 
 _TIME_UNITS_MS = {"ms": 1.0, "us": 1e-3, "s": 1e3}
 _BLOCK_ONLY = {"return": "a `space` names its results with `output NAME = ...`"}

@@ -14,9 +14,20 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import ArchError, fail, suggest
-from archc.dsl.symbolic import MAX_ITEMS, Dim, Sym, apply, deferred, is_symbolic, type_of
 from archc.dsl.values import POISON, Family, Namespace, Poison, Tensor, describe, shown_number
+from archc.kernel.diagnostics import ArchError, fail, suggest
+from archc.kernel.symbolic import (
+    MAX_ITEMS,
+    Apply,
+    Comprehension,
+    Dim,
+    Sym,
+    Var,
+    apply,
+    comprehension,
+    is_symbolic,
+    type_of,
+)
 
 _ARITH = {
     "+": "add",
@@ -77,14 +88,6 @@ class Env:
     def bind(self, name: str, value: Any) -> None:
         """Bind (or shadow) `name` here; a loop body's environment binds in its parent."""
         self.vars[name] = value
-
-
-def evaluate_closed(expr: ast.Node, env: Mapping[str, Any]) -> Any:
-    """Evaluate a pure expression with concrete bindings (used for `Deferred` syms)."""
-    from archc.dsl.builtins import BUILTINS
-
-    evaluator = ExprEvaluator()
-    return evaluator.eval(expr, Env(env, Env(dict(BUILTINS))))
 
 
 class ExprEvaluator:
@@ -242,9 +245,9 @@ class ExprEvaluator:
         return result
 
     def _eval_comprehension(self, e: ast.Comprehension, env: Env) -> Any:
-        free = self._symbolic_iterables(e, env)
-        if free is not None:
-            return deferred(e, free, "list")
+        iterable = self._symbolic_iterable(e, env)
+        if iterable is not None:
+            return comprehension_over_choices(e, iterable, env)
         items = []
         try:
             for item in self._comprehend(e, list(e.clauses), env):
@@ -261,15 +264,15 @@ class ExprEvaluator:
             return POISON  # an earlier mistake, already reported
         return tuple(items)
 
-    def _symbolic_iterables(self, e: ast.Comprehension, env: Env) -> dict[str, Any] | None:
-        """Bindings to close over when the first iterable depends on choices."""
+    def _symbolic_iterable(self, e: ast.Comprehension, env: Env) -> Any:
+        """The first iterable, when it depends on choices (else None)."""
         first = e.clauses[0]
         if not isinstance(first, ast.CompFor):
             return None
         iterable = self.eval(first.iter, env)
         if isinstance(iterable, Poison) or not is_symbolic(iterable):
             return None
-        return {n: env.lookup(n) for n in _free_names(e) if _bound(env, n)}
+        return iterable
 
     def _comprehend(self, e: ast.Comprehension, clauses: list, env: Env) -> Iterator[Any]:
         if not clauses:
@@ -476,6 +479,110 @@ def _too_big_power(base: Any, exponent: Any) -> bool:
     return exponent * base.bit_length() > MAX_INT_BITS
 
 
+def comprehension_over_choices(e: ast.Comprehension, first: Any, env: Env) -> Any:
+    """A comprehension whose first list depends on choices, as a `Comprehension`
+    expression the compiler evaluates per config (`first` is that list's value)."""
+    try:
+        items = _SymbolicBody().build(e, list(e.clauses), env, first)
+    except _PoisonSeen:
+        return POISON  # an earlier mistake, already reported
+    assert isinstance(items, Comprehension)
+    free = {n: env.lookup(n) for n in _free_names(e) if _bound(env, n)}
+    where = tuple((k, v) for k, v in sorted(free.items()) if is_symbolic(v))
+    return comprehension(items.names, items.iterable, items.items, _source(e), where)
+
+
+class _SymbolicBody(ExprEvaluator):
+    """Evaluates a comprehension over a choice-dependent list once, with each loop
+    variable bound to a `Var`: the body becomes an expression (arithmetic builds
+    `Apply`s as everywhere else), and a filter a conditional. Only builtins can be
+    called: the list is computed per config, so it cannot make layers."""
+
+    def build(self, e: ast.Comprehension, clauses: list, env: Env, first: Any = None) -> Any:
+        """The value of `clauses` and the element as an expression giving a tuple."""
+        if not clauses:
+            return (self._item(e.element, env),)
+        clause, rest = clauses[0], clauses[1:]
+        if isinstance(clause, ast.CompIf):
+            test = self.eval(clause.test, env)
+            if isinstance(test, Poison):
+                raise _PoisonSeen
+            if not is_symbolic(test):
+                return self.build(e, rest, env) if test else ()
+            return apply("if", test, self.build(e, rest, env), ())
+        iterable = first if first is not None else self.eval(clause.iter, env)
+        if isinstance(iterable, Poison):
+            raise _PoisonSeen
+        if not isinstance(iterable, tuple) and not (
+            is_symbolic(iterable) and iterable.type in ("list", "any")
+        ):
+            raise fail(
+                "E207",
+                f"cannot loop over {describe(iterable)}",
+                clause.iter.span,
+                hint="loops need a list or a range",
+            )
+        kind = _item_type(iterable) if len(clause.targets) == 1 else "any"
+        names = tuple(Var(n, kind) for n in clause.targets)
+        inner = env.child(dict(zip(clause.targets, names, strict=True)))
+        return comprehension(names, iterable, self.build(e, rest, inner))
+
+    def _item(self, element: ast.Node, env: Env) -> Any:
+        value = self.eval(element, env)
+        if isinstance(value, Poison):
+            raise _PoisonSeen
+        if not _plain(value):
+            raise fail(
+                "E207",
+                "the items of a list computed from a choice must be numbers, strings, "
+                f"bools or lists of them, got {describe(value)}",
+                element.span,
+            )
+        return value
+
+    def _eval_call(self, e: ast.Call, env: Env, hint: str | None = None) -> Any:
+        from archc.dsl.values import BuiltinFn
+
+        fn = self.eval(e.func, env)
+        if not isinstance(fn, (BuiltinFn, Poison)):
+            raise fail(
+                "E223",
+                f"cannot call {describe(fn)} in a list computed from a choice",
+                e.span,
+                hint="only builtin functions can be called here: the list is computed per "
+                "config, so it cannot make layers",
+            )
+        return super()._eval_call(e, env, hint)
+
+
+def _plain(value: Any) -> bool:
+    """A value an IR expression can hold: a number, string, bool, none, a list of them,
+    or a symbolic value."""
+    if isinstance(value, tuple):
+        return all(_plain(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str, Sym))
+
+
+def _item_type(iterable: Any) -> str:
+    """The type of the items of a list, as far as it is known before a config is."""
+    if isinstance(iterable, tuple):
+        kinds = {type_of(v) for v in iterable}
+        return kinds.pop() if len(kinds) == 1 else "any"
+    if isinstance(iterable, Apply) and iterable.fn in ("divisors", "range"):
+        return "int"
+    return "any"
+
+
+def _source(e: ast.Comprehension) -> str | None:
+    """The comprehension as written, for messages (None if the printer cannot say)."""
+    from archc.dsl import fmt_expr  # only needed to print comprehensions
+
+    try:
+        return fmt_expr.render(fmt_expr.expr(e))
+    except Exception:
+        return None
+
+
 def _bound(env: Env, name: str) -> bool:
     try:
         env.lookup(name)
@@ -498,4 +605,4 @@ def _free_names(node: Any) -> set[str]:
     return out
 
 
-__all__ = ["ArchError", "Env", "ExprEvaluator", "evaluate_closed"]
+__all__ = ["ArchError", "Env", "ExprEvaluator"]

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 from archc.dsl import ast
 from archc.dsl.defines import Define
-from archc.dsl.diagnostics import Diagnostic, Severity
 from archc.dsl.elaborate import elaborate_space
 from archc.dsl.loader import Loader
 from archc.dsl.modules import Modules
 from archc.dsl.program import Elaborated
 from archc.dsl.resolve import resolve_module
+from archc.kernel.diagnostics import Diagnostic, Severity
 
 
 @dataclass

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import ArchError, Diagnostic, fail, suggest
 from archc.dsl.parser import parse
-from archc.dsl.span import Span
 from archc.dsl.std_cache import parse_std
 from archc.grammars import STD_DIR
+from archc.kernel.diagnostics import ArchError, Diagnostic, fail, suggest
+from archc.kernel.span import Span
 
 PRELUDE = "std/prelude.arch"
 MAX_FILE_BYTES = 4 * 1024 * 1024

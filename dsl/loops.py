@@ -18,10 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import fail
 from archc.dsl.expressions import Env
-from archc.dsl.symbolic import is_symbolic
 from archc.dsl.values import POISON, Family, Poison, describe
+from archc.kernel.diagnostics import fail
+from archc.kernel.symbolic import is_symbolic
 
 
 class LoopEnv(Env):

@@ -16,12 +16,12 @@ from archc.dsl import ast
 from archc.dsl.builtins import BUILTINS
 from archc.dsl.context import Context
 from archc.dsl.defines import Define, check_type, unknown
-from archc.dsl.diagnostics import ArchError, Diagnostic, fail
 from archc.dsl.expressions import Env
 from archc.dsl.loader import PRELUDE, Loader
-from archc.dsl.symbolic import is_symbolic
 from archc.dsl.types import check_type_ref
 from archc.dsl.values import POISON, BlockFn, Namespace, OpFn, Tensor
+from archc.kernel.diagnostics import ArchError, Diagnostic, fail
+from archc.kernel.symbolic import is_symbolic
 
 
 class Modules:

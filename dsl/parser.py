@@ -25,11 +25,11 @@ from lark.exceptions import (
 )
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import ArchError, Diagnostic
-from archc.dsl.span import Span
 from archc.dsl.transform import ToAst
 from archc.dsl.unsupported import unsupported_construct
 from archc.grammars import GRAMMAR_PATH
+from archc.kernel.diagnostics import ArchError, Diagnostic
+from archc.kernel.span import Span
 
 _READABLE = {
     "NAME": "a name",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from archc.dsl.span import Span
+from archc.kernel.span import Span
 
 REALISATIONS = ("elastic", "weighted", "gumbel", "sampled", "policy")
 METRICS = ("macs", "params", "latency")
@@ -47,7 +47,7 @@ class ChoiceSpec:
     @cached_property  # asked for every config enumerated; the spec is frozen
     def dependent(self) -> bool:
         """True when the domain depends on other choices (a `Sym`, or a list holding one)."""
-        from archc.dsl.symbolic import is_symbolic
+        from archc.kernel.symbolic import is_symbolic
 
         return is_symbolic(self.domain)
 

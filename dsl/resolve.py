@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 from archc.dsl import ast
 from archc.dsl.calls import _signature_hint
-from archc.dsl.diagnostics import MAX_HINTED, Diagnostic, suggest
 from archc.dsl.values import BlockFn, OpFn
+from archc.kernel.diagnostics import MAX_HINTED, Diagnostic, suggest
 
 
 class Resolver:

@@ -53,10 +53,13 @@ def _code_digest() -> str:
     import lark
     import pydantic
 
-    from archc.dsl import parser, span, transform
+    from archc.dsl import parser, transform
     from archc.grammars import GRAMMAR_PATH
+    from archc.kernel import span
 
-    parts = [lark.__version__, pydantic.VERSION, GRAMMAR_PATH.read_text()]
+    # Span's module path too: a pickle names the classes' modules (span.py moved to
+    # archc.kernel without changing its text).
+    parts = [lark.__version__, pydantic.VERSION, span.Span.__module__, GRAMMAR_PATH.read_text()]
     parts += [Path(m.__file__).read_text() for m in (ast, parser, span, transform)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 

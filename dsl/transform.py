@@ -15,8 +15,8 @@ from lark import Token, Transformer, v_args
 from lark.tree import Meta
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import fail
-from archc.dsl.span import Span
+from archc.kernel.diagnostics import fail
+from archc.kernel.span import Span
 
 RESERVED = frozenset(
     {

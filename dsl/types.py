@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import fail, suggest
-from archc.dsl.symbolic import Sym, type_of
 from archc.dsl.values import Poison, Tensor, is_callable
+from archc.kernel.diagnostics import fail, suggest
+from archc.kernel.symbolic import Sym, type_of
 
 SCALARS = ("int", "float", "bool", "str")
 TYPE_NAMES = (*SCALARS, "tensor", "op", "any", "list")

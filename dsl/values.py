@@ -4,7 +4,7 @@ Concrete values are plain Python: int, float, bool, str, None and tuples (the
 language's lists). Everything else is one of the frozen records below:
 
 - `Tensor`: a feature map, i.e. the output of a node in the elaborated graph;
-- `Sym` (in `archc.dsl.symbolic`): a value that depends on choices or on
+- `Sym` (in `archc.kernel.symbolic`): a value that depends on choices or on
   tensor shapes the front end cannot know;
 - callables: `BlockFn`, `OpFn`, `BuiltinFn`, `Template` (a stage waiting for its
   input, e.g. a `oneof` candidate), `OpChoice` (a choice between callables);
@@ -124,7 +124,7 @@ def shown_number(value: int | float) -> str:
 
 def describe(value: object) -> str:
     """A short user-facing description: `int 3`, `tensor`, `choice s2.k`."""
-    from archc.dsl.symbolic import Sym  # local: symbolic imports this module
+    from archc.kernel.symbolic import Sym  # local: symbolic imports this module
 
     if isinstance(value, bool):
         return f"bool {str(value).lower()}"

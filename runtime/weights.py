@@ -16,7 +16,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 
 MAX_LISTED = 5
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import archc
 from archc.compiler.backends.graphviz import RenderError, render, to_dot
-from archc.dsl import diagnostics
+from archc.kernel import diagnostics
 
 ROOT = Path(__file__).resolve().parent.parent
 SPACES = ROOT / "examples" / "spaces"

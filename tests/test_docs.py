@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from archc.dsl.diagnostics import ArchError, Severity, render
 from archc.dsl.frontend import check_file
 from archc.dsl.parser import parse
+from archc.kernel.diagnostics import ArchError, Severity, render
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 KINDS = ("file", "fragment", "error")

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from archc.api import compile_file
-from archc.dsl.diagnostics import Severity, render
+from archc.kernel.diagnostics import Severity, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from archc.dsl.diagnostics import render
+from archc.kernel.diagnostics import render
 
 if TYPE_CHECKING:  # `archc check` imports this module; it needs neither (nor networkx)
     from archc.compiler.space import Config

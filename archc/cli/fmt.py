@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from archc.compiler.files import write_atomic
-from archc.dsl.diagnostics import ArchError, render
 from archc.dsl.fmt import format_source
 from archc.dsl.loader import read_source
+from archc.kernel.diagnostics import ArchError, render
+from archc.kernel.files import write_atomic
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_one_shot(args: argparse.Namespace) -> int:
     from archc.api import compile_file
     from archc.compiler.space.space import Space
-    from archc.dsl.diagnostics import render
+    from archc.kernel.diagnostics import render
     from archc.runtime.search.manifest import portable_sources
     from archc.runtime.search.one_shot import SearchOptions, run_search
     from archc.runtime.search.strategies import SearchError

@@ -127,7 +127,7 @@ def _onnx_engine(onnx_file: Path, key_net, contract, threads: int):
 
 
 def _write_results(path: str, results: list) -> None:
-    from archc.compiler.files import write_atomic
+    from archc.kernel.files import write_atomic
 
     try:
         write_atomic(Path(path), json.dumps(results) + "\n")

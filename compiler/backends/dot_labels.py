@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from archc.compiler.ir import IRNode
-from archc.dsl.symbolic import Sym, deps_of
+from archc.kernel.symbolic import Sym, deps_of
 
 MAX_VALUE = 48  # longer expressions are cut in labels (the tooltip keeps them whole)
 _SUFFIX = re.compile(r"_\d+$")

@@ -25,8 +25,8 @@ from pathlib import Path
 import networkx as nx
 
 from archc.compiler.backends import dot_labels as lb
-from archc.compiler.files import write_atomic
 from archc.compiler.ir import IRNode, nodes_in_order
+from archc.kernel.files import write_atomic
 
 Scope = tuple[str, ...]
 Item = tuple[tuple[int, int], str]  # (sort key, DOT statement)

@@ -19,7 +19,7 @@ import networkx as nx
 from archc.compiler.cost.weight_sharing import diverging
 from archc.compiler.ir import IRNode, active_nodes, input_ids
 from archc.compiler.ops import Rules, get
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 
 
 @dataclass(frozen=True)

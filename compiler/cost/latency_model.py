@@ -33,7 +33,7 @@ from archc.compiler.cost.latency_table import (
     unit_deps,
     unit_spec,
 )
-from archc.dsl.symbolic import Evaluation, deps_of
+from archc.kernel.symbolic import Evaluation, deps_of
 
 MAX_TABLE = 200_000  # entries of one group's table, as for params and MACs
 

@@ -22,9 +22,9 @@ from typing import Any
 import networkx as nx
 
 from archc.compiler.decide import combinations
-from archc.compiler.files import write_atomic
 from archc.compiler.ir import IRNode, active_nodes, input_ids
-from archc.dsl.symbolic import ChoiceRef, deps_of, evaluate
+from archc.kernel.files import write_atomic
+from archc.kernel.symbolic import ChoiceRef, deps_of, evaluate
 
 FORMAT, VERSION = "archc-latency-table", 1
 ANCHORS = ("conv", "deconv", "linear")

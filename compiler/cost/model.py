@@ -27,7 +27,7 @@ from archc.compiler.decide import possible_values, tabulate
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import ChoiceRef, Evaluation, apply, deps_of
+from archc.kernel.symbolic import ChoiceRef, Evaluation, apply, deps_of
 
 MAX_TABLE = 200_000  # entries of one group's table; larger groups are evaluated directly
 

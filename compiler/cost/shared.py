@@ -23,7 +23,7 @@ import networkx as nx
 from archc.compiler.cost.weight_sharing import signature
 from archc.compiler.ir import IRNode, input_ids
 from archc.compiler.ops import Rules, get
-from archc.dsl.symbolic import Evaluation, deps_of
+from archc.kernel.symbolic import Evaluation, deps_of
 
 Key = tuple[tuple[str, ...], tuple[str, ...]]
 

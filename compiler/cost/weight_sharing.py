@@ -25,7 +25,7 @@ from typing import Any
 import networkx as nx
 
 from archc.compiler.ir import IRNode, input_ids
-from archc.dsl.symbolic import apply, evaluate
+from archc.kernel.symbolic import apply, evaluate
 
 
 def owners(graph: nx.MultiDiGraph) -> dict[int, int | None]:

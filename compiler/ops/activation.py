@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from archc.compiler.ops.norm import same_shape
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
-from archc.dsl.symbolic import apply
+from archc.kernel.symbolic import apply
 
 ACTIVATIONS = ("relu", "relu6", "hswish", "hsigmoid", "sigmoid", "swish", "gelu", "identity")
 

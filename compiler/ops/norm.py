@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
-from archc.dsl.symbolic import apply
+from archc.kernel.symbolic import apply
 
 
 def same_shape(r: Rules) -> Shape:

@@ -4,7 +4,7 @@ attention_pool (the GC block's softmax-weighted spatial sum, counted as C*H*W MA
 from __future__ import annotations
 
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
-from archc.dsl.symbolic import apply
+from archc.kernel.symbolic import apply
 
 
 def pool_shape(r: Rules) -> Shape:

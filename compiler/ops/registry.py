@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from archc.dsl.diagnostics import suggest
+from archc.kernel.diagnostics import suggest
 
 Shape = tuple[Any, Any, Any]  # (channels, height, width); ints or Syms
 Attrs = Mapping[str, Any]

@@ -4,7 +4,7 @@ they act in training only (identities in eval mode and in ONNX), so no cost chan
 from __future__ import annotations
 
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
-from archc.dsl.symbolic import apply
+from archc.kernel.symbolic import apply
 
 
 def rate_shape(r: Rules) -> Shape:

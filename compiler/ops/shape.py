@@ -5,7 +5,7 @@ without MACs; their rules only move sizes around, so every size may be a choice
 from __future__ import annotations
 
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
-from archc.dsl.symbolic import apply
+from archc.kernel.symbolic import apply
 
 
 def channel_slice_shape(r: Rules) -> Shape:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from archc.compiler.ops.norm import same_shape
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
-from archc.dsl.symbolic import apply
+from archc.kernel.symbolic import apply
 
 
 def head_dim(heads, head_dim_attr, channels):

@@ -20,7 +20,7 @@ import networkx as nx
 from archc.compiler.cost.count import node_cost
 from archc.compiler.cost.weight_sharing import diverging
 from archc.compiler.ir import IRNode, active_nodes, input_ids, taken_inputs
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 
 
 def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.MultiDiGraph:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from archc.compiler.ir import IRNode
 from archc.compiler.ir_graph import is_acyclic
 from archc.compiler.ops import get
-from archc.dsl.symbolic import deps_of
+from archc.kernel.symbolic import deps_of
 
 if TYPE_CHECKING:
     import networkx as nx

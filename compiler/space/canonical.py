@@ -40,7 +40,7 @@ from archc.compiler.space.config import Config
 from archc.compiler.space.domains import Choice
 from archc.compiler.space.table import ChoiceTable
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import apply, deps_of, evaluate
+from archc.kernel.symbolic import apply, deps_of, evaluate
 
 
 class Relevance:

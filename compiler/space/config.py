@@ -24,9 +24,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from archc.compiler.files import write_atomic
-from archc.dsl.diagnostics import suggest
 from archc.dsl.values import shown_number
+from archc.kernel.diagnostics import suggest
+from archc.kernel.files import write_atomic
 
 FORMAT = "archc-config"
 VERSION = 1

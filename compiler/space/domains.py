@@ -21,7 +21,7 @@ from typing import Any
 
 from archc.compiler.space.config import ConfigError, show
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import Apply, ChoiceRef, Deferred, deps_of, evaluate, is_symbolic
+from archc.kernel.symbolic import Apply, ChoiceRef, Comprehension, deps_of, evaluate, is_symbolic
 
 _INFIX = {
     "add": "+",
@@ -142,8 +142,8 @@ def describe(domain: Any, nested: bool = False) -> str:
         return "[" + ", ".join(describe(v) for v in domain) + "]"
     if isinstance(domain, ChoiceRef):
         return domain.name
-    if isinstance(domain, Deferred):
-        return _describe_deferred(domain)
+    if isinstance(domain, Comprehension):
+        return _describe_comprehension(domain)
     if isinstance(domain, Apply):
         return _describe_apply(domain, nested)
     return str(domain) if is_symbolic(domain) else show(domain)
@@ -164,15 +164,11 @@ def _describe_apply(sym: Apply, nested: bool) -> str:
     return f"({text})" if nested else text
 
 
-def _describe_deferred(domain: Deferred) -> str:
-    from archc.dsl import fmt_expr  # only needed to print comprehensions
-
-    try:
-        text = fmt_expr.render(fmt_expr.expr(domain.expr))
-    except Exception:  # an expression the printer does not know: say what it reads
+def _describe_comprehension(domain: Comprehension) -> str:
+    if domain.source is None:  # an expression the printer did not know: say what it reads
         return "an expression of " + ", ".join(f"`{d}`" for d in sorted(domain.deps()))
-    bound = [f"{k} = {describe(v)}" for k, v in domain.env if is_symbolic(v)]
-    return text + (" where " + ", ".join(bound) if bound else "")
+    bound = [f"{k} = {describe(v)}" for k, v in domain.where if is_symbolic(v)]
+    return domain.source + (" where " + ", ".join(bound) if bound else "")
 
 
 def candidates(domain: Sequence[Any]) -> str:

@@ -28,7 +28,6 @@ from archc.compiler.space.config import Config
 from archc.compiler.space.ends import End, find_end
 from archc.compiler.space.sampling import DRAWS, WALKS, Sampler, limits_of
 from archc.compiler.space.table import ChoiceTable, Rng, make_rng
-from archc.dsl.diagnostics import ArchError
 from archc.dsl.program import ConstraintSpec
 
 if TYPE_CHECKING:
@@ -362,33 +361,6 @@ def _group_bounds(model: CostModel) -> CostRange:
     disjoint = all(not (a & b) for a, b in itertools.combinations(names, 2))
     exact = disjoint and not model.direct
     return CostRange((lo_p, hi_p), (lo_m, hi_m), exact and not model.shared, exact)
-
-
-def load(
-    path: str | os.PathLike,
-    text: str | None = None,
-    name: str | None = None,
-    defines: Mapping[str, Any] | None = None,
-) -> Space:
-    """Compile a file and return its space (`name` picks one when it has several);
-    `defines` replace constants of the file (`{"T": 4}`), checked like them.
-
-    Raises `ArchError` with every diagnostic when the file has errors.
-    """
-    from archc.api import compile_file  # the facade composes the compiler stages
-
-    result = compile_file(path, text, defines)
-    if not result.ok:
-        raise ArchError(result.diagnostics)
-    graphs = result.graphs
-    if name is not None:
-        graphs = [g for g in graphs if g.graph["name"] == name]
-    if len(graphs) != 1:
-        found = ", ".join(g.graph["name"] for g in result.graphs) or "none"
-        raise ValueError(
-            f"{path}: expected one space{f' named {name!r}' if name else ''}; found: {found}"
-        )
-    return Space(graphs[0])
 
 
 def load_ir(path: str | os.PathLike) -> Space:

@@ -23,8 +23,8 @@ from archc.compiler.space.config import Config, ConfigError, joined, show, shown
 from archc.compiler.space.counting import count_configs
 from archc.compiler.space.domains import Choice
 from archc.compiler.space.variation import crossover, mutate
-from archc.dsl.diagnostics import suggest
 from archc.dsl.program import ChoiceSpec, Elaborated
+from archc.kernel.diagnostics import suggest
 
 Rng = int | random.Random | None
 Pick = Callable[[Choice, tuple[Any, ...]], Any]

@@ -33,7 +33,7 @@ from archc.compiler.backends.onnx.quantize import (
 )
 from archc.compiler.backends.onnx.runner import Timing, ort_latency
 from archc.compiler.cost.latency_table import LatencyTable, graph_units, spec_key, unit_spec
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 from archc.runtime.deploy.mixed import Decision, refine, unit_class
 from archc.runtime.train.config import NetGeometry, TrainConfig
 

@@ -244,7 +244,7 @@ def _ms(value: Any) -> str:
 
 def write_report(run: RunFolder, out: Path) -> Path:
     """Write the page to `out` atomically; returns `out`."""
-    from archc.compiler.files import write_atomic
+    from archc.kernel.files import write_atomic
 
     write_atomic(out, render_page(run))
     return out

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 
 ALPHAS, ALPHAS_PICTURE = "alphas.jsonl", "alphas.png"
 MAX_PANELS = 24  # more choices than this: the first 24 are drawn (the log has them all)

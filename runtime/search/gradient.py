@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archc.compiler.files import write_atomic
 from archc.compiler.space.darts_derive import DerivationError
 from archc.compiler.space.sampling import Limit
+from archc.kernel.files import write_atomic
 from archc.runtime.search import alphas as alpha_log
 from archc.runtime.search.cost_loss import CostTerm
 from archc.runtime.search.gradient_options import GradientOptions

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 from archc.runtime.search.strategies.base import SearchError
 
 MANIFEST = "manifest.json"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 from archc.runtime.search import pareto
 
 FRONT, BEST, PICTURE, BEST_DIR = "front.json", "best.json", "pareto.png", "best"

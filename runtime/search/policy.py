@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 from archc.runtime.search import outputs
 from archc.runtime.search.strategies.base import Strategy, Trial
 from archc.runtime.search.trial_log import TrialLog

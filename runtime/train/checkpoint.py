@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 from archc.runtime.lock import LOCK_FILE, RunInUse, RunLock
 from archc.runtime.train.config import TrainConfig, TrainError
 from archc.runtime.weights import WeightsError, load_weights, read_weights, tensors_bytes

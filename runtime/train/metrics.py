@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 
 METRICS = "metrics.jsonl"
 

@@ -15,7 +15,7 @@ import pytest
 
 from archc.cli.main import main
 from archc.cli.os_errors import describe
-from archc.compiler.files import write_atomic
+from archc.kernel.files import write_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
 UGLY = "net n {\n  input image: [3,8,8]\n  output o = image->conv(4,k=3)\n}\n"

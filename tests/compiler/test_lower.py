@@ -9,7 +9,7 @@ import pytest
 from archc.api import compile_file
 from archc.compiler.ir import nodes_in_order
 from archc.compiler.passes.verify import verify
-from archc.dsl.diagnostics import render
+from archc.kernel.diagnostics import render
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[2].glob("examples/**/*.arch"))
 

@@ -7,8 +7,8 @@ import pytest
 from archc.compiler.ops import Rules, all_ops, get
 from archc.dsl import ast
 from archc.dsl.parser import parse
-from archc.dsl.symbolic import ChoiceRef, evaluate
 from archc.grammars import STD_DIR
+from archc.kernel.symbolic import ChoiceRef, evaluate
 
 CONV = {"k": 3, "stride": 1, "groups": 1, "dilation": 1, "padding": -1, "bias": False}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from archc.compiler.ops import Rules, get
-from archc.dsl.symbolic import ChoiceRef, evaluate
+from archc.kernel.symbolic import ChoiceRef, evaluate
 
 ATTN = {"heads": 3, "head_dim": 64, "qkv_bias": True}
 

@@ -9,7 +9,7 @@ import pytest
 
 from archc.api import compile_file
 from archc.cli.main import main
-from archc.dsl.diagnostics import Severity, render
+from archc.kernel.diagnostics import Severity, render
 
 ROOT = Path(__file__).resolve().parents[2]
 FORGOTTEN = """space s {

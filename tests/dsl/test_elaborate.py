@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archc.dsl.frontend import check_file
-from archc.dsl.symbolic import ChoiceRef, evaluate
+from archc.kernel.symbolic import ChoiceRef, evaluate
 
 
 def elaborate(body: str, blocks: str = ""):

@@ -13,10 +13,10 @@ import pytest
 
 from archc.dsl import ast
 from archc.dsl.ast import same_tree
-from archc.dsl.diagnostics import ArchError
 from archc.dsl.fmt import check_source, format_module, format_source
 from archc.dsl.fmt_expr import quote
 from archc.dsl.parser import parse
+from archc.kernel.diagnostics import ArchError
 
 
 def fmt(source: str) -> str:

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archc.dsl.ast import same_tree
-from archc.dsl.diagnostics import ArchError
 from archc.dsl.fmt import format_module
 from archc.dsl.parser import parse
 from archc.grammars import GRAMMAR_PATH
+from archc.kernel.diagnostics import ArchError
 
 
 def _parses(text: str) -> bool:

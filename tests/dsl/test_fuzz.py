@@ -41,9 +41,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
 
-from archc.dsl.diagnostics import render
 from archc.dsl.frontend import check_file
 from archc.grammars import GRAMMAR_PATH
+from archc.kernel.diagnostics import render
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MUTANTS = int(os.environ.get("ARCHC_FUZZ_MUTANTS", "600"))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from archc.api import compile_file
-from archc.dsl.diagnostics import render
 from archc.dsl.fmt import format_source
 from archc.dsl.frontend import check_file
+from archc.kernel.diagnostics import render
 
 
 def net(body: str, blocks: str = "", kind: str = "net") -> str:
@@ -251,7 +251,8 @@ def test_nested_repeats_fail_before_they_are_unrolled(monkeypatch):
 
 
 def test_thousands_of_typos_show_fifty_errors_and_a_count(monkeypatch):
-    from archc.dsl import diagnostics, expressions, resolve
+    from archc.dsl import expressions, resolve
+    from archc.kernel import diagnostics
 
     calls = []
     real = diagnostics.suggest

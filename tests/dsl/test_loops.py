@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from archc.api import compile_file
-from archc.dsl.diagnostics import render
 from archc.dsl.fmt import format_source
 from archc.dsl.frontend import check_file
+from archc.kernel.diagnostics import render
 
 FRAMES = """const T = 3
 

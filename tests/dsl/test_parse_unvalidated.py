@@ -12,8 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from archc.dsl.ast import Node
-from archc.dsl.diagnostics import ArchError
 from archc.dsl.parser import parse
+from archc.kernel.diagnostics import ArchError
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(p for p in ROOT.rglob("*.arch") if ".venv" not in p.parts)

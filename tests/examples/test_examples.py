@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from archc.dsl.diagnostics import render
 from archc.dsl.frontend import check_file
+from archc.kernel.diagnostics import render
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").rglob("*.arch"))

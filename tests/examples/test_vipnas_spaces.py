@@ -16,7 +16,7 @@ import archc
 from archc.cli import main as cli
 from archc.compiler.ir import input_ids
 from archc.compiler.space import Config
-from archc.dsl.symbolic import ChoiceRef
+from archc.kernel.symbolic import ChoiceRef
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SPACES = EXAMPLES / "spaces"

@@ -15,7 +15,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from archc.compiler.ir import IRNode, input_ids
-from archc.dsl.symbolic import is_symbolic
+from archc.kernel.symbolic import is_symbolic
 
 DEFAULT_OPSET = 17  # LayerNormalization needs 17; HardSwish 14
 # (weight name of the op, parameter, shape) -> array; parameters follow torch's names

@@ -10,7 +10,7 @@ from __future__ import annotations
 from archc.compiler.backends.onnx.builder import Builder, emitter
 from archc.compiler.ir import IRNode
 from archc.compiler.ops.conv import deconv_padding
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 
 
 @emitter("conv")

@@ -25,9 +25,9 @@ import torch
 from archc.compiler.backends.onnx.builder import DEFAULT_OPSET, state_weights, to_onnx
 from archc.compiler.backends.onnx.runner import session
 from archc.compiler.backends.torch import build_module, build_supernet
-from archc.compiler.files import write_atomic
 from archc.compiler.ir import input_shapes
 from archc.compiler.space import ConfigError
+from archc.kernel.files import write_atomic
 from archc.runtime.weights import WeightsError, load_weights
 
 TOLERANCE = 1e-4

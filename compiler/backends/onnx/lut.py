@@ -31,7 +31,7 @@ from archc.compiler.cost.latency_table import (
 )
 from archc.compiler.ir import IRNode, input_shapes
 from archc.compiler.serialize import ir_fingerprint
-from archc.dsl.span import NOWHERE
+from archc.kernel.span import NOWHERE
 
 SAMPLED_CONFIGS = 2_000  # for units whose values span too many configs to enumerate
 

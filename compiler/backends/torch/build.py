@@ -20,7 +20,7 @@ from torch import nn
 
 from archc.compiler.backends.torch.layers import BUILDERS
 from archc.compiler.ir import IRNode, input_ids
-from archc.dsl.symbolic import is_symbolic
+from archc.kernel.symbolic import is_symbolic
 
 
 class FixedNet(nn.Module):

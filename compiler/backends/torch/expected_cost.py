@@ -43,7 +43,7 @@ from archc.compiler.backends.torch import liveness as lv
 from archc.compiler.cost.count import node_cost
 from archc.compiler.cost.latency_table import LatencyTable, as_table, graph_units, unit_spec
 from archc.compiler.ir import active_nodes
-from archc.dsl.symbolic import deps_of, evaluate
+from archc.kernel.symbolic import deps_of, evaluate
 
 METRICS = ("macs", "params", "latency")
 Price = Callable[[dict[str, Any]], float]

@@ -20,7 +20,7 @@ from torch import nn
 
 from archc.compiler.backends.torch.layers_transformer import TRANSFORMER_BUILDERS
 from archc.compiler.ops.conv import deconv_padding
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 from archc.runtime.ops.drop import DropPath
 
 Builder = Callable[[dict[str, Any], list[tuple[int, int, int]]], nn.Module]

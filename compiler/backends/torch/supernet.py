@@ -43,7 +43,7 @@ from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.darts_derive import darts_derive
 from archc.compiler.space.space import Space
 from archc.dsl.program import REALISATIONS
-from archc.dsl.symbolic import apply, evaluate
+from archc.kernel.symbolic import apply, evaluate
 from archc.runtime.ops import (
     ElasticAttention,
     ElasticBatchNorm2d,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from archc.dsl.diagnostics import suggest
+from archc.kernel.diagnostics import suggest
 from archc.runtime.search.strategies.base import (
     Feasibility,
     SearchError,

@@ -16,7 +16,7 @@ from archc.api import compile_file
 from archc.compiler.backends import graphviz
 from archc.compiler.backends.graphviz import RenderError, render, to_dot
 from archc.compiler.ir import IRNode
-from archc.dsl.span import Span
+from archc.kernel.span import Span
 from tests.example_spaces import HEAVY
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -32,9 +32,18 @@ from archc.compiler.serialize import (
     save_ir,
 )
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.span import Span
-from archc.dsl.symbolic import FUNCTIONS, Apply, ChoiceRef, Deferred, deps_of, evaluate
 from archc.dsl.values import Tensor
+from archc.kernel.span import Span
+from archc.kernel.symbolic import (
+    FUNCTIONS,
+    Apply,
+    ChoiceRef,
+    Comprehension,
+    Var,
+    comprehension,
+    deps_of,
+    evaluate,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((ROOT / "examples").glob("**/*.arch"))
@@ -93,10 +102,45 @@ def test_save_and_load_give_back_the_graph(tmp_path):
     save_ir(graph, path)
     save_ir(graph, path)  # replacing an existing file
     data = json.loads(path.read_text())
-    assert (data["format"], data["version"], data["archc"]) == ("archc-ir", 1, __version__)
+    assert (data["format"], data["version"], data["archc"]) == ("archc-ir", 2, __version__)
     assert text(load_ir(path)) == text(graph)
     assert os.listdir(tmp_path) == ["ir.json"]  # no temporary file left behind
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+COMPREHENSIONS = """
+space comprehensions {
+    input image: [3, 32, 32]
+    let e = choice(1, 2, 4)
+    let w = choice(8, 16)
+    let g = choice([a * b for a in divisors(8 * e) if a > 1 for b in [1, 2] if a * b <= w])
+    let n = choice([[k, k + 1][1] for k in 1..e])
+    let m = choice([i + j for i, j in [[e, 1], [2, w]]])
+    let x = image -> conv(w * g, k=3) -> conv(n * 2) -> conv(m)
+    output y = x -> conv(len([d for d in divisors(w) if d > e]))
+}
+"""
+
+
+def test_a_space_with_comprehensions_over_choices_round_trips_to_the_same_space(tmp_path):
+    from archc.compiler.space.space import Space
+
+    source = tmp_path / "c.arch"
+    source.write_text(COMPREHENSIONS)
+    [graph] = graphs_of(source)
+    decoded = round_trip(graph)
+    assert any(isinstance(c.domain, Comprehension) for c in decoded.graph["choices"])
+    space, back = Space(graph), Space(decoded)
+    assert [c.description for c in back.table] == [c.description for c in space.table]
+    assert back.size() == space.size() > 1
+    for seed in range(60):
+        config = space.sample(seed)
+        assert back.sample(seed) == config
+        assert back.cost(config) == space.cost(config)
+        for choice in space.table:
+            assert back.table.domain_of(choice.name, config) == space.table.domain_of(
+                choice.name, config
+            )
 
 
 def test_a_decoded_dependent_domain_evaluates_like_the_original():
@@ -107,7 +151,7 @@ def test_a_decoded_dependent_domain_evaluates_like_the_original():
     assert dependent
     for choice in dependent:
         domain = decoded[choice.name].domain
-        assert isinstance(domain, Deferred)
+        assert isinstance(domain, Comprehension)
         assert domain.deps() == choice.domain.deps() and len(domain.deps()) == 2
         names = sorted(choice.domain.deps())
         for values in itertools.product(*(choices[n].domain for n in names)):
@@ -159,7 +203,14 @@ leaves = st.one_of(
     st.floats(),
     st.text(max_size=8),
     st.builds(ChoiceRef, st.text("abc.", min_size=1, max_size=4), st.sampled_from(SYM_TYPES)),
+    st.builds(Var, st.sampled_from("xyz"), st.sampled_from(SYM_TYPES)),
 )
+
+
+def _comprehension(names: list, iterable, items, source, where) -> Comprehension:
+    return comprehension(tuple(names), iterable, items, source, tuple(where))
+
+
 values = st.recursive(
     leaves,
     lambda inner: st.one_of(
@@ -169,6 +220,14 @@ values = st.recursive(
             st.sampled_from(sorted(FUNCTIONS)),
             st.lists(inner, max_size=3),
             st.sampled_from(SYM_TYPES),
+        ),
+        st.builds(
+            _comprehension,
+            st.lists(st.builds(Var, st.sampled_from("xyz")), min_size=1, max_size=2),
+            inner,
+            inner,
+            st.none() | st.text(max_size=8),
+            st.lists(st.tuples(st.text("ab", min_size=1, max_size=2), inner), max_size=2),
         ),
     ),
     max_leaves=24,
@@ -277,9 +336,14 @@ def test_a_missing_file(tmp_path):
             'malformed IR at $.version: expected a positive integer, got "1"',
         ),
         (
-            '{"format": "archc-ir", "version": 2, "archc": "9.0"}',
-            f"IR format version 2 is newer than archc {__version__} reads (1): "
+            '{"format": "archc-ir", "version": 3, "archc": "9.0"}',
+            f"IR format version 3 is newer than archc {__version__} reads (2): "
             "written by a newer archc; upgrade",
+        ),
+        (
+            '{"format": "archc-ir", "version": 1, "archc": "0.1.0"}',
+            f"IR format version 1 is older than archc {__version__} reads (2): compile the "
+            ".arch file again with this archc (`archc compile FILE -o DIR`, or `Space.save_ir`)",
         ),
     ],
     ids=itertools.count(),
@@ -379,13 +443,22 @@ def _set(path: str, value):
         ),
         (_set("checks", {}), "malformed IR at $.checks: expected a list, got an object"),
         (
-            _set("choices/4/domain/env/1", ["e"]),  # s1.g: a dependent domain
-            "malformed IR at $.choices[4].domain.env[1]: expected a [name, value] pair",
+            _set("choices/4/domain/where/1", ["e"]),  # s1.g: a dependent domain
+            "malformed IR at $.choices[4].domain.where[1]: expected a [name, value] pair",
         ),
         (
-            _set("choices/4/domain/expr/element/id", KeyError),
-            "malformed IR at $.choices[4].domain.expr: not an expression: Field required (at "
-            "comprehension.element.name.id)",
+            _set("choices/4/domain/names/0", {"sym": "choice", "name": "d", "type": "int"}),
+            'malformed IR at $.choices[4].domain.names[0]: expected a loop variable {"sym": '
+            '"var", ...}',
+        ),
+        (
+            _set("choices/4/domain/names", []),
+            "malformed IR at $.choices[4].domain.names: a comprehension needs at least one "
+            "loop variable",
+        ),
+        (
+            _set("choices/4/domain/expr", {}),
+            'malformed IR at $.choices[4].domain: unexpected field "expr"',
         ),
     ],
     ids=itertools.count(),

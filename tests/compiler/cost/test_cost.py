@@ -17,7 +17,7 @@ from archc.compiler.ir import nodes_in_order
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.passes.verify import verify
 from archc.compiler.space import ChoiceTable
-from archc.dsl.symbolic import is_symbolic
+from archc.kernel.symbolic import is_symbolic
 
 EXAMPLES = sorted(Path(__file__).resolve().parents[3].glob("examples/**/*.arch"))
 # autopose (5,000+ nodes) takes 10-15 s here: in the slow run only
@@ -126,7 +126,7 @@ def test_variable_elimination_equals_enumeration(source):
 
 
 def test_scoped_constraints_count_only_their_scope():
-    from archc.compiler.space.space import load
+    from archc.api import load
 
     text = """space f {
     input image: [3, 32, 32]

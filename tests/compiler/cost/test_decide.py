@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from archc.compiler.decide import combinations, decide, possible_values, upper_bound
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.span import NOWHERE
-from archc.dsl.symbolic import ChoiceRef, apply
+from archc.kernel.span import NOWHERE
+from archc.kernel.symbolic import ChoiceRef, apply
 
 W = ChoiceRef(name="w", type="int")
 E = ChoiceRef(name="e", type="int")

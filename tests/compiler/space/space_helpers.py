@@ -13,7 +13,7 @@ from typing import Any
 from archc.compiler.space import ChoiceTable
 from archc.dsl.frontend import check_file
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.symbolic import evaluate
+from archc.kernel.symbolic import evaluate
 
 # Every kind, a dependent domain, and names that differ by one letter.
 KINDS_SPACE = """

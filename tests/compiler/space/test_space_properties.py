@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from archc.compiler.space import ChoiceTable, Config, ConfigError
 from archc.dsl.frontend import check_file
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.span import NOWHERE
-from archc.dsl.symbolic import ChoiceRef, apply, evaluate
+from archc.kernel.span import NOWHERE
+from archc.kernel.symbolic import ChoiceRef, apply, evaluate
 from tests.compiler.space.space_helpers import (
     KINDS_SPACE,
     brute_force_size,

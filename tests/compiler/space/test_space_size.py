@@ -12,8 +12,8 @@ from archc.compiler.decide import possible_values
 from archc.compiler.space import ChoiceTable
 from archc.dsl.frontend import check_file
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.span import NOWHERE
-from archc.dsl.symbolic import ChoiceRef, apply, deps_of, divisors
+from archc.kernel.span import NOWHERE
+from archc.kernel.symbolic import ChoiceRef, apply, deps_of, divisors
 from tests.compiler.space.space_helpers import (
     KINDS_SPACE,
     brute_force_size,

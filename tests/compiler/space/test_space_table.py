@@ -10,8 +10,8 @@ import pytest
 
 from archc.compiler.space import ChoiceTable, Config, ConfigError
 from archc.dsl.program import ChoiceSpec
-from archc.dsl.span import NOWHERE
-from archc.dsl.symbolic import ChoiceRef, apply
+from archc.kernel.span import NOWHERE
+from archc.kernel.symbolic import ChoiceRef, apply
 from tests.compiler.space.space_helpers import elaborate, space_text, table_of
 
 NAMES = ["w", "e", "g", "k", "r", "act", "on", "src", "head"]

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from archc.dsl import ast
-from archc.dsl.diagnostics import Severity, render
 from archc.dsl.frontend import check_file
 from archc.dsl.parser import parse
 from archc.dsl.program import Elaborated, GraphNode
-from archc.dsl.symbolic import ChoiceRef, evaluate, is_symbolic
 from archc.grammars import STD_DIR
+from archc.kernel.diagnostics import Severity, render
+from archc.kernel.symbolic import ChoiceRef, evaluate, is_symbolic
 
 STD_FILES = sorted(p for p in STD_DIR.glob("*.arch") if p.stem != "prelude")
 

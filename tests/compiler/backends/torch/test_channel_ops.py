@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import archc  # noqa: E402
-from archc.dsl.diagnostics import ArchError  # noqa: E402
+from archc.kernel.diagnostics import ArchError  # noqa: E402
 from archc.runtime.ops import DropPath, set_drop_path_scale  # noqa: E402
 from archc.runtime.train.config import TrainConfig, TrainError  # noqa: E402
 from archc.runtime.train.schedule import drop_path_scale_at  # noqa: E402

@@ -163,7 +163,7 @@ def test_every_op_with_weights_has_an_elastic_module_and_an_unknown_one_fails_lo
 
     with_params = {name for name, rule in all_ops().items() if rule.params is not registry._zero}
     assert with_params == set(sn.ELASTIC)
-    from archc.dsl.span import NOWHERE
+    from archc.kernel.span import NOWHERE
 
     node = IRNode(
         0, "op", "mystery", "x.mystery", "x.mystery", {}, True, (1, 1, 1), (1, 1, 1), NOWHERE

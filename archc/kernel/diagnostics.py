@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from archc.dsl.span import Span
+from archc.kernel.span import Span
 
 
 class Severity(str, enum.Enum):

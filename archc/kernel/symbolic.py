@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 import operator
+from collections import ChainMap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from archc.dsl import ast
 
 
 class Sym:
@@ -117,23 +116,44 @@ class Apply(Sym):
 
 
 @dataclass(frozen=True)
-class Deferred(Sym):
-    """An AST expression kept for later, with the environment it closes over.
+class Var(Sym):
+    """A name bound by a `Comprehension` (its loop variable), inside its `items`."""
 
-    Used where an operation cannot be written as an `Apply` (a comprehension
-    over a list that depends on a choice).
+    name: str
+    type: str = "any"
+
+    def deps(self) -> frozenset[str]:
+        return frozenset()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Comprehension(Sym):
+    """`[... for names in iterable]` over a list that depends on choices.
+
+    For each item of `iterable` (its value under the config), `names` (`Var`s) are
+    bound to the item (unpacked when there are several) and `items`, an expression
+    whose value is a tuple, is evaluated; the result is the concatenation. A filter
+    `if c` is `apply("if", c, (x,), ())`, a nested `for` another `Comprehension`.
+    `source` and `where` are only for messages: the comprehension as written and the
+    choice-dependent values its free names stood for.
     """
 
-    expr: Any  # ast.Expr
-    env: tuple[tuple[str, Any], ...]
-    type: str
+    names: tuple[Var, ...]
+    iterable: Any
+    items: Any
+    type: str = "list"
+    source: str | None = field(default=None, compare=False)
+    where: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
     _deps: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def deps(self) -> frozenset[str]:
         return self._deps
 
     def __str__(self) -> str:
-        return "<expression>"
+        return "<expression>"  # messages print `source` (compiler.space.domains.describe)
 
 
 MAX_ITEMS = 100_000  # the longest list a range may make: a search space, not a dataset
@@ -332,9 +352,15 @@ def _same(a: Any, b: Any) -> bool:
     return isinstance(a, Sym) and a == b
 
 
-def deferred(expr: ast.Node, env: Mapping[str, Any], type_: str) -> Deferred:
-    deps = frozenset().union(*(deps_of(v) for v in env.values())) if env else frozenset()
-    return Deferred(expr=expr, env=tuple(sorted(env.items())), type=type_, _deps=deps)
+def comprehension(
+    names: tuple[Var, ...],
+    iterable: Any,
+    items: Any,
+    source: str | None = None,
+    where: tuple[tuple[str, Any], ...] = (),
+) -> Comprehension:
+    deps = deps_of(iterable) | deps_of(items) | deps_of(tuple(v for _, v in where))
+    return Comprehension(names, iterable, items, "list", source, where, deps)
 
 
 def evaluate(
@@ -377,15 +403,32 @@ def _evaluate(value: Any, config: Mapping[str, Any], dims, memo: dict[int, Any])
         if dims is None:
             raise LookupError(f"dimension {value} is needed but no shapes were given")
         result = dims(value.node, value.axis)
-    elif isinstance(value, Deferred):
-        from archc.dsl.expressions import evaluate_closed  # the evaluator imports this module
-
-        env = {k: _evaluate(v, config, dims, memo) for k, v in value.env}
-        result = evaluate_closed(value.expr, env)
+    elif isinstance(value, Var):
+        return config[value]  # bound by the enclosing comprehension (see below)
+    elif isinstance(value, Comprehension):
+        result = _comprehend(value, config, dims, memo)
     else:
         raise TypeError(f"unknown symbolic value {value!r}")
     memo[key] = result
     return result
+
+
+def _comprehend(value: Comprehension, config, dims, memo) -> tuple:
+    """Each item bound to the `Var`s (keys of a layer over `config`, never strings, so
+    no choice name can clash) with a fresh memo: `items` mentions the `Var`s."""
+    out: list[Any] = []
+    names = value.names
+    for item in _evaluate(value.iterable, config, dims, memo):
+        if len(names) == 1:
+            bound = {names[0]: item}
+        elif isinstance(item, tuple) and len(item) == len(names):
+            bound = dict(zip(names, item, strict=True))
+        else:
+            raise ValueError(f"cannot unpack {item!r} into {len(names)} names")
+        out.extend(_evaluate(value.items, ChainMap(bound, config), dims, {}))
+        if len(out) > MAX_ITEMS:
+            raise ValueError(f"this list has more than {MAX_ITEMS} items")
+    return tuple(out)
 
 
 def _apply_value(value: Apply, config, dims, memo) -> Any:
