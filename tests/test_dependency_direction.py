@@ -5,7 +5,10 @@
 - `compiler/` imports neither `archc.runtime` nor `archc.cli` nor torch/onnx, except the
   torch and onnx backends (`compiler/backends/torch*`, `compiler/backends/onnx*`), which
   may import torch and `archc.runtime`;
-- `grammars/` imports nothing of archc but itself.
+- `grammars/` imports nothing of archc but itself;
+- `runtime/ops/` (the torch records of the ops) imports of the compiler only the op rules'
+  helpers (`archc.compiler.ops`: `same_padding`, ...), never the compiler core: the
+  backend passes `upper_bound` in.
 
 The source is read with `ast`, so a violation is found even in a module no test imports,
 and an import inside a function counts as much as one at the top.
@@ -45,6 +48,8 @@ def forbidden_for(path: PurePosixPath) -> tuple[tuple[str, ...], tuple[str, ...]
         return ("archc.runtime", "archc.cli", *HEAVY), ()
     if parts[0] == "grammars":
         return ("archc",), ("archc.grammars",)
+    if parts[:2] == ("runtime", "ops"):
+        return ("archc.compiler", "archc.cli"), ("archc.compiler.ops",)
     return None
 
 
@@ -105,7 +110,7 @@ def violations(path: PurePosixPath, source: str) -> list[tuple[int, str]]:
 
 def _source_files() -> list[PurePosixPath]:
     files = []
-    for folder in ("dsl", "compiler", "grammars"):
+    for folder in ("dsl", "compiler", "grammars", "runtime/ops"):
         files += [
             PurePosixPath(p.relative_to(REPO).as_posix()) for p in (REPO / folder).rglob("*.py")
         ]
@@ -156,6 +161,12 @@ def test_imports_point_one_way(path: PurePosixPath) -> None:
         ("grammars/std/__init__.py", "from archc.grammars import STD_DIR", []),
         ("grammars/std/__init__.py", "from ... import cli", [(1, "archc.cli")]),
         ("grammars/__init__.py", "import archc", []),
+        ("runtime/ops/conv.py", "from archc.compiler.ops.padding import same_padding", []),
+        (
+            "runtime/ops/conv.py",
+            "from archc.compiler.decide import upper_bound",
+            [(1, "archc.compiler.decide"), (1, "archc.compiler.decide.upper_bound")],
+        ),
     ],
 )
 def test_the_import_checker(path: str, source: str, expected: list[tuple[int, str]]) -> None:
