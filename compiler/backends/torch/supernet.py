@@ -1,5 +1,7 @@
 """`build_supernet`: one module holding every op of a space at its largest, shared by all
-configs; `set_active(config)` picks the subnet the next forwards compute.
+configs; `set_active(config)` picks the subnet the next forwards compute. This module
+plans and executes; what each op is in torch (plain and elastic module, largest sizes,
+call, export) is its record in `archc.runtime.ops`.
 
 Realisations of choices (from the file, overridable per name pattern):
 - elastic: numeric choices slice shared weights (`archc.runtime.ops`);
