@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from archc.compiler.ops.padding import same_padding
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
 from archc.kernel.symbolic import apply
 
@@ -13,17 +14,12 @@ def _divides(r: Rules, groups, channels, what: str) -> None:
     )
 
 
-def conv_pad(r: Rules):
-    p = r["padding"]
-    return r["dilation"] * (r["k"] - 1) // 2 if p == -1 else p
-
-
 def conv_shape(r: Rules) -> Shape:
     c, h, w = r.x
     k, s, d, g = r["k"], r["stride"], r["dilation"], r["groups"]
     _divides(r, g, c, "input")
     _divides(r, g, r["out"], "output")
-    p = conv_pad(r)
+    p = same_padding(k, r["padding"], d)
     size = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n in (h, w)]
     for n in size:
         r.require(apply("ge", n, 1), "the kernel is larger than the padded input")

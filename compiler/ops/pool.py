@@ -3,6 +3,7 @@ attention_pool (the GC block's softmax-weighted spatial sum, counted as C*H*W MA
 
 from __future__ import annotations
 
+from archc.compiler.ops.padding import same_padding
 from archc.compiler.ops.registry import OpRule, Rules, Shape, register
 from archc.kernel.symbolic import apply
 
@@ -10,7 +11,7 @@ from archc.kernel.symbolic import apply
 def pool_shape(r: Rules) -> Shape:
     c, h, w = r.x
     k, s = r["k"], r["stride"]
-    p = (k - 1) // 2 if r["padding"] == -1 else r["padding"]
+    p = same_padding(k, r["padding"])
     r.require(apply("le", 2 * p, k), "pool padding must be at most half the kernel")
     size = [(n + 2 * p - k) // s + 1 for n in (h, w)]
     for n in size:

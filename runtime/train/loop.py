@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from archc.runtime.ops.drop import set_drop_path_scale
+from archc.runtime.ops.regularise import set_drop_path_scale
 from archc.runtime.pose.evaluate import KEYPOINT_METRICS
 from archc.runtime.train import checkpoint, metrics
 from archc.runtime.train.config import NetGeometry, TrainConfig, TrainError

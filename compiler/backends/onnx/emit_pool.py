@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from archc.compiler.backends.onnx.builder import Builder, emitter
 from archc.compiler.ir import IRNode
+from archc.compiler.ops.padding import same_padding
 
 
 @emitter("maxpool", "avgpool")
 def pool(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
-    pad = (a["k"] - 1) // 2 if a["padding"] == -1 else a["padding"]
+    pad = same_padding(a["k"], a["padding"])
     common = {"kernel_shape": [a["k"]] * 2, "strides": [a["stride"]] * 2, "pads": [pad] * 4}
     if node.op == "maxpool":
         return b.add("MaxPool", xs[:1], node.name, **common)

@@ -1,6 +1,6 @@
 """ONNX for the transformer ops, in opset 17 (the builder's): GELU decomposed with Erf
 (ONNX's Gelu needs opset 20), LayerNormalization on channels-last, attention as
-MatMul / Softmax. Each follows `archc.runtime.ops.attention` operation for operation;
+MatMul / Softmax. Each follows `archc.runtime.ops.transformer` operation for operation;
 weights keep torch's layouts (Linear [out, in]), transposed by a node, so the floats
 stored are exactly the subnet's parameters."""
 

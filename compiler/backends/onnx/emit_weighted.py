@@ -10,13 +10,14 @@ from __future__ import annotations
 from archc.compiler.backends.onnx.builder import Builder, emitter
 from archc.compiler.ir import IRNode
 from archc.compiler.ops.conv import deconv_padding
+from archc.compiler.ops.padding import same_padding
 from archc.kernel.symbolic import evaluate
 
 
 @emitter("conv")
 def conv(b: Builder, node: IRNode, xs: list[str], shapes: list[tuple], a: dict) -> str:
     cin, k, g = shapes[0][0], a["k"], a["groups"]
-    pad = a["dilation"] * (k - 1) // 2 if a["padding"] == -1 else a["padding"]
+    pad = same_padding(k, a["padding"], a["dilation"])
     inputs = [xs[0], b.weight(node, "weight", (a["out"], cin // g, k, k))]
     if a["bias"]:
         inputs.append(b.weight(node, "bias", (a["out"],)))

@@ -1,4 +1,5 @@
-"""`build_module`: a fixed network (no choices left) as a plain `nn.Module`.
+"""`build_module`: a fixed network (no choices left) as a plain `nn.Module`, each op's
+module made by its record's `plain` (`archc.runtime.ops`).
 
 Module names mirror the `.arch` names: the op `s2.blocks[0].mbconv.conv` lives
 at `self.net["s2"]["blocks[0]"]["mbconv"]["conv"]`, so the state-dict key of
@@ -18,9 +19,9 @@ import networkx as nx
 import torch
 from torch import nn
 
-from archc.compiler.backends.torch.layers import BUILDERS
 from archc.compiler.ir import IRNode, input_ids
 from archc.kernel.symbolic import is_symbolic
+from archc.runtime.ops.record import get as record_of
 
 
 class FixedNet(nn.Module):
@@ -59,7 +60,7 @@ class FixedNet(nn.Module):
         shapes = [graph.nodes[i]["ir"].shape for i in input_ids(graph, n)]
         if is_symbolic(tuple(node.attrs.values())) or is_symbolic(tuple(shapes)):
             raise ValueError(f"`{node.name}` still depends on choices: derive a subnet first")
-        holder[path[-1]] = BUILDERS[node.op](dict(node.attrs), shapes)
+        holder[path[-1]] = record_of(node.op).plain(dict(node.attrs), shapes)
 
     def module_at(self, path: tuple[str, ...]) -> nn.Module:
         return module_at(self.net, path)

@@ -1,5 +1,7 @@
 """`build_supernet`: one module holding every op of a space at its largest, shared by all
-configs; `set_active(config)` picks the subnet the next forwards compute.
+configs; `set_active(config)` picks the subnet the next forwards compute. This module
+plans and executes; what each op is in torch (plain and elastic module, largest sizes,
+call, export) is its record in `archc.runtime.ops`.
 
 Realisations of choices (from the file, overridable per name pattern):
 - elastic: numeric choices slice shared weights (`archc.runtime.ops`);
@@ -33,49 +35,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from archc.compiler.backends.torch.build import build_module, module_at, name_segments, parent_dict
-from archc.compiler.backends.torch.layers import BUILDERS
 from archc.compiler.decide import upper_bound
 from archc.compiler.ir import IRNode, active_nodes, input_ids, taken_inputs
-from archc.compiler.ops.conv import deconv_padding
-from archc.compiler.ops.registry import Rules
-from archc.compiler.ops.transformer import inner_dim
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.darts_derive import darts_derive
 from archc.compiler.space.space import Space
 from archc.dsl.program import REALISATIONS
-from archc.kernel.symbolic import apply, evaluate
-from archc.runtime.ops import (
-    ElasticAttention,
-    ElasticBatchNorm2d,
-    ElasticChannelNorm,
-    ElasticClsToken,
-    ElasticConv2d,
-    ElasticConvTranspose2d,
-    ElasticLayerNorm,
-    ElasticLinear,
-    ElasticPosEmbed,
-)
+from archc.kernel.symbolic import evaluate
+from archc.runtime.ops.record import Largest, OpRecord
+from archc.runtime.ops.record import get as record_of
 
 MIXING = ("weighted", "scaled", "sigmoid", "gumbel")
 EXTRA_REALISATIONS = ("scaled", "sigmoid")  # supernet-only, given with `realise`
 PLANS = 256  # plans kept per supernet (most recently used); `plan_cache_size` changes it
-# The elastic module of every op with weights, from its largest sizes (`_sizes`).
-ELASTIC: dict[str, Any] = {
-    "conv": lambda s: ElasticConv2d(s["cin_group"], s["out"], s["k"], bool(s["bias"])),
-    "deconv": lambda s: ElasticConvTranspose2d(
-        s["cin"], s["out"], s["out_group"], s["k"], bool(s["bias"])
-    ),
-    "linear": lambda s: ElasticLinear(s["flat"], s["out"], bool(s["bias"])),
-    "bn": lambda s: ElasticBatchNorm2d(s["out"], affine=bool(s["affine"])),
-    "layernorm": lambda s: ElasticLayerNorm(s["shape"]),
-    "channel_norm": lambda s: ElasticChannelNorm(s["cin"]),
-    "attention": lambda s: ElasticAttention(s["cin"], s["inner"], bool(s["qkv_bias"])),
-    "pos_embed": lambda s: ElasticPosEmbed(
-        s["cin"], s["flat"] // s["cin"] + s["extra"], s["extra"]
-    ),
-    "cls_token": lambda s: ElasticClsToken(s["cin"]),
-}
-WEIGHTED_OPS = tuple(ELASTIC)  # the ops that hold weights
 
 
 @dataclass(frozen=True)
@@ -87,6 +59,7 @@ class Step:
     inputs: tuple[int, ...]
     choice: str | None = None
     branch: int | None = None  # mix: the branch point, for DARTS-' auxiliary skip
+    record: OpRecord | None = None  # an op with weights: its record calls the module
 
 
 class Supernet(nn.Module):
@@ -117,8 +90,8 @@ class Supernet(nn.Module):
         choices = {c.name: c for c in graph.graph["choices"]}
         for n in sorted(graph.nodes):
             node: IRNode = graph.nodes[n]["ir"]
-            if node.kind == "op" and node.op in WEIGHTED_OPS:
-                self._place(node, _sizes(graph, n, choices))
+            if node.kind == "op" and record_of(node.op).weighted:
+                self._place(node, _largest(graph, n, choices))
             if node.kind == "choose" and self.realisation[node.attrs["choice"]] in MIXING:
                 key = _key(node.attrs["choice"])
                 if key not in self.arch:
@@ -141,13 +114,14 @@ class Supernet(nn.Module):
         }
 
     # ---- modules
-    def _place(self, node: IRNode, sizes: dict[str, Any]) -> None:
+    def _place(self, node: IRNode, largest: Largest) -> None:
         path = name_segments(node.weight_name)
         holder = parent_dict(self.net, path)
+        fresh = record_of(node.op).make_elastic(largest)
         if path[-1] in holder:
-            holder[path[-1]] = _grow(holder[path[-1]], node, sizes)
+            holder[path[-1]] = _grow(holder[path[-1]], node, fresh)
         else:
-            holder[path[-1]] = _make(node, sizes)
+            holder[path[-1]] = fresh
 
     def module_at(self, path: tuple[str, ...]) -> nn.Module:
         return module_at(self.net, path)
@@ -246,22 +220,25 @@ class Supernet(nn.Module):
         if node.kind in ("select", "choose"):
             return Step(node.id, "select", None, None, tuple(taken_inputs(node, inputs, config)))
         attrs = {k: evaluate(v, config) for k, v in node.attrs.items()}
-        if node.op in WEIGHTED_OPS:
-            return Step(node.id, "op", name_segments(node.weight_name), attrs, inputs)
+        record = record_of(node.op)
+        if record.weighted:
+            path = name_segments(node.weight_name)
+            return Step(node.id, "op", path, attrs, inputs, record=record)
         shapes = [evaluate(self.graph.nodes[i]["ir"].shape, config) for i in inputs]
-        return Step(node.id, "op", None, self._free_layer(node.op, attrs, shapes), inputs)
+        return Step(node.id, "op", None, self._free_layer(record, attrs, shapes), inputs)
 
-    def _free_layer(self, op: str, attrs: dict, shapes: list) -> nn.Module:
-        """The parameter-free module of `op`, shared by every plan that needs the same
-        one (building one per node and plan was a third of a cold `set_active`)."""
+    def _free_layer(self, record: OpRecord, attrs: dict, shapes: list) -> nn.Module:
+        """The parameter-free module of an op (its record's `plain`), shared by every plan
+        that needs the same one (building one per node and plan was a third of a cold
+        `set_active`)."""
         try:
-            key = (op, tuple(sorted(attrs.items())), tuple(map(tuple, shapes)))
+            key = (record.name, tuple(sorted(attrs.items())), tuple(map(tuple, shapes)))
             hash(key)
         except TypeError:  # an attribute that is not hashable: build it for this plan
-            return BUILDERS[op](attrs, shapes).train(self.training)
+            return record.plain(attrs, shapes).train(self.training)
         layer = self._free.get(key)
         if layer is None:
-            layer = self._free[key] = BUILDERS[op](attrs, shapes).train(self.training)
+            layer = self._free[key] = record.plain(attrs, shapes).train(self.training)
         return layer
 
     def free_layers(self) -> list[nn.Module]:
@@ -305,11 +282,9 @@ class Supernet(nn.Module):
             if self.aux_skip and step.branch is not None:
                 out = out + self.aux_skip * values[step.branch]
             return out
-        if step.path is None:
+        if step.record is None:
             return step.call(*xs)
-        return _call_elastic(
-            self.module_at(step.path), self.graph.nodes[step.node]["ir"].op, step.call, xs
-        )
+        return step.record.call(self.module_at(step.path), step.call, xs)
 
     # ---- derivation
     def argmax_config(self, config: Mapping[str, Any] | None = None):
@@ -343,10 +318,11 @@ class Supernet(nn.Module):
         )
         derived = derive_subnet(self.graph, config)
         module = build_module(derived)
-        for _, path, _ in module._plan:
+        for n, path, _ in module._plan:
             source = module.weight_sources.get(path, path)
             if self.graph_has_weights(source):
-                self.module_at(source).export(module.module_at(path))
+                record = record_of(derived.nodes[n]["ir"].op)
+                record.export(self.module_at(source), module.module_at(path))
         return module
 
     def graph_has_weights(self, path: tuple[str, ...]) -> bool:
@@ -355,23 +331,6 @@ class Supernet(nn.Module):
         except KeyError:
             return False
         return True
-
-
-def _call_elastic(module: nn.Module, op: str, a: dict, xs: list) -> torch.Tensor:
-    if op == "conv":
-        return module(
-            xs[0], a["out"], a["k"], a["stride"], a["groups"], a["dilation"], a["padding"]
-        )
-    if op == "deconv":
-        pad, out_pad = (evaluate(v, {}) for v in deconv_padding(a["k"]))
-        return module(xs[0], a["out"], a["k"], a["stride"], a["groups"], pad, out_pad)
-    if op == "linear":
-        return module(xs[0], a["out"])
-    if op == "attention":
-        return module(xs[0], a["heads"], a["head_dim"])
-    if op == "channel_norm":
-        return module(xs[0], a["eps"])
-    return module(xs[0])
 
 
 def _softmax(alpha: torch.Tensor) -> torch.Tensor:
@@ -406,22 +365,8 @@ def _mix(alpha: torch.Tensor, how: str, xs: list, tau: float | None) -> torch.Te
     return out
 
 
-def _make(node: IRNode, s: dict) -> nn.Module:
-    """The elastic module of `node`; an op with weights but no entry fails loudly (it
-    once became a LayerNorm without a word)."""
-    try:
-        make = ELASTIC[node.op]
-    except KeyError:
-        raise ValueError(
-            f"`{node.name}`: no elastic module for the op `{node.op}` "
-            f"(known: {', '.join(sorted(ELASTIC))})"
-        ) from None
-    return make(s)
-
-
-def _grow(existing: nn.Module, node: IRNode, sizes: dict) -> nn.Module:
+def _grow(existing: nn.Module, node: IRNode, fresh: nn.Module) -> nn.Module:
     """Nodes sharing weights must fit one allocation: refuse silent mismatches."""
-    fresh = _make(node, sizes)
     if any(
         a.shape != b.shape for a, b in zip(existing.parameters(), fresh.parameters(), strict=True)
     ):
@@ -432,39 +377,19 @@ def _grow(existing: nn.Module, node: IRNode, sizes: dict) -> nn.Module:
     return existing
 
 
-def _sizes(graph, n: int, choices) -> dict[str, Any]:
-    """Largest sizes of a weighted op over all configs. Grouped convs keep only the
-    largest per-group slice ([O, I / groups, K, K]), not [O, I, K, K]: a depthwise
-    layer would otherwise hold (and back-propagate into) I times more weights."""
+def _largest(graph, n: int, choices) -> Largest:
+    """What a record's `max_sizes` reads of node `n`: its attributes and shapes, and the
+    largest value of an expression over all configs (`upper_bound`)."""
     node: IRNode = graph.nodes[n]["ir"]
-    source = graph.nodes[input_ids(graph, n)[0]]["ir"]
-    src = source.max_shape
-    top = {k: upper_bound(v, choices)[0] for k, v in node.attrs.items()}
-    groups = node.attrs.get("groups", 1)
-    return {
-        "cin": src[0],
-        "out": node.max_shape[0],
-        "k": top.get("k", 1),
-        "cin_group": upper_bound(apply("floordiv", source.shape[0], groups), choices)[0],
-        "out_group": upper_bound(apply("floordiv", node.shape[0], groups), choices)[0],
-        "bias": top.get("bias", False),
-        "affine": top.get("affine", True),
-        "flat": src[0] * src[1] * src[2],
-        "shape": tuple(node.max_shape),
-        **(_attention_sizes(node, source, choices, top) if node.op == "attention" else {}),
-        "qkv_bias": top.get("qkv_bias", False),
-        "extra": top.get("extra", 0),
-    }
-
-
-def _attention_sizes(node: IRNode, source: IRNode, choices, top: dict) -> dict[str, Any]:
-    """The largest inner width I = heads * head_dim; with a head_dim that may be 0
-    (channels / heads) at least the largest channel count."""
-    inner = upper_bound(inner_dim(Rules(node.attrs, [source.shape])), choices)[0]
-    fixed = node.attrs["head_dim"]
-    if isinstance(fixed, int) and fixed > 0:
-        return {"inner": inner}
-    return {"inner": max(inner, source.max_shape[0], top["heads"] * top["head_dim"])}
+    source: IRNode = graph.nodes[input_ids(graph, n)[0]]["ir"]
+    return Largest(
+        node.attrs,
+        source.shape,
+        source.max_shape,
+        node.shape,
+        node.max_shape,
+        lambda value: upper_bound(value, choices)[0],
+    )
 
 
 def _realisations(graph, overrides: Mapping[str, str]) -> dict[str, str]:

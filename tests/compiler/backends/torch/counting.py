@@ -8,8 +8,8 @@ import math
 import torch
 from torch import nn
 
-from archc.compiler.backends.torch.layers import Lambda
-from archc.compiler.backends.torch.layers_transformer import Attention
+from archc.runtime.ops.record import Lambda
+from archc.runtime.ops.transformer import Attention
 
 
 def _conv(m: nn.Conv2d, x: torch.Tensor, out: torch.Tensor) -> int:

@@ -1,6 +1,9 @@
-"""Elastic transformer ops (AutoFormer's weight entanglement) and the functional forms
-the plain modules share, so that a supernet slice and its derived module compute the
-same thing operation for operation.
+"""Transformer ops (channel_norm, attention, pos_embed, cls_token, take_cls): the
+functional forms, the elastic modules (AutoFormer's weight entanglement), the plain
+modules and their records. Plain and elastic modules compute with the same functional
+forms, so a supernet slice and its derived module compute the same thing operation for
+operation; the plain ones keep timm's parameter names (`qkv.weight`, `proj.bias`), so a
+derived subnet's state dict reads like a ViT's.
 
 Tokens are in map layout: x is [B, C, H, W] (or a sequence [B, C, N, 1]) and the
 N = H * W positions are the tokens. Weights are allocated at the largest sizes and
@@ -28,6 +31,10 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from archc.compiler.ops.registry import Rules
+from archc.compiler.ops.transformer import inner_dim
+from archc.runtime.ops.record import Largest, OpRecord, call_x, register
 
 
 def channel_norm(x: torch.Tensor, weight, bias, eps: float) -> torch.Tensor:
@@ -73,6 +80,12 @@ def prepend_token(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 
 
 class ElasticChannelNorm(nn.Module):
+    """LayerNorm over the channels at every position, with weight and bias at the largest
+    width C_max; an input of C channels uses the first C.
+
+    Why: a ViT's embedding width is a choice (AutoFormer); `export` copies the first C
+    into the subnet's `ChannelNorm`."""
+
     def __init__(self, max_channels: int):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(max_channels))
@@ -90,8 +103,13 @@ class ElasticChannelNorm(nn.Module):
 
 
 class ElasticAttention(nn.Module):
-    """qkv and proj are `nn.Linear`s only as holders of the largest weights (their state
-    dict keys are those of the plain module); forward slices them."""
+    """Multi-head self-attention whose width C and heads x head_dim are chosen per forward.
+
+    Why: AutoFormer entangles every config's attention in one set of weights: the qkv
+    rows are taken interleaved (q, k, v of the first heads) and the projection's leading
+    block (see the module docstring). qkv and proj are `nn.Linear`s only as holders of
+    the largest weights (their state dict keys are those of the plain module); forward
+    slices them, and `export` copies the same slices into the subnet's `Attention`."""
 
     def __init__(self, max_channels: int, max_inner: int, qkv_bias: bool):
         super().__init__()
@@ -123,6 +141,12 @@ class ElasticAttention(nn.Module):
 
 
 class ElasticPosEmbed(nn.Module):
+    """A learned position embedding [C_max, extra + N]; an input of C channels adds the
+    first C rows.
+
+    Why: the width is a choice, the token grid is not (N is fixed by the input size);
+    `export` copies the first C rows into the subnet's `PosEmbed`."""
+
     def __init__(self, max_channels: int, slots: int, extra: int):
         super().__init__()
         self.extra = extra
@@ -138,6 +162,11 @@ class ElasticPosEmbed(nn.Module):
 
 
 class ElasticClsToken(nn.Module):
+    """The learned class token [C_max], prepended to the tokens with its first C values.
+
+    Why: it follows the embedding width, a choice; `export` copies the first C into the
+    subnet's `ClsToken`."""
+
     def __init__(self, max_channels: int):
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(max_channels))
@@ -149,3 +178,113 @@ class ElasticClsToken(nn.Module):
     def export(self, module: nn.Module) -> None:
         with torch.no_grad():
             module.weight.copy_(self.weight[: module.weight.shape[0]])
+
+
+# ---- plain modules
+
+
+class ChannelNorm(nn.Module):
+    def __init__(self, channels: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return channel_norm(x, self.weight, self.bias, self.eps)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over the positions of a [B, C, H, W] map. It calls its
+    two `nn.Linear`s as modules, so forward hooks see them."""
+
+    def __init__(self, channels: int, heads: int, head_dim: int, qkv_bias: bool):
+        super().__init__()
+        self.heads = heads
+        self.inner = heads * (head_dim or channels // heads)
+        self.qkv = nn.Linear(channels, 3 * self.inner, bias=qkv_bias)
+        self.proj = nn.Linear(self.inner, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return to_map(self.proj(mix_heads(self.qkv(tokens(x)), self.heads)), x)
+
+
+class PosEmbed(nn.Module):
+    def __init__(self, shape: tuple[int, int, int], extra: int):
+        super().__init__()
+        c, h, w = shape
+        self.extra = extra
+        self.weight = nn.Parameter(torch.zeros(c, extra + h * w))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return add_position(x, self.weight, self.extra)
+
+
+class ClsToken(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return prepend_token(x, self.weight)
+
+
+class TakeCls(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :, :1, :1]
+
+
+# ---- records
+
+
+def _attention_sizes(m: Largest) -> dict:
+    """The largest inner width I = heads * head_dim; with a head_dim that may be 0
+    (channels / heads) at least the largest channel count."""
+    inner = m.bound(inner_dim(Rules(m.attrs, [m.x])))
+    fixed = m.attrs["head_dim"]
+    if not (isinstance(fixed, int) and fixed > 0):
+        inner = max(inner, m.x_max[0], m.top("heads") * m.top("head_dim"))
+    return {
+        "max_channels": m.x_max[0],
+        "max_inner": inner,
+        "qkv_bias": bool(m.top("qkv_bias", False)),
+    }
+
+
+def _pos_embed_sizes(m: Largest) -> dict:
+    c, h, w = m.x_max
+    extra = m.top("extra", 0)
+    return {"max_channels": c, "slots": extra + h * w, "extra": extra}
+
+
+register(
+    OpRecord(
+        "channel_norm",
+        lambda a, s: ChannelNorm(s[0][0], a["eps"]),
+        elastic=lambda s: ElasticChannelNorm(**s),
+        max_sizes=lambda m: {"max_channels": m.x_max[0]},
+        call=lambda module, a, xs: module(xs[0], a["eps"]),
+    ),
+    OpRecord(
+        "attention",
+        lambda a, s: Attention(s[0][0], a["heads"], a["head_dim"], a["qkv_bias"]),
+        elastic=lambda s: ElasticAttention(**s),
+        max_sizes=_attention_sizes,
+        call=lambda module, a, xs: module(xs[0], a["heads"], a["head_dim"]),
+    ),
+    OpRecord(
+        "pos_embed",
+        lambda a, s: PosEmbed(tuple(s[0]), a["extra"]),
+        elastic=lambda s: ElasticPosEmbed(**s),
+        max_sizes=_pos_embed_sizes,
+        call=call_x,
+    ),
+    OpRecord(
+        "cls_token",
+        lambda a, s: ClsToken(s[0][0]),
+        elastic=lambda s: ElasticClsToken(**s),
+        max_sizes=lambda m: {"max_channels": m.x_max[0]},
+        call=call_x,
+    ),
+    OpRecord("take_cls", lambda a, s: TakeCls()),
+)

@@ -1,4 +1,6 @@
-"""Drop-path (stochastic depth) and the training-time schedule of its rate.
+"""Regularisation (dropout, drop_path): their records, drop-path (stochastic depth) and
+the training-time schedule of its rate. Both act in training only (identities in eval
+mode and in ONNX).
 
 Why a module of its own and not `nn.Dropout`: drop-path zeroes whole samples
 (one Bernoulli draw per sample, shared by every channel and pixel), as DARTS,
@@ -14,8 +16,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from archc.runtime.ops.record import OpRecord, register
+
 
 class DropPath(nn.Module):
+    """Zeroes whole samples with probability p * scale in training (and rescales the
+    kept ones by 1 / keep), the identity in eval mode."""
+
     def __init__(self, p: float):
         super().__init__()
         self.p = float(p)
@@ -48,3 +55,9 @@ def _all_modules(model: nn.Module):
     yield from model.modules()
     for m in list(model.modules()):
         yield from getattr(m, "free_layers", lambda: ())()
+
+
+register(
+    OpRecord("dropout", lambda a, s: nn.Dropout(a["p"])),
+    OpRecord("drop_path", lambda a, s: DropPath(a["p"])),
+)
