@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Union
 
+from archc.compiler.ir import facts
 from archc.compiler.ir_graph import IRGraph
 from archc.compiler.lower import lower_ir
 from archc.compiler.passes.eliminate_dead_nodes import eliminate_dead_nodes
@@ -136,9 +137,9 @@ def load(
         raise ArchError(result.diagnostics)
     graphs = result.graphs
     if name is not None:
-        graphs = [g for g in graphs if g.graph["name"] == name]
+        graphs = [g for g in graphs if facts(g).name == name]
     if len(graphs) != 1:
-        found = ", ".join(g.graph["name"] for g in result.graphs) or "none"
+        found = ", ".join(facts(g).name for g in result.graphs) or "none"
         raise ValueError(
             f"{path}: expected one space{f' named {name!r}' if name else ''}; found: {found}"
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from archc.api import compile_file
+from archc.compiler.ir import facts
 from archc.dsl import ast
 from archc.dsl.fmt import format_source
 from archc.dsl.loader import Loader
@@ -52,7 +53,7 @@ class Analysis:
         """A choice's domain and realisation, else the shape of the innermost op or
         block call under the cursor."""
         choices = [
-            c for g in self.graphs for c in g.graph["choices"] if self._at(c.span, line, column)
+            c for g in self.graphs for c in facts(g).choices if self._at(c.span, line, column)
         ]
         choice = _innermost(choices)
         if choice is not None:  # a choice in a block: one per instance of the block

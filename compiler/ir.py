@@ -1,10 +1,12 @@
 """The IR: a networkx `MultiDiGraph` of primitive ops, selects and chooses.
 
 Every node carries one frozen `IRNode` under the key `"ir"`; every edge
-`(src, dst, key=port)` says which output feeds which input port. The graph's
-own attributes (`graph.graph`) hold the space: `name`, `is_net`, `choices`
-(`ChoiceSpec`s in order), `inputs`/`outputs` (name -> node), `constraints`
-and `checks` (conditions on choices that could not be decided at compile time).
+`(src, dst, key=port)` says which output feeds which input port. What holds for
+the whole graph is one frozen `SpaceFacts` record under `graph.graph["facts"]`,
+read with `facts(graph)`: `name`, `is_net`, `choices` (`ChoiceSpec`s in order),
+`inputs`/`outputs` (name -> node), `constraints` and `checks` (conditions on
+choices that could not be decided at compile time), and for a derived subnet
+`derived_from` and `weight_sources`.
 
 Node kinds (as in `archc.dsl.program`): `input`; `op` (a registry op, attrs
 concrete or `Sym`s over choices); `select` (`inputs[0]` if `cond` else
@@ -17,7 +19,7 @@ largest value over all configs (an upper bound where noted by `max_exact`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archc.kernel.span import Span
@@ -25,6 +27,8 @@ from archc.kernel.symbolic import evaluate
 
 if TYPE_CHECKING:
     import networkx as nx  # importing it costs ~130 ms; `archc check` never needs it
+
+    from archc.dsl.program import ChoiceSpec, ConstraintSpec
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,31 @@ class IRNode:
     trace: tuple[Span, ...] = ()
 
 
+@dataclass(frozen=True)
+class SpaceFacts:
+    """What an IR graph says of itself as a whole: one typed record, so that a reader
+    finds every field (and its type) here instead of guessing string keys.
+
+    `derived_from` (the config) and `weight_sources` (a diverging sharer's weight name ->
+    the supernet weight it is sliced from) are set on derived subnets only."""
+
+    name: str
+    is_net: bool = False
+    doc: str | None = None
+    choices: tuple[ChoiceSpec, ...] = ()
+    inputs: Mapping[str, int] = field(default_factory=dict)
+    outputs: Mapping[str, int] = field(default_factory=dict)
+    constraints: tuple[ConstraintSpec, ...] = ()
+    checks: tuple = ()  # (condition, message, span) of per-config requirements
+    derived_from: Mapping[str, Any] | None = None
+    weight_sources: Mapping[str, str] | None = None
+
+
+def facts(graph: nx.MultiDiGraph) -> SpaceFacts:
+    """The graph's `SpaceFacts` (every graph the compiler makes has them)."""
+    return graph.graph["facts"]
+
+
 def ir_node(graph: nx.MultiDiGraph, n: int) -> IRNode:
     return graph.nodes[n]["ir"]
 
@@ -55,7 +84,7 @@ def input_ids(graph: nx.MultiDiGraph, n: int) -> list[int]:
 def input_shapes(graph: nx.MultiDiGraph, batch: int = 1) -> dict[str, tuple]:
     """`input name -> (batch, C, H, W)` of a graph's inputs (static shapes: a derived
     subnet, or a net)."""
-    return {name: (batch, *graph.nodes[n]["ir"].shape) for name, n in graph.graph["inputs"].items()}
+    return {name: (batch, *graph.nodes[n]["ir"].shape) for name, n in facts(graph).inputs.items()}
 
 
 def nodes_in_order(graph: nx.MultiDiGraph) -> list[IRNode]:
@@ -92,7 +121,7 @@ def active_nodes(
     port order) spares a caller that asks for many configs of one graph the walk over
     networkx's edge views."""
     seen: set[int] = set()
-    stack = list(graph.graph["outputs"].values())
+    stack = list(facts(graph).outputs.values())
     while stack:
         n = stack.pop()
         if n in seen:

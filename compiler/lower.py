@@ -19,7 +19,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from archc.compiler.decide import Decider, describe_config
-from archc.compiler.ir import IRNode
+from archc.compiler.ir import IRNode, SpaceFacts
 from archc.compiler.ir_graph import IRGraph
 from archc.compiler.ops import Rules, get
 from archc.dsl.program import Elaborated, GraphNode
@@ -248,14 +248,14 @@ class Lowering:
     def _set_graph_attrs(self) -> None:
         e = self.elab
         outputs = {name: self.target(n) for name, n in e.outputs}
-        self.graph.graph.update(
+        self.graph.graph["facts"] = SpaceFacts(
             name=e.name,
             is_net=e.is_net,
             doc=e.doc,
-            choices=e.choices,
+            choices=tuple(e.choices),
             inputs=dict(e.inputs),
             outputs=outputs,
-            constraints=e.constraints,
+            constraints=tuple(e.constraints),
             checks=tuple(self.checks) + tuple(self._asserts()),
         )
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import networkx as nx
 
-from archc.compiler.ir import IRNode
+from archc.compiler.ir import IRNode, SpaceFacts, facts
 from archc.dsl.builtins import BUILTINS
 from archc.dsl.program import ChoiceSpec, ConstraintSpec
 from archc.dsl.values import BuiltinFn
@@ -112,11 +112,10 @@ def ir_fingerprint(graph: nx.MultiDiGraph) -> str:
 
 def ir_to_json(graph: nx.MultiDiGraph) -> dict:
     """The JSON document (plain dicts and lists, header included) of a lowered IR graph."""
-    g = graph.graph
-    missing = [k for k in GRAPH_KEYS if k not in g]
-    extra = sorted(set(g) - set(GRAPH_KEYS) - set(DERIVED_KEYS))
-    if missing or extra:  # a new attribute needs a format change, not a silent drop
-        raise ValueError(f"cannot serialise graph attributes: missing {missing}, unknown {extra}")
+    extra = sorted(set(graph.graph) - {"facts"})
+    if "facts" not in graph.graph or extra:  # a new attribute needs a format change
+        raise ValueError(f"cannot serialise graph attributes: {sorted(graph.graph)} (only facts)")
+    g = _facts_fields(facts(graph))
     nodes = []
     for i, (n, data) in enumerate(graph.nodes(data=True)):
         ir = data.get("ir")
@@ -241,7 +240,7 @@ def _graph(data: dict) -> nx.MultiDiGraph:
                 raise _bad(
                     _key(f"$.{key}", name), f"expected a node id in $.nodes, got {json.dumps(n)}"
                 )
-    graph.graph.update(
+    graph.graph["facts"] = SpaceFacts(
         name=_typed(data["name"], "$.name", str),
         is_net=_typed(data["is_net"], "$.is_net", bool),
         doc=_typed(data["doc"], "$.doc", str, type(None)),
@@ -250,13 +249,21 @@ def _graph(data: dict) -> nx.MultiDiGraph:
         outputs=data["outputs"],
         constraints=_records(data, "constraints", CONSTRAINT, ConstraintSpec),
         checks=_records(data, "checks", CHECK, lambda **fields: tuple(fields.values())),
+        **{
+            key: {
+                name: _dec(v, _key(f"$.{key}", name))
+                for name, v in _typed(data[key], f"$.{key}", dict).items()
+            }
+            for key in derived
+        },
     )
-    for key in derived:
-        graph.graph[key] = {
-            name: _dec(v, _key(f"$.{key}", name))
-            for name, v in _typed(data[key], f"$.{key}", dict).items()
-        }
     return graph
+
+
+def _facts_fields(f: SpaceFacts) -> dict[str, Any]:
+    """The facts as the document's top-level fields: the derived ones only when set."""
+    out = {key: getattr(f, key) for key in GRAPH_KEYS}
+    return out | {key: getattr(f, key) for key in DERIVED_KEYS if getattr(f, key) is not None}
 
 
 def _records(data: dict, key: str, schema: dict[str, str], make: Callable) -> tuple:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from archc.api import compile_file
+from archc.compiler.ir import facts
 from archc.kernel.diagnostics import Severity, render
 
 
@@ -50,9 +51,8 @@ def _summary(result) -> str:
         return "no space or net (a library of blocks)"
     parts = []
     for g in result.checked:
-        kind = "net" if g.graph["is_net"] else "space"
+        kind = "net" if facts(g).is_net else "space"
         parts.append(
-            f"{kind} {g.graph['name']} ({len(g.graph['choices'])} choices, "
-            f"{g.number_of_nodes()} nodes)"
+            f"{kind} {facts(g).name} ({len(facts(g).choices)} choices, {g.number_of_nodes()} nodes)"
         )
     return ", ".join(parts)

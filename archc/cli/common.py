@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from archc.compiler.ir import facts
 from archc.kernel.diagnostics import render
 
 if TYPE_CHECKING:  # `archc check` imports this module; it needs neither (nor networkx)
@@ -31,7 +32,7 @@ def load_space(path: str, defines: list[str] | None = None) -> Space:
         print(render(result.diagnostics, result.sources), file=sys.stderr)
         raise CliFailure(f"{path} has errors")
     if len(result.graphs) != 1:
-        names = ", ".join(g.graph["name"] for g in result.graphs) or "none"
+        names = ", ".join(facts(g).name for g in result.graphs) or "none"
         raise CliFailure(f"{path}: expected exactly one space or net, found: {names}")
     return Space(result.graphs[0])
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from archc.cli.common import add_config_options, chosen_config, load_space
+from archc.compiler.ir import facts
 
 if TYPE_CHECKING:
     from archc.compiler.space.space import Space
@@ -48,7 +49,7 @@ def build_report(space: Space, config, convention: str) -> dict:
     archs, archs_exact = space.architectures()
     report = {
         "name": space.name,
-        "kind": "net" if space.graph.graph["is_net"] else "space",
+        "kind": "net" if facts(space.graph).is_net else "space",
         "num_choices": len(space.choices),
         "size": str(space.size()),
         "architectures": str(archs),

@@ -25,7 +25,7 @@ from pathlib import Path
 import networkx as nx
 
 from archc.compiler.backends import dot_labels as lb
-from archc.compiler.ir import IRNode, nodes_in_order
+from archc.compiler.ir import IRNode, facts, nodes_in_order
 from archc.kernel.files import write_atomic
 
 Scope = tuple[str, ...]
@@ -85,7 +85,7 @@ def to_dot(graph: nx.MultiDiGraph, depth: int | None = None, title: str | None =
     _add_boxes(graph, layout)
     _add_outputs(graph, layout)
     lines = [
-        f"digraph {lb.quote(str(graph.graph.get('name', 'graph')))} {{",
+        f"digraph {lb.quote(str(facts(graph).name))} {{",
         f"graph {lb.attr_list(_graph_attrs(graph, title))};",
         *HEADER,
     ]
@@ -95,8 +95,8 @@ def to_dot(graph: nx.MultiDiGraph, depth: int | None = None, title: str | None =
 
 
 def _graph_attrs(graph: nx.MultiDiGraph, title: str | None) -> dict[str, str]:
-    name = title if title is not None else str(graph.graph.get("name", ""))
-    n = len(graph.graph.get("choices", ()))
+    name = title if title is not None else str(facts(graph).name)
+    n = len(facts(graph).choices)
     label = f"{name}\n{n} choice{'s' if n != 1 else ''}" if n else name
     return {
         "label": label,
@@ -132,7 +132,7 @@ def _box_id(scope: Scope) -> str:
 
 def _outputs(graph: nx.MultiDiGraph) -> list[tuple[str, int]]:
     """Named outputs present in the graph (a view of part of a graph may lack some)."""
-    return [(k, v) for k, v in graph.graph.get("outputs", {}).items() if v in graph]
+    return [(k, v) for k, v in facts(graph).outputs.items() if v in graph]
 
 
 def _out_id(name: str) -> str:
@@ -148,7 +148,7 @@ def _add_nodes(nodes: list[IRNode], layout: _Layout) -> None:
 
 def _add_boxes(graph: nx.MultiDiGraph, layout: _Layout) -> None:
     """One box per folded scope, filed in the cluster of the scope around it."""
-    order = {c.name: i for i, c in enumerate(graph.graph.get("choices", ()))}
+    order = {c.name: i for i, c in enumerate(facts(graph).choices)}
     boxes = sorted({b for b in layout.box.values() if b is not None})
     for scope in boxes:
         members = layout.members[scope]

@@ -22,7 +22,7 @@ from typing import Any
 import networkx as nx
 
 from archc.compiler.decide import combinations
-from archc.compiler.ir import IRNode, active_nodes, input_ids
+from archc.compiler.ir import IRNode, active_nodes, facts, input_ids
 from archc.kernel.files import write_atomic
 from archc.kernel.symbolic import ChoiceRef, deps_of, evaluate
 
@@ -71,7 +71,7 @@ def _epilogue(graph: nx.MultiDiGraph, n: int) -> list[int]:
 
 def _sole_consumer(graph: nx.MultiDiGraph, n: int) -> int | None:
     consumers = set(graph.successors(n))
-    if len(consumers) != 1 or n in graph.graph["outputs"].values():
+    if len(consumers) != 1 or n in facts(graph).outputs.values():
         return None
     (c,) = consumers
     node: IRNode = graph.nodes[c]["ir"]
@@ -110,7 +110,7 @@ def unit_deps(graph: nx.MultiDiGraph, unit: Unit) -> frozenset[str]:
 def possible_specs(graph: nx.MultiDiGraph, unit: Unit) -> Iterator[list] | None:
     """Every spec the unit can have over the space, or None when too many configs."""
     deps = unit_deps(graph, unit)
-    choices = {c.name: c for c in graph.graph["choices"]}
+    choices = {c.name: c for c in facts(graph).choices}
     configs = combinations(tuple(ChoiceRef(name=d, type="any") for d in sorted(deps)), choices)
     if configs is None:
         return None
@@ -153,7 +153,7 @@ class LatencyTable:
     def lookup(self, spec: list, graph: nx.MultiDiGraph | None = None) -> float:
         key = spec_key(spec)
         if key not in self.entries:
-            space = f" of `{graph.graph['name']}`" if graph is not None else ""
+            space = f" of `{facts(graph).name}`" if graph is not None else ""
             raise LatencyTableError(
                 f"the latency table has no entry for {spec[0][0]} "
                 f"{spec[0][1]} on {spec[0][2]}{space}: rebuild it with "

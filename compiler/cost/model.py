@@ -24,7 +24,7 @@ from archc.compiler.cost.count import Cost
 from archc.compiler.cost.shared import node_params, shared_params
 from archc.compiler.cost.weight_sharing import divergence, owners
 from archc.compiler.decide import possible_values, tabulate
-from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.ir import IRNode, facts, input_ids
 from archc.compiler.ops import Rules, get
 from archc.dsl.program import ChoiceSpec
 from archc.kernel.symbolic import ChoiceRef, Evaluation, apply, deps_of
@@ -35,7 +35,7 @@ MAX_TABLE = 200_000  # entries of one group's table; larger groups are evaluated
 def activity(graph: nx.MultiDiGraph, choices: Mapping[str, ChoiceSpec]) -> dict[int, Any]:
     """For every node, the condition under which the config's subnet computes it."""
     active: dict[int, Any] = {n: False for n in graph.nodes}
-    for n in graph.graph["outputs"].values():
+    for n in facts(graph).outputs.values():
         active[n] = True
     for n in sorted(graph.nodes, reverse=True):
         node: IRNode = graph.nodes[n]["ir"]
@@ -71,7 +71,7 @@ class CostModel:
 
     def __init__(self, graph: nx.MultiDiGraph, convention: str = "true", scope: str | None = None):
         """`scope` (e.g. `frame[1]`) counts only the ops named inside that scope."""
-        choices = {c.name: c for c in graph.graph["choices"]}
+        choices = {c.name: c for c in facts(graph).choices}
         self.choices = choices
         self._values = {name: possible_values(spec, choices) for name, spec in choices.items()}
         groups: dict[tuple[str, ...], list[tuple]] = defaultdict(list)

@@ -13,13 +13,14 @@ accept, and that the torch backend builds as a plain module.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
 
 from archc.compiler.cost.count import node_cost
 from archc.compiler.cost.weight_sharing import diverging
-from archc.compiler.ir import IRNode, active_nodes, input_ids, taken_inputs
+from archc.compiler.ir import IRNode, active_nodes, facts, input_ids, taken_inputs
 from archc.kernel.symbolic import evaluate
 
 
@@ -27,7 +28,7 @@ def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.Multi
     """The fixed network `config` selects (the config must be valid for the space). Its
     inputs are those of the space even where the subnet reads one of them nowhere (a
     temporal net without fusion ignores the key heatmaps): inputs are the interface."""
-    keep = sorted(set(active_nodes(graph, config)) | set(graph.graph["inputs"].values()))
+    keep = sorted(set(active_nodes(graph, config)) | set(facts(graph).inputs.values()))
     own = diverging(graph, config, keep)
     forward: dict[int, int] = {}
     out = nx.MultiDiGraph()
@@ -55,17 +56,17 @@ def derive_subnet(graph: nx.MultiDiGraph, config: Mapping[str, Any]) -> nx.Multi
         out.add_node(n, ir=fixed)
         for port, src in enumerate(inputs):
             out.add_edge(src, n, key=port, port=port)
-    out.graph.update(graph.graph)
     sources = {
         graph.nodes[n]["ir"].name: graph.nodes[n]["ir"].weight_name
         for n in sorted(own)
         if n in out and node_cost(out, n, {}, own_weights=True).params
     }
-    out.graph.update(
+    out.graph["facts"] = replace(
+        facts(graph),
         choices=(),
         checks=(),
         derived_from=dict(config),
-        weight_sources=sources | graph.graph.get("weight_sources", {}),
-        outputs={k: forward.get(v, v) for k, v in graph.graph["outputs"].items()},
+        weight_sources=sources | (facts(graph).weight_sources or {}),
+        outputs={k: forward.get(v, v) for k, v in facts(graph).outputs.items()},
     )
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from archc.compiler.ir import facts
 from archc.compiler.ir_graph import IRGraph, ancestors
 
 if TYPE_CHECKING:
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 def eliminate_dead_nodes(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """A copy of `graph` without nodes that no output reaches (inputs are kept); for a
     networkx graph or an `IRGraph` (`archc check` never imports networkx)."""
-    live: set[int] = set(graph.graph.get("inputs", {}).values())
-    for out in graph.graph.get("outputs", {}).values():
+    live: set[int] = set(facts(graph).inputs.values())
+    for out in facts(graph).outputs.values():
         if out in graph:
             live.add(out)
             live |= ancestors(graph, out)

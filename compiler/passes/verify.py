@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archc.compiler.ir import IRNode
+from archc.compiler.ir import IRNode, facts
 from archc.compiler.ir_graph import is_acyclic
 from archc.compiler.ops import get
 from archc.kernel.symbolic import deps_of
@@ -63,7 +63,7 @@ def _graph_problems(graph: nx.MultiDiGraph) -> list[str]:
     out = []
     if not is_acyclic(graph):
         out.append("the graph has a cycle")
-    known = {c.name for c in graph.graph.get("choices", ())}
+    known = {c.name for c in facts(graph).choices}
     for n in graph.nodes:
         node = graph.nodes[n].get("ir")
         if node is None:
@@ -73,7 +73,7 @@ def _graph_problems(graph: nx.MultiDiGraph) -> list[str]:
             out.append(f"`{node.name}` refers to unknown choices {sorted(used - known)}")
         if node.kind == "choose" and node.attrs.get("choice") not in known:
             out.append(f"choose `{node.name}` refers to unknown choice {node.attrs.get('choice')}")
-    for name, n in graph.graph.get("outputs", {}).items():
+    for name, n in facts(graph).outputs.items():
         if n not in graph:
             out.append(f"output `{name}` refers to missing node {n}")
     return out

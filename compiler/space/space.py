@@ -22,6 +22,7 @@ from archc.compiler.cost.latency_model import LatencyModel
 from archc.compiler.cost.latency_table import LatencyTable, as_table
 from archc.compiler.cost.model import CostModel
 from archc.compiler.decide import upper_bound
+from archc.compiler.ir import facts
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.canonical import Relevance, count_architectures
 from archc.compiler.space.config import Config
@@ -68,8 +69,8 @@ class Space:
 
     def __init__(self, graph: nx.MultiDiGraph):
         self.graph = graph
-        self.name: str = graph.graph["name"]
-        self.table = ChoiceTable(graph.graph["choices"], self.name)
+        self.name: str = facts(graph).name
+        self.table = ChoiceTable(facts(graph).choices, self.name)
         self._models: dict[tuple[str, str | None], CostModel] = {}
         self._batch: dict[tuple[str, str | None], Any] = {}  # batch.BatchCostModel
         self._latency: dict[tuple[int, str | None], LatencyModel] = {}
@@ -88,7 +89,7 @@ class Space:
 
     @property
     def constraints(self) -> tuple[ConstraintSpec, ...]:
-        return tuple(self.graph.graph.get("constraints", ()))
+        return tuple(facts(self.graph).constraints)
 
     def validate(self, config: Mapping[str, Any]) -> Config:
         return self.table.validate(config)

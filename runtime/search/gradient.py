@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archc.compiler.ir import facts
 from archc.compiler.space.darts_derive import DerivationError
 from archc.compiler.space.sampling import Limit
 from archc.kernel.files import write_atomic
@@ -66,7 +67,7 @@ def mixed_choices(supernet: Any, strategy: str) -> list[str]:
         )
     if not mixed:
         found = ", ".join(f"{c} ({how})" for c, how in supernet.realisation.items())
-        name = supernet.graph.graph["name"]
+        name = facts(supernet.graph).name
         raise SearchError(
             f"--strategy {strategy} optimises weighted or Gumbel choices; `{name}` "
             f"has only {found}. Realise some with --realise 'PATTERN=weighted' (a choice "

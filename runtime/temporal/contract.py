@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from archc.compiler.ir import facts
 from archc.runtime.train.config import NetGeometry, TrainError
 
 _INDEX = re.compile(r"\[(\d+)\]$")
@@ -65,9 +66,9 @@ def propagate(model: Any, contract: TemporalContract, key_maps, frames) -> torch
 def temporal_contract(space: Any) -> TemporalContract:
     """The contract of a temporal space (a `Space`, with or without choices)."""
     graph = _graph_with_shapes(space)
-    name = graph.graph["name"]
-    inputs = {n: tuple(graph.nodes[i]["ir"].shape) for n, i in graph.graph["inputs"].items()}
-    outputs = {n: tuple(graph.nodes[i]["ir"].shape) for n, i in graph.graph["outputs"].items()}
+    name = facts(graph).name
+    inputs = {n: tuple(graph.nodes[i]["ir"].shape) for n, i in facts(graph).inputs.items()}
+    outputs = {n: tuple(graph.nodes[i]["ir"].shape) for n, i in facts(graph).outputs.items()}
     shapes = set(outputs.values())
     if len(shapes) != 1 or len(next(iter(shapes))) != 3:
         raise TrainError(
@@ -96,7 +97,7 @@ def _graph_with_shapes(space: Any) -> Any:
     """The space's graph when its inputs and outputs have fixed shapes (the usual case:
     choices change what is inside, not the ends), else its largest subnet's."""
     graph = getattr(space, "graph", space)
-    ends = [*graph.graph["inputs"].values(), *graph.graph["outputs"].values()]
+    ends = [*facts(graph).inputs.values(), *facts(graph).outputs.values()]
     shapes = [graph.nodes[i]["ir"].shape for i in ends]
     if all(isinstance(d, int) for shape in shapes for d in shape):
         return graph

@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from archc.compiler.ir import facts
+
 SCHEDULES = ("step", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 DROP_PATH_SCHEDULES = ("constant", "linear")
@@ -192,8 +194,8 @@ def geometry_of(space: Any) -> NetGeometry:
     [K, h, w]; anything else is a `TrainError` that says what was found.
     """
     graph = getattr(space, "graph", space)
-    name = graph.graph["name"]
-    inputs, outputs = dict(graph.graph["inputs"]), dict(graph.graph["outputs"])
+    name = facts(graph).name
+    inputs, outputs = dict(facts(graph).inputs), dict(facts(graph).outputs)
     if len(inputs) != 1 or len(outputs) != 1:
         temporal = (
             "; a temporal space (key heatmaps and frames) trains with `archc supernet train "

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from archc.api import compile_file
-from archc.compiler.ir import nodes_in_order
+from archc.compiler.ir import facts, nodes_in_order
 from archc.compiler.passes.verify import verify
 from archc.kernel.diagnostics import render
 
@@ -128,7 +128,7 @@ def test_shapes_per_config_follow_the_choices():
         "    let w = choice(8, 16)\n    let s = choice(1, 2)\n"
         "    output h = image -> conv(w, k=3, stride=s)"
     ).graphs
-    out = graph.graph["outputs"]["h"]
+    out = facts(graph).outputs["h"]
     assert shapes_under(graph, {"w": 8, "s": 2})[out] == (8, 32, 24)
     assert shapes_under(graph, {"w": 16, "s": 1})[out] == (16, 64, 48)
     assert max_shapes(graph)[out] == (16, 64, 48)

@@ -15,6 +15,7 @@ import pytest
 import archc
 from archc.cli import main as cli
 from archc.compiler.cost.count import node_cost
+from archc.compiler.ir import facts
 from archc.compiler.space import Config
 
 NETS = Path(__file__).resolve().parents[2] / "examples" / "nets"
@@ -97,7 +98,7 @@ def test_the_api_gives_the_published_counts(net):
     assert close(space.cost(convention="hrnet").macs / 2**30, net.gflops, 0.02)
     for scope, params in net.scopes.items():
         assert space.cost_model(scope=scope)({}).params == params
-    (out,) = space.graph.graph["outputs"].values()
+    (out,) = facts(space.graph).outputs.values()
     assert space.graph.nodes[out]["ir"].shape == (17, 64, 48)
 
 
@@ -230,7 +231,7 @@ def test_384x288_input_is_a_one_line_edit(tmp_path, net):
     base = archc.load(net.path).cost()
     space = archc.load(edited(tmp_path, net.name, INPUT, "const INPUT = [3, 384, 288]"))
     cost = space.cost()
-    (out,) = space.graph.graph["outputs"].values()
+    (out,) = facts(space.graph).outputs.values()
     assert space.graph.nodes[out]["ir"].shape == (17, 96, 72)
     assert cost.params == base.params
     if net.name.startswith("vipnas"):  # SE / GC transforms work on pooled 1x1 maps

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import archc
+from archc.compiler.ir import facts
 from archc.compiler.space import Config
 from archc.dsl.frontend import check_file
 
@@ -63,7 +64,7 @@ def test_efficientpose_has_one_weighted_mbconv_choice_per_layer_of_table_1(setti
         first = c.name.endswith("layer[0].op")  # changes the width: no skip candidate
         assert c.domain == (EP_LABELS if first else ("skip", *EP_LABELS))
     assert space.size() == 6**4 * 7 ** (sum(layers) - 4)
-    heatmaps = space.graph.nodes[space.graph.graph["outputs"]["heatmaps"]]["ir"].shape
+    heatmaps = space.graph.nodes[facts(space.graph).outputs["heatmaps"]]["ir"].shape
     assert tuple(heatmaps) == (17, 64, 48)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import archc
+from archc.compiler.ir import facts
 
 ROOT = Path(__file__).resolve().parents[2] / "examples"
 torch = pytest.importorskip("torch")
@@ -70,7 +71,7 @@ def test_vitpose_b_counts_the_reference_parameters():
     assert space.cost().params == 89_994_513
     assert space.cost_model(scope="backbone")({}).params == 85_794_816
     assert round(space.cost_model(scope="backbone")({}).macs / 1e8) == 171  # "17.1 GFLOPs"
-    (out,) = space.graph.graph["outputs"].values()
+    (out,) = facts(space.graph).outputs.values()
     assert space.graph.nodes[out]["ir"].shape == (17, 64, 48)
 
 

@@ -13,6 +13,7 @@ import pytest
 import archc
 from archc.cli import main as cli
 from archc.compiler.cost.count import count_cost
+from archc.compiler.ir import facts
 from archc.compiler.space import Config
 
 SPACES = Path(__file__).resolve().parents[2] / "examples" / "spaces"
@@ -65,13 +66,13 @@ def test_every_frame_decides_its_own_spatial_and_temporal_architecture(temporal,
         assert mine == ["fuse_at", "fuse_op"] + [c.name for c in mbv3.choices]
         assert list(temporal.table.domain_of(prefix + "fuse_at")) == list(FUSION)
         assert list(temporal.table.domain_of(prefix + "fuse_op")) == ["add", "mul", "cat"]
-    assert list(temporal.graph.graph["inputs"]) == [
+    assert list(facts(temporal.graph).inputs) == [
         "image[1]",
         "image[2]",
         "image[3]",
         "key_heatmaps",
     ]
-    assert list(temporal.graph.graph["outputs"]) == ["heatmaps[1]", "heatmaps[2]", "heatmaps[3]"]
+    assert list(facts(temporal.graph).outputs) == ["heatmaps[1]", "heatmaps[2]", "heatmaps[3]"]
 
 
 def test_the_frames_share_one_super_networks_weights(temporal):
@@ -111,7 +112,7 @@ def test_a_frame_that_chooses_differently_has_weights_of_its_own(temporal, relea
     assert extra == fusion_cost("F2", "add")[0]
     derived = temporal.derive(differ)
     assert derived.cost() == temporal.cost(differ) == count_cost(temporal.graph, differ)
-    sources = derived.graph.graph["weight_sources"]
+    sources = facts(derived.graph).weight_sources
     assert sources == {
         f"frame[2].t_vipnet.f2.{op}": f"frame[1].t_vipnet.f2.{op}" for op in ("project", "add_conv")
     }
@@ -207,8 +208,8 @@ def test_the_loop_gives_exactly_the_hand_written_ir_and_costs(temporal, released
 def test_other_numbers_of_frames_compile_and_share_frame_1s_weights(temporal, frames_):
     space = archc.load(TEMPORAL, defines={"T": frames_})
     inputs = [f"image[{t}]" for t in range(1, frames_ + 1)]
-    assert list(space.graph.graph["inputs"]) == [*inputs, "key_heatmaps"]
-    assert list(space.graph.graph["outputs"]) == [f"heatmaps[{t}]" for t in range(1, frames_ + 1)]
+    assert list(facts(space.graph).inputs) == [*inputs, "key_heatmaps"]
+    assert list(facts(space.graph).outputs) == [f"heatmaps[{t}]" for t in range(1, frames_ + 1)]
     assert len(space.choices) == 32 * frames_
     weights = {space.graph.nodes[n]["ir"].weight_name for n in space.graph.nodes}
     three = {temporal.graph.nodes[n]["ir"].weight_name for n in temporal.graph.nodes}

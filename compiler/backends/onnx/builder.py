@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.ir import IRNode, facts, input_ids
 from archc.kernel.symbolic import is_symbolic
 
 DEFAULT_OPSET = 17  # LayerNormalization needs 17; HardSwish 14
@@ -75,13 +75,13 @@ def to_onnx(
     graph: nx.MultiDiGraph, weights: Weights, opset: int = DEFAULT_OPSET, name: str | None = None
 ) -> onnx.ModelProto:
     """The ONNX model of a graph without choices (a net or `space.derive(config).graph`)."""
-    if graph.graph.get("choices"):
-        raise ValueError(f"`{graph.graph['name']}` still has choices: derive a subnet first")
+    if facts(graph).choices:
+        raise ValueError(f"`{facts(graph).name}` still has choices: derive a subnet first")
     _load_emitters()
     builder = Builder(weights, opset)
     values: dict[int, str] = {}
     inputs = []
-    for input_name, n in graph.graph["inputs"].items():
+    for input_name, n in facts(graph).inputs.items():
         values[n] = input_name
         inputs.append(_value_info(input_name, graph.nodes[n]["ir"].shape))
     for n in sorted(graph.nodes):
@@ -96,14 +96,14 @@ def to_onnx(
             builder, node, [values[i] for i in srcs], shapes, dict(node.attrs)
         )
     outputs = []
-    for output_name, n in graph.graph["outputs"].items():
+    for output_name, n in facts(graph).outputs.items():
         builder.nodes.append(
             helper.make_node("Identity", [values[n]], [output_name], name=f"output:{output_name}")
         )
         outputs.append(_value_info(output_name, graph.nodes[n]["ir"].shape))
     onnx_graph = helper.make_graph(
         builder.nodes,
-        name or graph.graph["name"],
+        name or facts(graph).name,
         inputs,
         outputs,
         list(builder.initializers.values()),

@@ -29,7 +29,7 @@ from archc.compiler.cost.latency_table import (
     spec_key,
     unit_spec,
 )
-from archc.compiler.ir import IRNode, input_shapes
+from archc.compiler.ir import IRNode, SpaceFacts, input_shapes
 from archc.compiler.serialize import ir_fingerprint
 from archc.kernel.span import NOWHERE
 
@@ -74,11 +74,12 @@ def space_specs(space) -> tuple[dict[str, list], bool]:
 
 def unit_model(spec: list) -> bytes:
     """A one-unit ONNX model: inputs of the first op's shapes, the ops chained."""
-    graph = nx.MultiDiGraph(name="unit", choices=(), inputs={}, outputs={})
+    graph = nx.MultiDiGraph()
+    inputs: dict[str, int] = {}
     first_shapes = spec[0][2]
     for port, shape in enumerate(first_shapes):
         graph.add_node(port, ir=_node(port, "input", None, {}, tuple(shape)))
-        graph.graph["inputs"][f"x{port}"] = port
+        inputs[f"x{port}"] = port
     previous = list(range(len(first_shapes)))
     for i, (op, attrs, _) in enumerate(spec):
         n = len(first_shapes) + i
@@ -87,7 +88,7 @@ def unit_model(spec: list) -> bytes:
         for port, src in enumerate(previous):
             graph.add_edge(src, n, key=port)
         previous = [n]
-    graph.graph["outputs"]["y"] = previous[0]
+    graph.graph["facts"] = SpaceFacts("unit", inputs=inputs, outputs={"y": previous[0]})
     return to_onnx(graph, random_weights()).SerializeToString()
 
 

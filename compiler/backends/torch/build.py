@@ -19,7 +19,7 @@ import networkx as nx
 import torch
 from torch import nn
 
-from archc.compiler.ir import IRNode, input_ids
+from archc.compiler.ir import IRNode, facts, input_ids
 from archc.kernel.symbolic import is_symbolic
 from archc.runtime.ops.record import get as record_of
 
@@ -30,15 +30,15 @@ class FixedNet(nn.Module):
     def __init__(self, graph: nx.MultiDiGraph):
         super().__init__()
         self.net = nn.ModuleDict()
-        self.input_names = list(graph.graph["inputs"])
-        self.output_names = list(graph.graph["outputs"])
-        self._inputs = dict(graph.graph["inputs"])
-        self._outputs = dict(graph.graph["outputs"])
+        self.input_names = list(facts(graph).inputs)
+        self.output_names = list(facts(graph).outputs)
+        self._inputs = dict(facts(graph).inputs)
+        self._outputs = dict(facts(graph).outputs)
         self._plan: list[tuple[int, tuple[str, ...], list[int]]] = []
         # module path -> the supernet path its weights are sliced from, where they differ
         self.weight_sources = {
             name_segments(name): name_segments(source)
-            for name, source in graph.graph.get("weight_sources", {}).items()
+            for name, source in (facts(graph).weight_sources or {}).items()
         }
         for n in sorted(graph.nodes):
             node: IRNode = graph.nodes[n]["ir"]
@@ -117,9 +117,9 @@ def name_segments(name: str) -> tuple[str, ...]:
 def build_module(space_or_graph: Any) -> FixedNet:
     """A plain module for a space without choices (a `net`, or `space.derive(config)`)."""
     graph = space_or_graph if isinstance(space_or_graph, nx.Graph) else space_or_graph.graph
-    if graph.graph.get("choices"):
+    if facts(graph).choices:
         raise ValueError(
-            f"`{graph.graph['name']}` has {len(graph.graph['choices'])} choices: "
+            f"`{facts(graph).name}` has {len(facts(graph).choices)} choices: "
             "build `space.derive(config)`, or a supernet"
         )
     return FixedNet(graph)

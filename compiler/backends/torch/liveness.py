@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from archc.compiler.ir import input_ids, taken_inputs
+from archc.compiler.ir import facts, input_ids, taken_inputs
 
 LIMIT = 1 << 22  # entries of one table (32 MiB as float64)
 
@@ -164,7 +164,7 @@ def liveness(graph, labels: Mapping[str, tuple], config: Mapping[str, Any], reac
     """L(n) for every node of `reachable` (the supernet's nodes under `config`)."""
     sizes = {c: len(v) for c, v in labels.items()}
     keep = set(reachable)
-    outputs = set(graph.graph["outputs"].values())
+    outputs = set(facts(graph).outputs.values())
     tables: dict[int, Live] = {}
     for n in sorted(keep, reverse=True):  # ids are in topological order
         live: Live = TRUE if n in outputs else FALSE

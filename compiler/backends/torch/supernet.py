@@ -36,7 +36,7 @@ from torch import nn
 
 from archc.compiler.backends.torch.build import build_module, module_at, name_segments, parent_dict
 from archc.compiler.decide import upper_bound
-from archc.compiler.ir import IRNode, active_nodes, input_ids, taken_inputs
+from archc.compiler.ir import IRNode, active_nodes, facts, input_ids, taken_inputs
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.darts_derive import darts_derive
 from archc.compiler.space.space import Space
@@ -87,7 +87,7 @@ class Supernet(nn.Module):
         # parameter-free layers (one module per op, attributes and input shapes)
         self._inputs = {n: tuple(input_ids(graph, n)) for n in graph.nodes}
         self._free: dict[Any, nn.Module] = {}
-        choices = {c.name: c for c in graph.graph["choices"]}
+        choices = {c.name: c for c in facts(graph).choices}
         for n in sorted(graph.nodes):
             node: IRNode = graph.nodes[n]["ir"]
             if node.kind == "op" and record_of(node.op).weighted:
@@ -265,7 +265,7 @@ class Supernet(nn.Module):
             plan = self._gated_plan()
         for step in plan:
             values[step.node] = self._run(step, values)
-        outputs = self.graph.graph["outputs"]
+        outputs = facts(self.graph).outputs
         if len(outputs) == 1:
             return values[next(iter(outputs.values()))]
         return {name: values[n] for name, n in outputs.items()}
@@ -341,7 +341,7 @@ def _dominators(graph) -> dict[int, int | None]:
     """choose node -> its immediate dominator from the inputs (None: only the root)."""
     flow = nx.DiGraph(list(graph.edges()))
     root = object()
-    flow.add_edges_from((root, n) for n in graph.graph["inputs"].values())
+    flow.add_edges_from((root, n) for n in facts(graph).inputs.values())
     idom = nx.immediate_dominators(flow, root)
     return {
         n: (idom[n] if idom.get(n) is not root else None)
@@ -394,7 +394,7 @@ def _largest(graph, n: int, choices) -> Largest:
 
 def _realisations(graph, overrides: Mapping[str, str]) -> dict[str, str]:
     out = {}
-    for spec in graph.graph["choices"]:
+    for spec in facts(graph).choices:
         how = spec.realise
         for pattern, value in overrides.items():
             if fnmatch.fnmatchcase(spec.name, pattern):
@@ -406,11 +406,11 @@ def _realisations(graph, overrides: Mapping[str, str]) -> dict[str, str]:
 
 
 def _bind(graph, args, kwargs) -> dict[int, torch.Tensor]:
-    names = list(graph.graph["inputs"])
+    names = list(facts(graph).inputs)
     named = dict(zip(names, args, strict=False)) | dict(kwargs)
     if set(named) != set(names):
         raise TypeError(f"expected inputs {names}")
-    return {graph.graph["inputs"][k]: v for k, v in named.items()}
+    return {facts(graph).inputs[k]: v for k, v in named.items()}
 
 
 def _key(choice: str) -> str:

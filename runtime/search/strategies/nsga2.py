@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from archc.compiler.decide import possible_values
+from archc.compiler.ir import facts
 from archc.compiler.space.config import Config
 from archc.runtime.search.strategies.base import Feasibility, SearchError, Strategy, Trial
 
@@ -91,7 +92,7 @@ class NSGA2(Strategy):
 
 def gene_bounds(space: Any) -> np.ndarray:
     """The largest domain position of every choice, over all values of its parents."""
-    specs = {c.name: c for c in space.graph.graph["choices"]}
+    specs = {c.name: c for c in facts(space.graph).choices}
     sizes = [
         len(choice.domain)
         if choice.domain is not None

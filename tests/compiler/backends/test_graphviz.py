@@ -15,7 +15,7 @@ import pytest
 from archc.api import compile_file
 from archc.compiler.backends import graphviz
 from archc.compiler.backends.graphviz import RenderError, render, to_dot
-from archc.compiler.ir import IRNode
+from archc.compiler.ir import IRNode, SpaceFacts
 from archc.kernel.span import Span
 from tests.example_spaces import HEAVY
 
@@ -220,12 +220,9 @@ def awkward_graph() -> nx.MultiDiGraph:
     """Two nodes whose names hold every character DOT or SVG could misread."""
     span = Span(file="x.arch", line=1, column=1, end_line=1, end_column=2)
     names = ['in"put\\N', 'blk "1".a<b>&amp;\\.op\nx']
-    graph = nx.MultiDiGraph(
-        name='we"ird\\<name>',
-        is_net=True,
-        choices=[],
-        inputs={names[0]: 0},
-        outputs={'o"u\\t<>': 1},
+    graph = nx.MultiDiGraph()
+    graph.graph["facts"] = SpaceFacts(
+        'we"ird\\<name>', is_net=True, inputs={names[0]: 0}, outputs={'o"u\\t<>': 1}
     )
     graph.add_node(
         0,

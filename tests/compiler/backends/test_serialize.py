@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from archc import __version__
 from archc.api import compile_file
-from archc.compiler.ir import IRNode
+from archc.compiler.ir import IRNode, SpaceFacts, facts
 from archc.compiler.serialize import (
     SYM_TYPES,
     IRFormatError,
@@ -129,7 +129,7 @@ def test_a_space_with_comprehensions_over_choices_round_trips_to_the_same_space(
     source.write_text(COMPREHENSIONS)
     [graph] = graphs_of(source)
     decoded = round_trip(graph)
-    assert any(isinstance(c.domain, Comprehension) for c in decoded.graph["choices"])
+    assert any(isinstance(c.domain, Comprehension) for c in facts(decoded).choices)
     space, back = Space(graph), Space(decoded)
     assert [c.description for c in back.table] == [c.description for c in space.table]
     assert back.size() == space.size() > 1
@@ -145,7 +145,7 @@ def test_a_space_with_comprehensions_over_choices_round_trips_to_the_same_space(
 
 def test_a_decoded_dependent_domain_evaluates_like_the_original():
     [graph] = graphs_of(ROOT / "examples/spaces/mobile_small.arch")
-    choices = {c.name: c for c in graph.graph["choices"]}
+    choices = {c.name: c for c in facts(graph).choices}
     decoded = {c.name: c for c in round_trip(graph).graph["choices"]}
     dependent = [c for c in choices.values() if c.dependent]
     assert dependent
@@ -178,7 +178,7 @@ def one_node_graph(value) -> nx.MultiDiGraph:
             trace=(SPAN, SPAN),
         ),
     )
-    graph.graph.update(
+    graph.graph["facts"] = SpaceFacts(
         name="s",
         is_net=False,
         doc=None,

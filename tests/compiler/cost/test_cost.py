@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from archc.api import compile_file
 from archc.compiler.cost.count import count_cost
 from archc.compiler.cost.model import CostModel
-from archc.compiler.ir import nodes_in_order
+from archc.compiler.ir import facts, nodes_in_order
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.passes.verify import verify
 from archc.compiler.space import ChoiceTable
@@ -32,7 +32,7 @@ EXAMPLE_PARAMS = [
 @cache
 def space(path: Path):
     [graph] = compile_file(path).graphs
-    return graph, CostModel(graph), CostModel(graph, "hrnet"), ChoiceTable(graph.graph["choices"])
+    return graph, CostModel(graph), CostModel(graph, "hrnet"), ChoiceTable(facts(graph).choices)
 
 
 @pytest.mark.parametrize("path", EXAMPLE_PARAMS)
@@ -53,7 +53,7 @@ def test_derived_subnet_has_no_choices_left(path):
     derived = derive_subnet(graph, table.per_choice_end("largest"))
     nodes = nodes_in_order(derived)
     assert {n.kind for n in nodes} <= {"input", "op"}
-    assert not derived.graph["choices"]
+    assert not facts(derived).choices
     assert not any(is_symbolic(n.shape) or is_symbolic(tuple(n.attrs.values())) for n in nodes)
 
 
@@ -72,7 +72,7 @@ space m {
 def test_monotone_space_costs_are_ordered():
     """Every choice here only grows the network (groups, by contrast, shrink it)."""
     [graph] = compile_file("m.arch", MONOTONE).graphs
-    model, table = CostModel(graph), ChoiceTable(graph.graph["choices"])
+    model, table = CostModel(graph), ChoiceTable(facts(graph).choices)
     low, high = model(table.per_choice_end("smallest")), model(table.per_choice_end("largest"))
     assert low.params < high.params and low.macs < high.macs
     for seed in range(30):
@@ -104,11 +104,11 @@ def test_variable_elimination_equals_enumeration(source):
     else:
         [graph] = compile_file("dep.arch", source).graphs
     model = CostModel(graph)
-    choices = {c.name: c for c in graph.graph["choices"]}
+    choices = {c.name: c for c in facts(graph).choices}
     (params_min, params_max), (macs_min, macs_max) = (
         cost_extremes(model, choices, metric) for metric in ("params", "macs")
     )
-    table = ChoiceTable(graph.graph["choices"])
+    table = ChoiceTable(facts(graph).choices)
     if table.size() > 50_000:  # mobile_small: check per-stage exactness through the bound
         configs = [table.sample(s) for s in range(300)]
     else:

@@ -10,6 +10,7 @@ from functools import cache
 import pytest
 
 import archc
+from archc.compiler.ir import facts
 from archc.compiler.space.ends import find_end
 from tests.compiler.space.space_helpers import space_text
 from tests.example_spaces import ROOT, SPACES
@@ -101,6 +102,6 @@ def test_a_subnet_keeps_an_input_it_never_reads():
 
     space = load_space(str(ROOT / "examples/spaces/tiny_temporal.arch"), ["FUSION=false"])
     derived = space.derive(space.smallest())
-    inputs = derived.graph.graph["inputs"]
+    inputs = facts(derived.graph).inputs
     assert set(inputs) == {"image[1]", "image[2]", "image[3]", "key_heatmaps"}
     assert all(n in derived.graph for n in inputs.values())
