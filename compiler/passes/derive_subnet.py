@@ -4,7 +4,7 @@ Only the nodes the config's subnet computes are kept (`count_cost.active_nodes`)
 each `select` and `choose` is replaced by the input it takes; attributes and
 shapes are evaluated to numbers; every guard becomes True. A node sharing
 weights whose module would differ from its owner's gets weights of its own
-(`weight_sharing`); `graph["weight_sources"]` says, for each one with
+(`weight_sharing`); `facts(graph).weight_sources` says, for each one with
 params, which supernet weights they are sliced from. The result is a
 graph of a fixed network that the same passes (shapes, cost, pictures, JSON)
 accept, and that the torch backend builds as a plain module.

@@ -106,7 +106,7 @@ def _graph_with_shapes(space: Any) -> Any:
 
 def is_temporal(space: Any) -> bool:
     """Whether `space` has more than one input (the runtime then reads it as temporal)."""
-    return len(getattr(space, "graph", space).graph["inputs"]) > 1
+    return len(facts(getattr(space, "graph", space)).inputs) > 1
 
 
 def _listed(shapes: Mapping[str, tuple]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archc.api import compile_file
+from archc.compiler.ir import facts
 from archc.dsl.fmt import format_source
 from archc.dsl.frontend import check_file
 from archc.kernel.diagnostics import render
@@ -72,9 +73,7 @@ def test_bindings_in_a_loop_thread_through_the_iterations():
 def test_a_define_changes_the_number_of_frames(frames):
     result = compile_file("mem.arch", FRAMES, {"T": frames})
     assert result.ok
-    assert list(result.graphs[0].graph["outputs"]) == [
-        f"heatmaps[{t}]" for t in range(1, frames + 1)
-    ]
+    assert list(facts(result.graphs[0]).outputs) == [f"heatmaps[{t}]" for t in range(1, frames + 1)]
 
 
 def test_indexed_lets_form_a_family():
