@@ -14,7 +14,7 @@ from typing import Any
 
 from archc.compiler.decider import Decider
 from archc.compiler.enumeration import MAX_COMBINATIONS, combinations, possible_values
-from archc.dsl.program import ChoiceSpec
+from archc.kernel.specs import ChoiceSpec
 
 __all__ = [
     "MAX_COMBINATIONS",

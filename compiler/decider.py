@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from archc.compiler.enumeration import MAX_COMBINATIONS, assignments, closure, possible_values
-from archc.dsl.program import ChoiceSpec
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import ChoiceRef, apply, deps_of, evaluate, is_symbolic
 
 _REF_TYPES = {

@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from archc.dsl.program import ChoiceSpec
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import deps_of, evaluate
 
 MAX_COMBINATIONS = 4_096

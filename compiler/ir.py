@@ -28,7 +28,7 @@ from archc.kernel.symbolic import evaluate
 if TYPE_CHECKING:
     import networkx as nx  # importing it costs ~130 ms; `archc check` never needs it
 
-    from archc.dsl.program import ChoiceSpec, ConstraintSpec
+    from archc.kernel.specs import ChoiceSpec, ConstraintSpec
 
 
 @dataclass(frozen=True)

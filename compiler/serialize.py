@@ -32,10 +32,10 @@ import networkx as nx
 
 from archc.compiler.ir import IRNode, SpaceFacts, facts
 from archc.dsl.builtins import BUILTINS
-from archc.dsl.program import ChoiceSpec, ConstraintSpec
 from archc.dsl.values import BuiltinFn
 from archc.kernel.files import write_atomic
 from archc.kernel.span import Span
+from archc.kernel.specs import ChoiceSpec, ConstraintSpec
 from archc.kernel.symbolic import FUNCTIONS, Apply, ChoiceRef, Comprehension, Var, deps_of
 from archc.kernel.version import __version__
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from archc.dsl import ast
-from archc.dsl.values import Poison, shown_number
-from archc.kernel.diagnostics import ArchError, Diagnostic
+from archc.dsl.values import Poison
+from archc.kernel.diagnostics import ArchError, Diagnostic, shown_number
 from archc.kernel.symbolic import apply, evaluate, is_symbolic
 
 Outcomes = Callable[[Any], list[tuple[dict[str, Any], Any]] | None]

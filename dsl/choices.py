@@ -17,7 +17,6 @@ from typing import Any
 from archc.dsl import ast
 from archc.dsl.calls import CallEvaluator
 from archc.dsl.expressions import Env
-from archc.dsl.program import REALISATIONS, ChoiceSpec
 from archc.dsl.values import (
     POISON,
     OpChoice,
@@ -29,6 +28,7 @@ from archc.dsl.values import (
     shown_number,
 )
 from archc.kernel.diagnostics import fail, suggest
+from archc.kernel.specs import REALISATIONS, ChoiceSpec
 from archc.kernel.symbolic import ChoiceRef, Sym, apply, evaluate, is_symbolic, type_of
 
 MAX_ENUMERATION = 10_000

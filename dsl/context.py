@@ -19,10 +19,11 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from archc.dsl.program import CheckSpec, ChoiceSpec, ConstraintSpec, GraphNode
+from archc.dsl.program import CheckSpec, GraphNode
 from archc.dsl.values import Tensor
 from archc.kernel.diagnostics import MAX_HINTED, ArchError, Diagnostic, fail
 from archc.kernel.span import Span
+from archc.kernel.specs import ChoiceSpec, ConstraintSpec
 from archc.kernel.symbolic import apply
 
 _AUTO = Span.point("<auto>", 0, 0)  # where an automatic label was taken: nowhere

@@ -17,9 +17,10 @@ from archc.dsl.context import Context
 from archc.dsl.dead_code import unused_inputs, unused_warnings
 from archc.dsl.expressions import Env
 from archc.dsl.loops import LoopStatements
-from archc.dsl.program import METRICS, CheckSpec, ConstraintSpec, Elaborated
-from archc.dsl.values import POISON, Poison, Tensor, describe, shown_number
-from archc.kernel.diagnostics import ArchError, fail, suggest
+from archc.dsl.program import CheckSpec, Elaborated
+from archc.dsl.values import POISON, Poison, Tensor, describe
+from archc.kernel.diagnostics import ArchError, fail, shown_number, suggest
+from archc.kernel.specs import METRICS, ConstraintSpec
 from archc.kernel.symbolic import apply, is_symbolic
 
 _TIME_UNITS_MS = {"ms": 1.0, "us": 1e-3, "s": 1e3}

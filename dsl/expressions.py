@@ -14,8 +14,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from archc.dsl import ast
-from archc.dsl.values import POISON, Family, Namespace, Poison, Tensor, describe, shown_number
-from archc.kernel.diagnostics import ArchError, fail, suggest
+from archc.dsl.values import POISON, Family, Namespace, Poison, Tensor, describe
+from archc.kernel.diagnostics import ArchError, fail, shown_number, suggest
 from archc.kernel.symbolic import (
     MAX_ITEMS,
     Apply,

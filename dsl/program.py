@@ -24,32 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from archc.kernel.span import Span
-
-REALISATIONS = ("elastic", "weighted", "gumbel", "sampled", "policy")
-METRICS = ("macs", "params", "latency")
-
-
-@dataclass(frozen=True)
-class ChoiceSpec:
-    """One decision. `domain` is a tuple, or a `Sym` when it depends on other choices."""
-
-    name: str
-    kind: str  # int, float, bool, str, op or input
-    domain: Any
-    realise: str
-    default: Any
-    span: Span
-
-    @cached_property  # asked for every config enumerated; the spec is frozen
-    def dependent(self) -> bool:
-        """True when the domain depends on other choices (a `Sym`, or a list holding one)."""
-        from archc.kernel.symbolic import is_symbolic
-
-        return is_symbolic(self.domain)
+from archc.kernel.specs import ChoiceSpec, ConstraintSpec
 
 
 @dataclass(frozen=True)
@@ -75,16 +53,6 @@ class CheckSpec:
 
     cond: Any
     message: str
-    span: Span
-
-
-@dataclass(frozen=True)
-class ConstraintSpec:
-    metric: str  # macs, params or latency
-    device: str | None  # latency(cpu) -> "cpu"
-    scope: str | None  # `in frame[1]` -> "frame[1]"; None = whole network
-    op: str  # <=, <, >= or > (the checker rejects == and !=)
-    bound: float  # MACs and params as counts; latency in milliseconds
     span: Span
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archc.dsl import ast
+from archc.kernel.diagnostics import shown_number
 
 
 @dataclass(frozen=True)
@@ -105,21 +106,6 @@ def callable_name(value: object) -> str:
     if isinstance(value, OpChoice):
         return value.choice
     return type(value).__name__
-
-
-def shown_number(value: int | float) -> str:
-    """A number as messages show it: a huge int by its first and last digits and its
-    length (10**400 is not echoed in full)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value.bit_length() < 100:
-        return repr(value)
-    try:
-        digits = str(abs(value))
-    except ValueError:  # beyond what Python converts to text: never built by the language
-        return (
-            f"{'-' if value < 0 else ''}an int of about {int(value.bit_length() * 0.30103)} digits"
-        )
-    sign = "-" if value < 0 else ""
-    return f"{sign}{digits[:6]}...{digits[-4:]} ({len(digits)} digits)"
 
 
 def describe(value: object) -> str:

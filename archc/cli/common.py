@@ -94,7 +94,7 @@ def add_realise_option(parser: argparse.ArgumentParser) -> None:
 
 
 def realise_overrides(args: argparse.Namespace) -> dict[str, str]:
-    from archc.dsl.program import REALISATIONS
+    from archc.kernel.specs import REALISATIONS
 
     kinds = (*REALISATIONS, "scaled", "sigmoid")
     out = {}

@@ -152,3 +152,18 @@ def _window(line: str, column: int, width: int) -> tuple[str, int, int]:
     column = column - start + len(before)
     width = max(1, min(width, len(cut) + len(before) + 1 - column))
     return before + cut + after, column, width
+
+
+def shown_number(value: int | float) -> str:
+    """A number as messages show it: a huge int by its first and last digits and its
+    length (10**400 is not echoed in full)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value.bit_length() < 100:
+        return repr(value)
+    try:
+        digits = str(abs(value))
+    except ValueError:  # beyond what Python converts to text: never built by the language
+        return (
+            f"{'-' if value < 0 else ''}an int of about {int(value.bit_length() * 0.30103)} digits"
+        )
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[:6]}...{digits[-4:]} ({len(digits)} digits)"

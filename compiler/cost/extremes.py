@@ -28,7 +28,7 @@ from archc.compiler.cost.factors import (
 )
 from archc.compiler.cost.model import CostModel
 from archc.compiler.decide import possible_values
-from archc.dsl.program import ChoiceSpec
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import deps_of, evaluate
 
 __all__ = ["TooLarge", "cost_extremes", "extreme_config", "validity_factor"]

@@ -26,7 +26,7 @@ from archc.compiler.cost.weight_sharing import divergence, owners
 from archc.compiler.decide import possible_values, tabulate
 from archc.compiler.ir import IRNode, facts, input_ids
 from archc.compiler.ops import Rules, get
-from archc.dsl.program import ChoiceSpec
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import ChoiceRef, Evaluation, apply, deps_of
 
 MAX_TABLE = 200_000  # entries of one group's table; larger groups are evaluated directly

@@ -39,7 +39,7 @@ from archc.compiler.ir import IRNode, active_nodes
 from archc.compiler.space.config import Config
 from archc.compiler.space.domains import Choice
 from archc.compiler.space.table import ChoiceTable
-from archc.dsl.program import ChoiceSpec
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import apply, deps_of, evaluate
 
 

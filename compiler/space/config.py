@@ -24,8 +24,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from archc.dsl.values import shown_number
-from archc.kernel.diagnostics import suggest
+from archc.kernel.diagnostics import shown_number, suggest
 from archc.kernel.files import write_atomic
 
 FORMAT = "archc-config"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archc.compiler.space.config import ConfigError, show
-from archc.dsl.program import ChoiceSpec
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import Apply, ChoiceRef, Comprehension, deps_of, evaluate, is_symbolic
 
 _INFIX = {

@@ -29,7 +29,7 @@ from archc.compiler.space.config import Config
 from archc.compiler.space.ends import End, find_end
 from archc.compiler.space.sampling import DRAWS, WALKS, Sampler, limits_of
 from archc.compiler.space.table import ChoiceTable, Rng, make_rng
-from archc.dsl.program import ConstraintSpec
+from archc.kernel.specs import ConstraintSpec
 
 if TYPE_CHECKING:
     from archc.compiler.cost.batch import CostBatch

@@ -23,8 +23,8 @@ from archc.compiler.space.config import Config, ConfigError, joined, show, shown
 from archc.compiler.space.counting import count_configs
 from archc.compiler.space.domains import Choice
 from archc.compiler.space.variation import crossover, mutate
-from archc.dsl.program import ChoiceSpec, Elaborated
 from archc.kernel.diagnostics import suggest
+from archc.kernel.specs import ChoiceSpec
 
 Rng = int | random.Random | None
 Pick = Callable[[Choice, tuple[Any, ...]], Any]
@@ -57,8 +57,9 @@ class ChoiceTable:
         self._size: int | None = None
 
     @classmethod
-    def of(cls, space: Elaborated) -> ChoiceTable:
-        """The table of an elaborated space, named after it."""
+    def of(cls, space: Any) -> ChoiceTable:
+        """The table of an elaborated space (`archc.dsl.program.Elaborated`, or anything
+        with `choices` and `name`), named after it."""
         return cls(space.choices, space.name)
 
     # ---- lookup

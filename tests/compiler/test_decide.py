@@ -4,8 +4,8 @@ configs count (a group count is never larger than the width it divides)."""
 from __future__ import annotations
 
 from archc.compiler.decide import combinations, decide, possible_values, upper_bound
-from archc.dsl.program import ChoiceSpec
 from archc.kernel.span import NOWHERE
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import ChoiceRef, apply
 
 W = ChoiceRef(name="w", type="int")

@@ -40,7 +40,7 @@ from archc.compiler.ir import IRNode, active_nodes, facts, input_ids, taken_inpu
 from archc.compiler.passes.derive_subnet import derive_subnet
 from archc.compiler.space.darts_derive import darts_derive
 from archc.compiler.space.space import Space
-from archc.dsl.program import REALISATIONS
+from archc.kernel.specs import REALISATIONS
 from archc.kernel.symbolic import evaluate
 from archc.runtime.ops.record import Largest, OpRecord
 from archc.runtime.ops.record import get as record_of

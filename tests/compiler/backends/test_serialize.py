@@ -31,9 +31,9 @@ from archc.compiler.serialize import (
     load_ir,
     save_ir,
 )
-from archc.dsl.program import ChoiceSpec
 from archc.dsl.values import Tensor
 from archc.kernel.span import Span
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import (
     FUNCTIONS,
     Apply,

@@ -12,7 +12,7 @@ from typing import Any
 
 from archc.compiler.space import ChoiceTable
 from archc.dsl.frontend import check_file
-from archc.dsl.program import ChoiceSpec
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import evaluate
 
 # Every kind, a dependent domain, and names that differ by one letter.

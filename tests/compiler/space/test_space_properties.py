@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from archc.compiler.space import ChoiceTable, Config, ConfigError
 from archc.dsl.frontend import check_file
-from archc.dsl.program import ChoiceSpec
 from archc.kernel.span import NOWHERE
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import ChoiceRef, apply, evaluate
 from tests.compiler.space.space_helpers import (
     KINDS_SPACE,

@@ -11,8 +11,8 @@ import pytest
 from archc.compiler.decide import possible_values
 from archc.compiler.space import ChoiceTable
 from archc.dsl.frontend import check_file
-from archc.dsl.program import ChoiceSpec
 from archc.kernel.span import NOWHERE
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import ChoiceRef, apply, deps_of, divisors
 from tests.compiler.space.space_helpers import (
     KINDS_SPACE,

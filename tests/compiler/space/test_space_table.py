@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from archc.compiler.space import ChoiceTable, Config, ConfigError
-from archc.dsl.program import ChoiceSpec
 from archc.kernel.span import NOWHERE
+from archc.kernel.specs import ChoiceSpec
 from archc.kernel.symbolic import ChoiceRef, apply
 from tests.compiler.space.space_helpers import elaborate, space_text, table_of
 
