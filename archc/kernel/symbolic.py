@@ -104,8 +104,8 @@ class Apply(Sym):
 
     def __str__(self) -> str:
         parts = [str(a) if not isinstance(a, str) else f'"{a}"' for a in self.args]
-        if self.fn in _INFIX and len(parts) == 2:
-            return f"({parts[0]} {_INFIX[self.fn]} {parts[1]})"
+        if self.fn in INFIX and len(parts) == 2:
+            return f"({parts[0]} {INFIX[self.fn]} {parts[1]})"
         if self.fn == "neg":
             return f"-{parts[0]}"
         if self.fn == "not":
@@ -227,7 +227,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "round": round,
     "make_divisible": make_divisible,
 }
-_INFIX = {
+INFIX = {  # operator name -> how the language writes it
     "add": "+",
     "sub": "-",
     "mul": "*",

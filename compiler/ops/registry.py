@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from archc.kernel.diagnostics import suggest
+from archc.kernel.registry import Registry
 
 Shape = tuple[Any, Any, Any]  # (channels, height, width); ints or Syms
 Attrs = Mapping[str, Any]
@@ -72,48 +72,9 @@ class OpRule:
         return self.macs
 
 
-REGISTRY: dict[str, OpRule] = {}
-
-
-def register(*rules: OpRule) -> None:
-    for rule in rules:
-        if rule.name in REGISTRY:
-            raise ValueError(f"op `{rule.name}` is registered twice")
-        REGISTRY[rule.name] = rule
-
-
-def get(name: str) -> OpRule:
-    """The rule of op `name`; an unknown name is an internal error with suggestions."""
-    _load_families()
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        hint = suggest(name, REGISTRY) or ""
-        raise KeyError(f"no rule for op `{name}` in the registry. {hint}".strip()) from None
-
-
-def all_ops() -> dict[str, OpRule]:
-    _load_families()
-    return dict(REGISTRY)
-
-
-def _load_families() -> None:
-    """Import the op families once; each registers its rules on import. (Called by
-    every `get`: lowering asks once per node, so the import statement is skipped.)"""
-    if _LOADED:
-        return
-    from archc.compiler.ops import (  # noqa: F401
-        activation,
-        combine,
-        conv,
-        norm,
-        pool,
-        regularise,
-        shape,
-        transformer,
-    )
-
-    _LOADED.append(True)
-
-
-_LOADED: list[bool] = []
+_FAMILIES = ("activation", "combine", "conv", "norm", "pool", "regularise", "shape", "transformer")
+RULES: Registry[OpRule] = Registry("rule", "archc.compiler.ops", _FAMILIES)
+REGISTRY = RULES.entries  # name -> OpRule, filled as the families load
+register = RULES.register
+get = RULES.get
+all_ops = RULES.all

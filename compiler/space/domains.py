@@ -21,27 +21,16 @@ from typing import Any
 
 from archc.compiler.space.config import ConfigError, show
 from archc.kernel.specs import ChoiceSpec
-from archc.kernel.symbolic import Apply, ChoiceRef, Comprehension, deps_of, evaluate, is_symbolic
+from archc.kernel.symbolic import (
+    INFIX,
+    Apply,
+    ChoiceRef,
+    Comprehension,
+    deps_of,
+    evaluate,
+    is_symbolic,
+)
 
-_INFIX = {
-    "add": "+",
-    "sub": "-",
-    "mul": "*",
-    "truediv": "/",
-    "floordiv": "//",
-    "mod": "%",
-    "pow": "**",
-    "eq": "==",
-    "ne": "!=",
-    "lt": "<",
-    "le": "<=",
-    "gt": ">",
-    "ge": ">=",
-    "and": "and",
-    "or": "or",
-    "in": "in",
-    "not in": "not in",
-}
 MAX_SHOWN = 20  # candidates listed in a message before it says how many there are
 KINDS = ("int", "float", "bool", "str", "op", "input")
 
@@ -151,8 +140,8 @@ def describe(domain: Any, nested: bool = False) -> str:
 
 def _describe_apply(sym: Apply, nested: bool) -> str:
     args = sym.args
-    if sym.fn in _INFIX and len(args) == 2:
-        text = f"{describe(args[0], True)} {_INFIX[sym.fn]} {describe(args[1], True)}"
+    if sym.fn in INFIX and len(args) == 2:
+        text = f"{describe(args[0], True)} {INFIX[sym.fn]} {describe(args[1], True)}"
     elif sym.fn in ("neg", "not"):
         return ("-" if sym.fn == "neg" else "not ") + describe(args[0], True)
     elif sym.fn == "if":

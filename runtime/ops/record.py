@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from archc.kernel.diagnostics import suggest
+from archc.kernel.registry import Registry
 
 Attrs = Mapping[str, Any]
 Shape = tuple[int, int, int]  # (channels, height, width)
@@ -105,47 +105,9 @@ class Lambda(nn.Module):
         return self.name
 
 
-RECORDS: dict[str, OpRecord] = {}
-
-
-def register(*records: OpRecord) -> None:
-    for record in records:
-        if record.name in RECORDS:
-            raise ValueError(f"op `{record.name}` has two torch records")
-        RECORDS[record.name] = record
-
-
-def get(name: str) -> OpRecord:
-    """The record of op `name`; an unknown name fails with the nearest names."""
-    _load_families()
-    try:
-        return RECORDS[name]
-    except KeyError:
-        hint = suggest(name, RECORDS) or ""
-        raise KeyError(f"no torch record for op `{name}`. {hint}".strip()) from None
-
-
-def all_records() -> dict[str, OpRecord]:
-    _load_families()
-    return dict(RECORDS)
-
-
-def _load_families() -> None:
-    """Import the op families once; each registers its records on import."""
-    if _LOADED:
-        return
-    from archc.runtime.ops import (  # noqa: F401
-        activation,
-        combine,
-        conv,
-        norm,
-        pool,
-        regularise,
-        shape,
-        transformer,
-    )
-
-    _LOADED.append(True)
-
-
-_LOADED: list[bool] = []
+_FAMILIES = ("activation", "combine", "conv", "norm", "pool", "regularise", "shape", "transformer")
+TORCH_RECORDS: Registry[OpRecord] = Registry("torch record", "archc.runtime.ops", _FAMILIES)
+RECORDS = TORCH_RECORDS.entries  # name -> OpRecord, filled as the families load
+register = TORCH_RECORDS.register
+get = TORCH_RECORDS.get
+all_records = TORCH_RECORDS.all

@@ -10,7 +10,6 @@ to a file is read once while the file is unchanged.
 from __future__ import annotations
 
 import os
-import zlib
 
 import pytest
 from hypothesis import given, settings
@@ -21,12 +20,8 @@ from archc.compiler.cost import latency_table
 from archc.compiler.cost.latency_table import (
     LatencyTable,
     LatencyTableError,
-    graph_units,
-    spec_key,
-    unit_spec,
 )
-from archc.compiler.ir import active_nodes
-from tests.example_spaces import SPACES
+from tests.example_spaces import SPACES, latency_table_for
 
 FAST = [p for p in SPACES if p.stem not in {"autopose", "ofa_mbv3", "autoformer_tiny"}]
 _LOADED: dict[str, archc.Space] = {}
@@ -38,23 +33,11 @@ def _space(name: str) -> archc.Space:
     return _LOADED[name]
 
 
-def _table(space: archc.Space, configs) -> LatencyTable:
-    """Entries for every unit the configs compute, each its own value."""
-    entries = {}
-    for config in configs:
-        active = set(active_nodes(space.graph, config))
-        for unit in graph_units(space.graph):
-            if unit.nodes[0] in active:
-                key = spec_key(unit_spec(space.graph, unit, config))
-                entries[key] = zlib.crc32(key.encode()) % 10_000 / 1_000
-    return LatencyTable({}, 1, 0.25, entries)
-
-
 @pytest.mark.parametrize("path", FAST, ids=lambda p: p.stem)
 def test_cost_and_cost_many_predict_what_the_walk_predicts(path) -> None:
     space = _space(path.stem)
     configs = [space.sample(seed) for seed in range(6)]
-    table = _table(space, configs)
+    table = latency_table_for(space, configs)
     batch = space.cost_many(configs, lut=table)
     for i, config in enumerate(configs):
         expected = table.predict(space.graph, config)
@@ -68,7 +51,7 @@ def test_cost_and_cost_many_predict_what_the_walk_predicts(path) -> None:
 def test_scoped_latency_is_the_scope_units_only(seeds) -> None:
     space = _space("vipnas_temporal")
     configs = [space.sample(s) for s in seeds]
-    table = _table(space, configs)
+    table = latency_table_for(space, configs)
     for config in configs:
         for scope in ("frame[1]", "frame[3]"):
             model = space.latency_model(table, scope)
@@ -82,7 +65,7 @@ def test_scoped_latency_is_the_scope_units_only(seeds) -> None:
 def test_a_unit_the_table_lacks_raises_the_walks_error_on_every_path() -> None:
     space = _space("mobile_small")
     config = space.sample(3)
-    table = _table(space, [config])
+    table = latency_table_for(space, [config])
     table.entries.pop(next(iter(table.entries)))
     with pytest.raises(LatencyTableError) as walk:
         table.predict(space.graph, config)
@@ -98,7 +81,7 @@ def test_a_unit_the_table_lacks_raises_the_walks_error_on_every_path() -> None:
 def test_a_table_file_is_read_once_while_it_is_unchanged(tmp_path, monkeypatch) -> None:
     space = _space("mobile_small")
     configs = [space.sample(s) for s in range(3)]
-    path = _table(space, configs).save(tmp_path / "lut.json")
+    path = latency_table_for(space, configs).save(tmp_path / "lut.json")
     reads = []
     load = LatencyTable.load.__func__
     monkeypatch.setattr(
@@ -108,7 +91,7 @@ def test_a_table_file_is_read_once_while_it_is_unchanged(tmp_path, monkeypatch) 
     first = [space.cost(c, lut=path).latency_ms for c in configs]
     space.cost_many(configs, lut=str(path))
     assert len(reads) == 1
-    changed = _table(space, configs)
+    changed = latency_table_for(space, configs)
     changed.overhead_ms = 5.0
     changed.save(path)
     os.utime(path, ns=(1, 1))  # a new stamp even on a coarse clock

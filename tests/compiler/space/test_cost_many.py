@@ -17,10 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import archc
-from archc.compiler.cost.latency_table import LatencyTable, graph_units, spec_key, unit_spec
-from archc.compiler.ir import active_nodes
 from archc.compiler.space.config import Config, ConfigError
-from tests.example_spaces import SPACES
+from tests.example_spaces import SPACES, latency_table_for
 
 SLOW_COST_MODEL = {"autopose"}
 _LOADED: dict[str, archc.Space] = {}
@@ -141,14 +139,7 @@ def test_a_config_of_another_space_is_refused_like_cost() -> None:
 def test_latency_with_a_table_equals_cost() -> None:
     space = _space("mobile_small")
     configs = [space.sample(s) for s in range(5)]
-    entries = {}
-    for config in configs:
-        active = set(active_nodes(space.graph, config))
-        for unit in graph_units(space.graph):
-            if unit.nodes[0] in active:
-                key = spec_key(unit_spec(space.graph, unit, config))
-                entries[key] = (hash(key) % 1000) / 997
-    lut = LatencyTable({}, 1, 0.25, entries)
+    lut = latency_table_for(space, configs)
     batch = space.cost_many(configs, lut=lut)
     assert batch.latency_ms.dtype == np.float64
     for i, config in enumerate(configs):
