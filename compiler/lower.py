@@ -274,9 +274,10 @@ class Lowering:
                 yield (cond, c.message, c.span)
             elif found is not None:
                 when = f" when {describe_config(found)}" if found else ""
-                raise ArchError(
-                    [Diagnostic("E264", f"assertion failed{when}: {c.message}", c.span)]
-                )
+                d = Diagnostic("E264", f"assertion failed{when}: {c.message}", c.span)
+                if c.trace:
+                    d = d.with_note("in the block instantiated here", c.trace[-1])
+                raise ArchError([d])
 
 
 def lower_ir(elab: Elaborated) -> tuple[IRGraph, list[Diagnostic]]:

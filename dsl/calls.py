@@ -204,7 +204,7 @@ class CallEvaluator(ExprEvaluator):
     def check_later(self, requires: list[tuple[Any, str]], site: ast.Node) -> None:
         """Requirements on a block's arguments that need a config: per-config checks."""
         for cond, message in requires:
-            self.ctx.checks.append(CheckSpec(cond=cond, message=message, span=site.span))
+            self.ctx.checks.append(CheckSpec(cond, message, site.span, tuple(self.ctx.trace)))
 
     def wants_hints(self) -> bool:
         return self.ctx.wants_hints()

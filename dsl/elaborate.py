@@ -141,7 +141,7 @@ class Elaborator(LoopStatements, ChoiceEvaluator):
             test = apply("or", apply("not", self.ctx.guard), test)
         outcomes = self.outcomes(test)
         if outcomes is None:
-            self.ctx.checks.append(CheckSpec(cond=test, message=message, span=s.span))
+            self.ctx.checks.append(CheckSpec(test, message, s.span, tuple(self.ctx.trace)))
             return
         failing = next((config for config, ok in outcomes if not ok), None)
         if failing is not None:

@@ -54,6 +54,7 @@ class CheckSpec:
     cond: Any
     message: str
     span: Span
+    trace: tuple[Span, ...] = ()  # call sites of the blocks the assert is inside
 
 
 @dataclass(frozen=True)

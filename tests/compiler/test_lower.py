@@ -132,3 +132,20 @@ def test_shapes_per_config_follow_the_choices():
     assert shapes_under(graph, {"w": 8, "s": 2})[out] == (8, 32, 24)
     assert shapes_under(graph, {"w": 16, "s": 1})[out] == (16, 64, 48)
     assert max_shapes(graph)[out] == (16, 64, 48)
+
+
+def test_a_shape_assert_in_a_block_points_at_the_call_that_broke_it():
+    block = (
+        "block quarter(x: tensor) -> tensor {\n"
+        '    assert x.channels % 4 == 0, "channels must be a multiple of 4"\n'
+        "    return x -> conv(x.channels // 4)\n"
+        "}\n"
+    )
+    result = compiled("    output h = image -> conv(6) -> quarter", block)
+    [d] = result.diagnostics
+    assert d.code == "E264"
+    assert d.message == "assertion failed: channels must be a multiple of 4"
+    assert d.span.line == 3  # the assert, in the block
+    [note] = d.notes
+    assert note.message == "in the block instantiated here"
+    assert note.span.line == 9  # the call, in the space
