@@ -9,8 +9,9 @@ over every combination of those choices, so a prediction is one lookup per group
 and `BatchCostModel` gathers the same tables as numpy arrays for `cost_many`.
 
 A combination whose spec the latency table lacks (a unit shape `archc lut` never
-measured) is stored as NaN; a config that reaches one is predicted by `predict`,
-which raises the located error. Groups too large to tabulate are summed per
+measured), or that no valid config has (values of dependent choices that do not go
+together), is stored as NaN; a config that reaches one is predicted by `predict`,
+which raises the located error for a missing unit. Groups too large to tabulate are summed per
 config. Sums are in a different order than `predict`'s, so the two agree to
 floating-point rounding (about 1e-12 ms), not bit for bit.
 """
@@ -79,7 +80,11 @@ class LatencyModel:
             return
         table = {}
         for combo in itertools.product(*(self.values[n] for n in names)):
-            table[combo] = self._sum(terms, dict(zip(names, combo, strict=True)), missing=math.nan)
+            try:
+                ms = self._sum(terms, dict(zip(names, combo, strict=True)), missing=math.nan)
+            except (ArithmeticError, ValueError, TypeError):  # values no valid config pairs
+                ms = math.nan  # a config that reaches it (none should) is predicted by walk
+            table[combo] = ms
         if names:
             self.tables.append((names, table))
         else:
@@ -92,11 +97,12 @@ class LatencyModel:
         for active, unit in terms:
             if not value(active):
                 continue
-            key = spec_key(unit_spec(self.graph, unit, config))
+            spec = unit_spec(self.graph, unit, config)
+            key = spec_key(spec)
             if key in self.table.entries:
                 total += self.table.entries[key]
             elif missing is None:
-                self.table.lookup(unit_spec(self.graph, unit, config), self.graph)
+                self.table.lookup(spec, self.graph)  # raises the table's located error
             else:
                 return missing
         return total
