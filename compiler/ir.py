@@ -68,7 +68,13 @@ class SpaceFacts:
 
 def facts(graph: nx.MultiDiGraph) -> SpaceFacts:
     """The graph's `SpaceFacts` (every graph the compiler makes has them)."""
-    return graph.graph["facts"]
+    try:
+        return graph.graph["facts"]
+    except KeyError:
+        raise ValueError(
+            "not an archc IR graph (it has no SpaceFacts): make one with archc.load, "
+            "archc.load_ir or Space.derive"
+        ) from None
 
 
 def ir_node(graph: nx.MultiDiGraph, n: int) -> IRNode:

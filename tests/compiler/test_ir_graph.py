@@ -77,3 +77,12 @@ def test_ancestors_and_cycles_agree_with_networkx():
         assert is_acyclic(g) == nx.is_directed_acyclic_graph(g)
         for n in range(12):
             assert ancestors(g, n) == nx.ancestors(g, n)
+
+
+def test_a_graph_without_facts_is_refused_in_words():
+    import networkx as nx
+
+    from archc.compiler.ir import facts
+
+    with pytest.raises(ValueError, match="not an archc IR graph"):
+        facts(nx.MultiDiGraph())
