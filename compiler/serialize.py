@@ -36,7 +36,15 @@ from archc.dsl.values import BuiltinFn
 from archc.kernel.files import write_atomic
 from archc.kernel.span import Span
 from archc.kernel.specs import ChoiceSpec, ConstraintSpec
-from archc.kernel.symbolic import FUNCTIONS, Apply, ChoiceRef, Comprehension, Var, deps_of
+from archc.kernel.symbolic import (
+    FUNCTIONS,
+    Apply,
+    ChoiceRef,
+    Comprehension,
+    Var,
+    comprehension,
+    deps_of,
+)
 from archc.kernel.version import __version__
 
 FORMAT = "archc-ir"
@@ -302,13 +310,13 @@ def _dec(v: Any, path: str) -> Any:
     cls, schema = SYMS[_known(v["sym"], f"{path}.sym", SYMS, "symbolic kind")]
     fields = _dec_record({"sym": "str", **schema}, v, path)
     del fields["sym"]
-    # Built directly, never through `apply`, whose folding could change the graph; the
-    # dependencies are recomputed from the arguments, as `apply` and `comprehension` do.
+    # An Apply is built directly, never through `apply`, whose folding could change the
+    # graph, with its dependencies recomputed from the arguments as `apply` does; a
+    # comprehension through `comprehension`, which does not fold.
+    if cls is Comprehension:
+        return comprehension(**fields)
     if cls is Apply:
         fields["_deps"] = deps_of(fields["args"])
-    elif cls is Comprehension:
-        where = tuple(value for _, value in fields["where"])
-        fields["_deps"] = deps_of((fields["iterable"], fields["items"], where))
     return cls(**fields)
 
 

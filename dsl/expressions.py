@@ -573,14 +573,12 @@ def _item_type(iterable: Any) -> str:
     return "any"
 
 
-def _source(e: ast.Comprehension) -> str | None:
-    """The comprehension as written, for messages (None if the printer cannot say)."""
+def _source(e: ast.Comprehension) -> str:
+    """The comprehension as written, for messages (`archc fmt`'s printer, which prints
+    every expression)."""
     from archc.dsl import fmt_expr  # only needed to print comprehensions
 
-    try:
-        return fmt_expr.render(fmt_expr.expr(e))
-    except Exception:
-        return None
+    return fmt_expr.render(fmt_expr.expr(e))
 
 
 def _bound(env: Env, name: str) -> bool:

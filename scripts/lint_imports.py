@@ -54,7 +54,6 @@ def lint(root: Path, args: list[str], capture: bool = False) -> subprocess.Compl
     env = {**os.environ, "PYTHONPATH": str(root)}
     command = [
         str(Path(sys.executable).with_name("lint-imports")),
-        "--config",
         str(REPO / "pyproject.toml"),
         "--no-cache",
         *args,

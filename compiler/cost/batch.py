@@ -85,7 +85,7 @@ class BatchCostModel:
         self._checks = [self._check(c) for c in table.choices if c.dependent]
         self._gathers = [self._gather(names, t) for names, t in model.tables]
         self._joins: list[dict[int, int]] = [{} for _ in model.shared]
-        self._latency: dict[int, tuple] = {}
+        self._latency: tuple[LatencyModel, list] | None = None  # the last one's gathers
 
     # ---- building
 
@@ -179,13 +179,13 @@ class BatchCostModel:
         """Predicted ms of encoded configs: the latency model's tables gathered like the
         cost tables (its axes are the cost model's values). A config that reaches a unit
         the latency table lacks raises `predict`'s error."""
-        if self._latency.get(id(model), (None,))[0] is not model:
+        if self._latency is None or self._latency[0] is not model:
             gathers = [
                 (*self._radix(names), np.array(list(t.values()))) for names, t in model.tables
             ]
-            self._latency = {id(model): (model, gathers)}  # one latency model at a time
+            self._latency = (model, gathers)
         out = np.full(len(rows), model.constant, dtype=np.float64)
-        for cols, strides, values in self._latency[id(model)][1]:
+        for cols, strides, values in self._latency[1]:
             out += values[_flat(codes, cols, strides)]
         if model.direct:
             out += np.array([model.direct_ms(r) for r in rows], dtype=np.float64)
